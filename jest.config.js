@@ -1,0 +1,17 @@
+/** One jest run over every workspace; TypeScript is type-checked by `tsc -b`, not here. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
+  },
+  moduleNameMapper: {
+    "^@clinic/(platform|proto|test-support)$": "<rootDir>/packages/$1/src",
+  },
+  testTimeout: 60_000,
+  // Integration tests share one PostgreSQL, Kafka and Redis; a couple of workers keeps the
+  // 2-core machines responsive while still overlapping I/O waits.
+  maxWorkers: 2,
+};

@@ -1,0 +1,98 @@
+import knexFactory, { type Knex } from "knex";
+import { types as pgTypes } from "pg";
+
+export type { Knex } from "knex";
+
+// int8 (COUNT(*), bigint ids) as JS numbers: our counts stay far below 2^53, and strings
+// would leak into API responses.
+pgTypes.setTypeParser(pgTypes.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+export interface DatabaseSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  poolMin: number;
+  poolMax: number;
+  statementTimeoutMs: number;
+  /** Shown in pg_stat_activity, so a DBA sees which service holds a connection. */
+  applicationName: string;
+}
+
+/**
+ * A knex instance over node-postgres. After a failover the address stays the same (HAProxy or
+ * a Kubernetes Service in front of the primary), so a dead connection is simply discarded by the
+ * pool and the next acquire dials the new primary.
+ */
+export function createDatabase(settings: DatabaseSettings): Knex {
+  return knexFactory({
+    client: "pg",
+    connection: {
+      host: settings.host,
+      port: settings.port,
+      user: settings.user,
+      password: settings.password,
+      database: settings.database,
+      application_name: settings.applicationName,
+      statement_timeout: settings.statementTimeoutMs,
+      // Bounded connect so a down database fails a request instead of hanging it.
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    },
+    pool: {
+      min: settings.poolMin,
+      max: settings.poolMax,
+      idleTimeoutMillis: 30_000,
+    },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** A migration compiled into the service: no filesystem scanning, same in tests and images. */
+export interface Migration {
+  /** The file's name, `YYYYMMDDHHMMSS_snake_case`; the order of migrations is by this name. */
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+class StaticMigrationSource implements Knex.MigrationSource<Migration> {
+  constructor(private readonly migrations: readonly Migration[]) {
+    const names = migrations.map((m) => m.name);
+    const sorted = [...names].sort();
+    if (names.some((name, i) => name !== sorted[i])) {
+      throw new Error(`migrations must be listed in name order: ${names.join(", ")}`);
+    }
+    if (new Set(names).size !== names.length) throw new Error("duplicate migration names");
+  }
+  getMigrations(): Promise<Migration[]> {
+    return Promise.resolve([...this.migrations]);
+  }
+  getMigrationName(migration: Migration): string {
+    return migration.name;
+  }
+  getMigration(migration: Migration): Promise<Knex.Migration> {
+    return Promise.resolve({ up: migration.up, down: migration.down });
+  }
+}
+
+const MIGRATION_TABLE = "knex_migrations";
+
+/** Applies every pending migration; safe to run from several replicas at once (knex locks). */
+export async function migrateLatest(knex: Knex, migrations: readonly Migration[]): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({
+    migrationSource: new StaticMigrationSource(migrations),
+    tableName: MIGRATION_TABLE,
+  })) as [number, string[]];
+  return applied;
+}
+
+/** Reverts every applied migration, newest first. Used by tests and by `reset` tooling. */
+export async function migrateRollbackAll(knex: Knex, migrations: readonly Migration[]): Promise<string[]> {
+  const [, reverted] = (await knex.migrate.rollback(
+    { migrationSource: new StaticMigrationSource(migrations), tableName: MIGRATION_TABLE },
+    true,
+  )) as [number, string[]];
+  return reverted;
+}

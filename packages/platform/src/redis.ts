@@ -1,0 +1,30 @@
+import { Redis } from "ioredis";
+import type { Logger } from "./logger";
+
+export { Redis } from "ioredis";
+
+/**
+ * An ioredis client for a cache that must never take the service down: commands fail fast
+ * while Redis is unreachable (no offline queue), and reconnects keep trying in the background.
+ */
+export function createRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? 500,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let lastState = "";
+  redis.on("error", (err: Error) => {
+    // One line per state change, not one per reconnect attempt.
+    if (lastState !== "error") logger.warn({ err: err.message }, "redis unavailable");
+    lastState = "error";
+  });
+  redis.on("ready", () => {
+    if (lastState === "error") logger.info("redis available again");
+    lastState = "ready";
+  });
+  return redis;
+}

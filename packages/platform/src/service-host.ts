@@ -1,0 +1,44 @@
+import type { CommonConfig } from "./config";
+import { createGrpcServer, type GrpcServer, type RegisteredService } from "./grpc-server";
+import type { Lifecycle } from "./lifecycle";
+import type { Logger } from "./logger";
+import { startMetricsServer, type ServiceMetrics } from "./metrics";
+
+export interface ServiceHost {
+  grpc: GrpcServer;
+  grpcPort: number;
+  metricsPort: number;
+}
+
+/**
+ * The last step of every service's start-up: serve metrics, serve gRPC, then report SERVING.
+ * Dependencies (database, Kafka, Redis) are already up when this runs, so SERVING means ready.
+ * Shutdown hooks are registered first in the lifecycle so the server drains before anything it
+ * uses is closed.
+ */
+export async function startServiceHost(options: {
+  config: CommonConfig;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  lifecycle: Lifecycle;
+  services: readonly RegisteredService<any>[];
+  descriptorSetPath?: string;
+}): Promise<ServiceHost> {
+  const { config, logger, metrics, lifecycle } = options;
+  const grpc = createGrpcServer({
+    logger,
+    metrics,
+    services: options.services,
+    ...(options.descriptorSetPath ? { descriptorSetPath: options.descriptorSetPath } : {}),
+  });
+  const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_PORT, config.GRPC_HOST);
+  const grpcPort = await grpc.listen(config.GRPC_HOST, config.GRPC_PORT);
+  lifecycle.prepend("grpc server", async () => {
+    const { forced } = await grpc.shutdown({ graceMs: config.SHUTDOWN_GRACE_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+    if (forced) logger.warn("in-flight calls outlived the shutdown timeout and were cancelled");
+  });
+  lifecycle.onShutdown("metrics server", () => metricsServer.close());
+  grpc.health.setAll("SERVING");
+  logger.info({ grpcPort, metricsPort: metricsServer.port }, "serving");
+  return { grpc, grpcPort, metricsPort: metricsServer.port };
+}

@@ -1,0 +1,13 @@
+// Entry point over the code that `npm run generate` writes into ./gen (never edited by hand).
+import * as path from "node:path";
+
+export * as doctorV1 from "./gen/clinic/doctor/v1/doctor_service";
+export * as slotV1 from "./gen/clinic/slot/v1/slot_service";
+export * as bookingV1 from "./gen/clinic/booking/v1/booking_service";
+export * as eventsV1 from "./gen/clinic/events/v1/events";
+
+/**
+ * The FileDescriptorSet of every proto in the repo (`buf build`), used for gRPC server reflection
+ * so grpcurl and SRE tooling can discover the services without the .proto files.
+ */
+export const descriptorSetPath = path.join(__dirname, "..", "descriptor.binpb");
