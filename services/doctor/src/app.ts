@@ -1,0 +1,71 @@
+import {
+  Lifecycle,
+  createDatabase,
+  createGrpcClient,
+  createLogger,
+  createServiceMetrics,
+  migrateLatest,
+  startServiceHost,
+  unary,
+  type Logger,
+  type ServiceHost,
+} from "@clinic/platform";
+import { bookingV1, descriptorSetPath } from "@clinic/proto";
+import { migrations } from "../migrations";
+import type { DoctorConfig } from "./config";
+import { DoctorRepository } from "./doctor-repository";
+import { doctorService } from "./server";
+
+export interface RunningService extends ServiceHost {
+  lifecycle: Lifecycle;
+}
+
+/** Wires the doctor service from its configuration; `main.ts` and tests both start it here. */
+export async function startDoctorService(config: DoctorConfig, logger?: Logger): Promise<RunningService> {
+  const log = logger ?? createLogger({ service: "doctor", level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(log);
+  const metrics = createServiceMetrics("doctor");
+  try {
+    const db = createDatabase({
+      host: config.PGHOST,
+      port: config.PGPORT,
+      user: config.PGUSER,
+      password: config.PGPASSWORD,
+      database: config.PGDATABASE,
+      poolMin: config.DB_POOL_MIN,
+      poolMax: config.DB_POOL_MAX,
+      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+      applicationName: "doctor",
+    });
+    lifecycle.onShutdown("database", () => db.destroy());
+    const applied = await migrateLatest(db, migrations);
+    log.info({ applied }, "migrations applied");
+
+    const booking = createGrpcClient(bookingV1.BookingServiceClient, {
+      address: config.BOOKING_ADDR,
+      serviceName: "clinic.booking.v1.BookingService",
+      deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
+      idempotentMethods: ["CountActiveBookings"],
+    });
+    lifecycle.onShutdown("booking client", async () => booking.close());
+
+    const host = await startServiceHost({
+      config,
+      logger: log,
+      metrics,
+      lifecycle,
+      descriptorSetPath,
+      services: [
+        doctorService(new DoctorRepository(db), {
+          countActiveBookings: async (doctorId) =>
+            (await unary(booking.countActiveBookings.bind(booking), { doctorId })).count,
+        }),
+      ],
+    });
+    return { ...host, lifecycle };
+  } catch (err) {
+    // Release whatever was opened before the failing step, then report the failure.
+    await lifecycle.shutdown("start-up failed");
+    throw err;
+  }
+}
