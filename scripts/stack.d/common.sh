@@ -1,0 +1,358 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/stack and its components (scripts/stack.d/<name>.sh).
+#
+# A component file defines, for component <c>:
+#   <c>_up       start it unless it already runs, then wait until healthy (required)
+#   <c>_health   quick health probe, exit status only (required)
+#   <c>_addr     print host:port (required)
+#   <c>_down     stop it (optional; default: stop_bg <c>)
+#   <c>_apt      print Debian packages it still needs, one per line (optional);
+#                gathered for all components first so apt-get update runs once
+#   <c>_env      print KEY=VALUE lines for stack.env (optional)
+# A component that listens on a port appends VAR:DEFAULT to PORT_DEFAULTS at
+# the top of its file; VAR then gets the same env / persisted / free-port
+# handling as the infra ports.
+# A long-running process is started with start_bg and stopped with stop_bg, so
+# `down` only ever kills what `up` started.
+
+STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$STACK_D/../.." && pwd)"
+
+CLINIC_STATE_DIR="${CLINIC_STATE_DIR:-$REPO_ROOT/.state/dev}"
+# Absolute, so pidfile checks and postgres (which runs elsewhere) agree on
+# paths; -m because `status` must not create the directory.
+CLINIC_STATE_DIR="$(realpath -m -- "$CLINIC_STATE_DIR")"
+CLINIC_CACHE_DIR="${CLINIC_CACHE_DIR:-${HOME:-/root}/.cache/clinic}"
+CLINIC_BOOKING_SHARDS="${CLINIC_BOOKING_SHARDS:-4}"
+export CLINIC_STATE_DIR CLINIC_CACHE_DIR CLINIC_BOOKING_SHARDS
+
+STATE_LOGS="$CLINIC_STATE_DIR/logs"
+STATE_RUN="$CLINIC_STATE_DIR/run"
+PORTS_FILE="$CLINIC_STATE_DIR/ports.env"
+# shellcheck disable=SC2034  # read by scripts/stack
+ENV_FILE="$CLINIC_STATE_DIR/stack.env"
+# Only a directory carrying this marker is ever deleted by `reset`.
+STATE_MARKER="$CLINIC_STATE_DIR/.clinic-stack-state"
+
+STOP_TIMEOUT="${CLINIC_STOP_TIMEOUT:-20}"
+# scripts/stack holds its state-dir lock on fd 8. Every long-running child
+# gets `8>&-`, or it would keep the lock held for as long as it lives.
+
+log()  { printf '%s\n' "$*" >&2; }
+die()  { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+init_state() {
+  mkdir -p "$STATE_LOGS" "$STATE_RUN"
+  [[ -e "$STATE_MARKER" ]] || : > "$STATE_MARKER"
+}
+
+logfile_of() { printf '%s/%s.log' "$STATE_LOGS" "$1"; }
+
+# Prints the last 30 lines of a component's log and exits; used whenever a
+# start or health wait fails, so the cause is visible without digging.
+# A third argument of 0 leaves the log out (when it can't explain the error).
+fail_component() {
+  local name="$1" msg="$2" show_log="${3:-1}" lf
+  lf="$(logfile_of "$name")"
+  {
+    printf 'stack: %s: %s\n' "$name" "$msg"
+    printf 'stack: %s: log file: %s\n' "$name" "$lf"
+    if [[ "$show_log" == 1 && -s "$lf" ]]; then
+      printf -- '----- last 30 lines of %s -----\n' "$lf"
+      tail -n 30 "$lf"
+      printf -- '-----\n'
+    fi
+  } >&2
+  exit 1
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- apt
+
+# Installs only what is missing; `apt-get update` runs once per invocation
+# and only when something must actually be installed.
+APT_UPDATED=0
+apt_install() {
+  [[ $# -gt 0 ]] || return 0
+  [[ "$(id -u)" -eq 0 ]] || die "need root to install: $* (run: sudo apt-get install -y $*)"
+  have apt-get || die "apt-get not found; install manually: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  mkdir -p "$STATE_LOGS"
+  local lf="$STATE_LOGS/apt.log"
+  if [[ "$APT_UPDATED" -eq 0 ]]; then
+    log "stack: apt-get update (to install: $*; output in $lf)"
+    apt-get update >> "$lf" 2>&1 || { tail -n 30 "$lf" >&2; die "apt-get update failed (log: $lf)"; }
+    APT_UPDATED=1
+  fi
+  log "stack: apt-get install -y $*"
+  apt-get install -y --no-install-recommends "$@" >> "$lf" 2>&1 \
+    || { tail -n 30 "$lf" >&2; die "apt-get install failed: $* (log: $lf)"; }
+}
+
+# ---------------------------------------------------------------- ports
+
+# VAR:DEFAULT for every port. The infra ones live here rather than in their
+# component files so stack.env is complete even after `up redis` alone.
+PORT_DEFAULTS=(
+  CLINIC_PG_PORT:15432
+  CLINIC_REDIS_PORT:16379
+  CLINIC_KAFKA_PORT:19092
+  CLINIC_KAFKA_CONTROLLER_PORT:19093
+)
+
+# Lets the OS pick N distinct free loopback ports: all sockets stay bound until
+# every port is chosen, so the same port can't be handed out twice.
+pick_free_ports() {
+  local n="$1"
+  if have python3; then
+    python3 - "$n" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+  elif have node; then
+    node -e '
+      const net = require("net"); const n = +process.argv[1]; const servers = []; const ports = [];
+      const next = () => { if (ports.length === n) { console.log(ports.join(" ")); servers.forEach(s => s.close()); return; }
+        const s = net.createServer(); servers.push(s);
+        s.listen(0, "127.0.0.1", () => { ports.push(s.address().port); next(); }); };
+      next();' "$n"
+  else
+    die "CLINIC_PORTS=free needs python3 or node to pick ports"
+  fi
+}
+
+# Port precedence: explicit env var > value persisted in the state dir >
+# free port (CLINIC_PORTS=free) or the fixed default. With persist=1 (used by
+# `up`), the resolved set is written back so status/down/a later up reuse it.
+resolve_ports() {
+  local persist="${1:-0}" entry var def val
+  local -A saved=()
+  if [[ -f "$PORTS_FILE" ]]; then
+    while IFS='=' read -r var val; do
+      [[ "$var" =~ ^[A-Z_][A-Z0-9_]*$ && "$val" =~ ^[0-9]+$ ]] && saved[$var]="$val"
+    done < "$PORTS_FILE"
+  fi
+  local need_free=()
+  for entry in "${PORT_DEFAULTS[@]}"; do
+    var="${entry%%:*}"; def="${entry#*:}"
+    val="${!var:-}"
+    if [[ -n "$val" ]]; then
+      [[ "$val" =~ ^[0-9]+$ ]] || die "$var must be a port number, got '$val'"
+    elif [[ -n "${saved[$var]:-}" ]]; then
+      val="${saved[$var]}"
+    elif [[ "${CLINIC_PORTS:-}" == free ]]; then
+      need_free+=("$var")
+      continue
+    else
+      val="$def"
+    fi
+    printf -v "$var" '%s' "$val"
+    export "${var?}"
+  done
+  if [[ ${#need_free[@]} -gt 0 ]]; then
+    if [[ "$persist" -eq 1 ]]; then
+      local ports i=0 p
+      ports="$(pick_free_ports "${#need_free[@]}")" || die "could not pick free ports"
+      for p in $ports; do
+        var="${need_free[$i]}"
+        printf -v "$var" '%s' "$p"
+        export "${var?}"
+        i=$((i + 1))
+      done
+    else
+      # Nothing persisted yet and nothing running: leave them unset.
+      for var in "${need_free[@]}"; do printf -v "$var" '%s' ''; done
+    fi
+  fi
+  if [[ "$persist" -eq 1 ]]; then
+    # Merge: ports of components not loaded this time must survive.
+    local tmp="$PORTS_FILE.tmp.$$"
+    for entry in "${PORT_DEFAULTS[@]}"; do
+      var="${entry%%:*}"
+      saved[$var]="${!var}"
+    done
+    for var in "${!saved[@]}"; do
+      printf '%s=%s\n' "$var" "${saved[$var]}"
+    done | sort > "$tmp"
+    mv -f "$tmp" "$PORTS_FILE"
+  fi
+}
+
+port_open() {
+  local host="$1" port="$2"
+  [[ -n "$port" ]] || return 1
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# A port held by something we did not start means the component would fail
+# with a cryptic bind error; say so up front instead.
+require_port_free() {
+  local name="$1" var="$2" port="${!2}"
+  if port_open 127.0.0.1 "$port"; then
+    fail_component "$name" "port $port ($var) is already in use by another process; set $var=<port> or CLINIC_PORTS=free (with a separate CLINIC_STATE_DIR)" 0
+  fi
+}
+
+# ---------------------------------------------------------------- processes
+
+pidfile_of() { printf '%s/%s.pid' "$STATE_RUN" "$1"; }
+identfile_of() { printf '%s/%s.ident' "$STATE_RUN" "$1"; }
+
+# Field 22 of /proc/PID/stat (start time in clock ticks). Parsed after the
+# last ')' because the command name in field 2 may contain spaces.
+proc_starttime() {
+  local stat rest
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  rest="${stat##*) }"
+  # rest starts at field 3 (state); starttime is field 22 -> index 19 here.
+  # shellcheck disable=SC2206
+  local f=($rest)
+  printf '%s' "${f[19]}"
+}
+
+proc_state() {
+  local stat rest
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  rest="${stat##*) }"
+  printf '%s' "${rest%% *}"
+}
+
+# First word of the process's argv[0], basename only. Taking the first word
+# copes with programs that rewrite their title (redis-server does).
+proc_argv0() {
+  local first
+  first="$(tr '\0' '\n' < "/proc/$1/cmdline" 2>/dev/null | head -n 1)" || return 1
+  first="${first%% *}"
+  printf '%s' "${first##*/}"
+}
+
+# Records PID as the process of component NAME. Besides the pid, the start time
+# and program name are stored, so a recycled pid is never mistaken for ours.
+register_pid() {
+  local name="$1" pid="$2" argv0="${3:-}" st
+  st="$(proc_starttime "$pid")" || return 1
+  [[ -n "$argv0" ]] || argv0="$(proc_argv0 "$pid")"
+  mkdir -p "$STATE_RUN"
+  printf '%s\n' "$pid" > "$(pidfile_of "$name")"
+  printf '%s\n%s\n' "$st" "${argv0##*/}" > "$(identfile_of "$name")"
+}
+
+# Prints the pid of NAME and succeeds only when the recorded process is still
+# alive and is the very process that was started (same start time and program).
+running_pid() {
+  local name="$1" pf idf pid st argv0 cur_st cur_state
+  pf="$(pidfile_of "$name")"; idf="$(identfile_of "$name")"
+  [[ -f "$pf" && -f "$idf" ]] || return 1
+  pid="$(head -n 1 "$pf")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  { read -r st; read -r argv0; } < "$idf" || return 1
+  cur_st="$(proc_starttime "$pid")" || return 1
+  [[ "$cur_st" == "$st" ]] || return 1
+  cur_state="$(proc_state "$pid")" || return 1
+  [[ "$cur_state" != Z && "$cur_state" != X ]] || return 1
+  [[ "$(proc_argv0 "$pid")" == "$argv0" ]] || return 1
+  printf '%s' "$pid"
+}
+
+clear_pid() { rm -f "$(pidfile_of "$1")" "$(identfile_of "$1")"; }
+
+proc_alive() {
+  local s
+  s="$(proc_state "$1")" || return 1
+  [[ "$s" != Z && "$s" != X ]]
+}
+
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null || true); do
+    descendants "$child"
+    printf '%s\n' "$child"
+  done
+}
+
+# start_bg NAME LOGFILE CMD...
+# Starts CMD detached (own session, so a Ctrl-C in the calling terminal does not
+# reach it), stdout+stderr appended to LOGFILE, pid recorded for stop_bg.
+# Does nothing if NAME is already running.
+start_bg() {
+  local name="$1" logfile="$2"; shift 2
+  [[ $# -gt 0 ]] || die "start_bg $name: no command"
+  local pid
+  if pid="$(running_pid "$name")"; then
+    return 0
+  fi
+  clear_pid "$name"
+  mkdir -p "$(dirname "$logfile")" "$STATE_RUN"
+  printf '\n===== %s starting %s: %s\n' "$(date '+%F %T')" "$name" "$*" >> "$logfile"
+  # A non-interactive shell doesn't make background jobs process-group leaders,
+  # so setsid calls setsid(2) and execs in place: $! is the program's own pid.
+  setsid "$@" >> "$logfile" 2>&1 < /dev/null 8>&- &
+  pid=$!
+  register_pid "$name" "$pid" "$1" \
+    || fail_component "$name" "exited immediately after start"
+  # Until the exec happens, /proc shows the forked shell, not the program;
+  # wait for it so later identity checks see the real process.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    running_pid "$name" >/dev/null && return 0
+    proc_alive "$pid" || fail_component "$name" "exited immediately after start"
+    sleep 0.05
+  done
+  fail_component "$name" "pid $pid never became '${1##*/}'"
+}
+
+# stop_bg NAME [SIGNAL] [TIMEOUT]
+# Sends SIGNAL (default TERM) to the recorded process only if it is still the
+# process we started, waits up to TIMEOUT seconds, then SIGKILLs it and any
+# children it left.
+stop_bg() {
+  local name="$1" sig="${2:-TERM}" timeout="${3:-$STOP_TIMEOUT}" pid kids i
+  if ! pid="$(running_pid "$name")"; then
+    if [[ -f "$(pidfile_of "$name")" ]]; then
+      log "stack: $name: pid file is stale (process gone or not ours), removing it"
+    fi
+    clear_pid "$name"
+    return 0
+  fi
+  kids="$(descendants "$pid" | tr '\n' ' ')"
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  for ((i = 0; i < timeout * 10; i++)); do
+    proc_alive "$pid" || break
+    sleep 0.1
+  done
+  if proc_alive "$pid"; then
+    log "stack: $name: still running after ${timeout}s, sending SIGKILL to $pid"
+    kids="$kids $(descendants "$pid" | tr '\n' ' ')"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do proc_alive "$pid" || break; sleep 0.1; done
+  fi
+  # Children normally exit with their parent; anything left after the parent
+  # is gone would otherwise linger forever.
+  local k
+  for k in $kids; do
+    if proc_alive "$k"; then kill -KILL "$k" 2>/dev/null || true; fi
+  done
+  clear_pid "$name"
+}
+
+# wait_healthy NAME TIMEOUT_SECONDS
+# Polls <NAME>_health; fails early if the started process died.
+wait_healthy() {
+  local name="$1" timeout="$2" deadline
+  deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    if "${name}_health"; then return 0; fi
+    if [[ -f "$(pidfile_of "$name")" ]] && ! running_pid "$name" >/dev/null; then
+      fail_component "$name" "process exited during startup"
+    fi
+    sleep 0.3
+  done
+  "${name}_health" && return 0
+  fail_component "$name" "not healthy after ${timeout}s at $("${name}_addr")"
+}
