@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from "knex";
 import { types as pgTypes } from "pg";
+import { Gauge, type Registry } from "prom-client";
 
 export type { Knex } from "knex";
 
@@ -95,4 +96,35 @@ export async function migrateRollbackAll(knex: Knex, migrations: readonly Migrat
     true,
   )) as [number, string[]];
   return reverted;
+}
+
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
+}
+
+/**
+ * `db_pool_connections{pool, state}` for every pool added: used, free and waiting acquires, read
+ * at scrape time. A pool with waiters is the first sign of a slow or failing database.
+ */
+export function createPoolMetrics(registry: Registry): { add(pool: string, knex: Knex): void } {
+  const pools = new Map<string, Knex>();
+  new Gauge({
+    name: "db_pool_connections",
+    help: "Database pool connections by pool and state (used, free, pending)",
+    labelNames: ["pool", "state"],
+    registers: [registry],
+    collect() {
+      for (const [name, knex] of pools) {
+        const pool = (knex.client as { pool?: TarnPool }).pool;
+        if (!pool) continue;
+        this.set({ pool: name, state: "used" }, pool.numUsed());
+        this.set({ pool: name, state: "free" }, pool.numFree());
+        this.set({ pool: name, state: "pending" }, pool.numPendingAcquires() + pool.numPendingCreates());
+      }
+    },
+  });
+  return { add: (name, knex) => void pools.set(name, knex) };
 }

@@ -1,0 +1,5 @@
+import type { Migration } from "@clinic/platform";
+import { createBookingShard } from "./20261130170000_create_booking_shard";
+
+/** Every migration of a booking shard database (all shards share one schema), in order. */
+export const migrations: readonly Migration[] = [createBookingShard];

@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import {
+  Lifecycle,
+  createDatabase,
+  createGrpcClient,
+  createLogger,
+  createPoolMetrics,
+  createServiceMetrics,
+  migrateLatest,
+  startServiceHost,
+  type Knex,
+  type Logger,
+  type ServiceHost,
+} from "@clinic/platform";
+import { descriptorSetPath, slotV1 } from "@clinic/proto";
+import { migrations } from "../migrations";
+import { createBookingMetrics } from "./booking-metrics";
+import { BookingShardRepository } from "./booking-repository";
+import { BookingRouter } from "./booking-router";
+import type { BookingConfig } from "./config";
+import { ensureMonthlyPartitions } from "./partitions";
+import { bookingService } from "./server";
+import { ShardMap } from "./shard-router";
+import { SlotDirectory } from "./slot-directory";
+import { ExpirySweeper } from "./sweeper";
+
+export interface RunningBookingService extends ServiceHost {
+  lifecycle: Lifecycle;
+  router: BookingRouter<BookingShardRepository>;
+  sweeper: ExpirySweeper;
+}
+
+function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
+  const match = /^([^\s/:]+):(\d+)\/(.+)$/.exec(entry);
+  return match
+    ? { host: match[1]!, port: Number(match[2]), database: match[3]! }
+    : { host: config.PGHOST, port: config.PGPORT, database: entry };
+}
+
+function loadShardMap(config: BookingConfig): ShardMap {
+  if (!config.BOOKING_SHARD_MAP_FILE) return ShardMap.roundRobin(config.BOOKING_SHARDS.length);
+  return ShardMap.fromArray(JSON.parse(readFileSync(config.BOOKING_SHARD_MAP_FILE, "utf8")), config.BOOKING_SHARDS.length);
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Wires the booking service: one pool and one sweeper loop per shard, migrations on each. */
+export async function startBookingService(config: BookingConfig, logger?: Logger): Promise<RunningBookingService> {
+  const log = logger ?? createLogger({ service: "booking", level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(log);
+  const metrics = createServiceMetrics("booking");
+  const bookingMetrics = createBookingMetrics(metrics.registry);
+  try {
+    const map = loadShardMap(config);
+    const pools: Knex[] = config.BOOKING_SHARDS.map((entry, index) =>
+      createDatabase({
+        ...shardConnection(config, entry),
+        user: config.PGUSER,
+        password: config.PGPASSWORD,
+        poolMin: config.DB_POOL_MIN,
+        poolMax: config.DB_POOL_MAX,
+        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+        applicationName: `booking-shard-${index}`,
+      }),
+    );
+    const poolMetrics = createPoolMetrics(metrics.registry);
+    pools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}`, db));
+    lifecycle.onShutdown("shard databases", () => Promise.all(pools.map((db) => db.destroy())));
+    await Promise.all(
+      pools.map(async (db, index) => {
+        const applied = await migrateLatest(db, migrations);
+        await ensureMonthlyPartitions(db, log);
+        log.info({ shard: index, applied }, "shard migrated");
+      }),
+    );
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db));
+    const router = new BookingRouter(shards, map);
+
+    const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
+      address: config.SLOT_ADDR,
+      serviceName: "clinic.slot.v1.SlotService",
+      deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
+      idempotentMethods: ["GetSlot", "BatchGetSlots"],
+    });
+    lifecycle.onShutdown("slot client", async () => slotClient.close());
+
+    const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
+    const maintenance = setInterval(() => {
+      for (const shard of shards) {
+        void ensureMonthlyPartitions(shard.db, log);
+        shard.purgeIdempotencyKeys(config.IDEMPOTENCY_TTL_HOURS).catch((err: unknown) => log.warn({ err, shard: shard.index }, "idempotency key purge failed"));
+      }
+    }, DAY_MS / 24);
+    maintenance.unref();
+
+    const host = await startServiceHost({
+      config,
+      logger: log,
+      metrics,
+      lifecycle,
+      descriptorSetPath,
+      services: [
+        bookingService({
+          router,
+          slots: new SlotDirectory(slotClient, config.SLOT_CACHE_TTL_MS),
+          metrics: bookingMetrics,
+          holdTtlMs: config.HOLD_TTL_MS,
+        }),
+      ],
+    });
+    // After the gRPC server drains (first in the lifecycle), stop background work before the
+    // pools close.
+    lifecycle.prepend("expiry sweeper", async () => {
+      clearInterval(maintenance);
+      await sweeper.stop();
+    });
+    sweeper.start();
+    return { ...host, lifecycle, router, sweeper };
+  } catch (err) {
+    await lifecycle.shutdown("start-up failed");
+    throw err;
+  }
+}

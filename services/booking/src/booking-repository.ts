@@ -1,0 +1,433 @@
+import type { Knex } from "@clinic/platform";
+import { bookingEvent, type BookingEventType, type OutboxRow } from "./booking-events";
+import type { SlotInfo } from "./slot-directory";
+
+export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
+
+export interface BookingRow {
+  id: string;
+  created_at: Date;
+  slot_id: string;
+  doctor_id: string;
+  patient_id: string;
+  patient_name: string;
+  patient_contact: string;
+  status: StoredStatus;
+  slot_start_time: Date;
+  expires_at: Date;
+  updated_at: Date;
+}
+
+/**
+ * What a reader should see: a PENDING hold past its expiry is EXPIRED even before the sweeper
+ * has written that down (its seat is reclaimable from that instant).
+ */
+export function effectiveStatus(row: Pick<BookingRow, "status" | "expires_at">, now: Date = new Date()): StoredStatus {
+  return row.status === "PENDING" && row.expires_at.getTime() <= now.getTime() ? "EXPIRED" : row.status;
+}
+
+export interface NewBooking {
+  id: string;
+  createdAt: Date;
+  slot: SlotInfo;
+  patientId: string;
+  patientName: string;
+  patientContact: string;
+  holdTtlMs: number;
+}
+
+export type CreateOutcome =
+  | { kind: "created"; booking: BookingRow }
+  | { kind: "existing"; booking: BookingRow }
+  | { kind: "full" }
+  | { kind: "retired" }
+  | { kind: "already_booked"; bookingId: string };
+
+export type TransitionOutcome =
+  | { kind: "ok"; booking: BookingRow }
+  | { kind: "not_found" }
+  | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus };
+
+export interface InventoryRow {
+  slot_id: string;
+  capacity: number;
+  held: number;
+  retired: boolean;
+}
+
+export interface ListFilter {
+  patientId?: string;
+  slotId?: string;
+  doctorId?: string;
+  statuses: readonly StoredStatus[];
+}
+
+export interface ListCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Thrown inside a transaction to roll it back and hand a result to the caller. */
+class Rollback<T> extends Error {
+  constructor(readonly outcome: T) {
+    super("rollback");
+  }
+}
+
+/** A booking that is holding a seat right now. */
+const ACTIVE = "(b.status = 'CONFIRMED' OR (b.status = 'PENDING' AND b.expires_at > now()))";
+
+const STATUS_CONDITION: Record<StoredStatus, string> = {
+  PENDING: "(b.status = 'PENDING' AND b.expires_at > now())",
+  CONFIRMED: "b.status = 'CONFIRMED'",
+  CANCELLED: "b.status = 'CANCELLED'",
+  EXPIRED: "(b.status = 'EXPIRED' OR (b.status = 'PENDING' AND b.expires_at <= now()))",
+};
+
+/**
+ * SQL of one booking shard. Every seat change is one transaction in this shard; the inventory
+ * row's `held <= capacity` check is the last line of defence against overbooking.
+ */
+export class BookingShardRepository {
+  constructor(
+    readonly index: number,
+    readonly db: Knex,
+  ) {}
+
+  async findById(id: string, createdAt: Date): Promise<BookingRow | undefined> {
+    // created_at (from the UUIDv7) lets PostgreSQL prune to the one partition holding the row.
+    const { rows } = await this.db.raw<{ rows: BookingRow[] }>("SELECT * FROM bookings WHERE id = ? AND created_at = ?", [id, createdAt]);
+    return rows[0];
+  }
+
+  /**
+   * Takes a seat and records a PENDING hold, atomically: a conditional increment of the slot's
+   * inventory row (which also serializes every booking of that slot), the duplicate check for
+   * this patient under that lock, the booking row and its outbox event, in one transaction.
+   */
+  async create(input: NewBooking): Promise<CreateOutcome> {
+    try {
+      return await this.db.transaction(async (trx) => {
+        let seat = await this.takeSeat(trx, input.slot.id);
+        if (!seat) {
+          const inventory = await this.inventory(trx, input.slot.id);
+          if (!inventory) {
+            await this.insertInventory(trx, input.slot, input.slot.capacity);
+          } else if (inventory.retired) {
+            throw new Rollback<CreateOutcome>({ kind: "retired" });
+          } else {
+            // Full on paper: give back the seats of lapsed holds before saying no.
+            await this.reclaimExpired(trx, input.slot.id);
+          }
+          seat = await this.takeSeat(trx, input.slot.id);
+          if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
+        }
+
+        const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
+          `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
+          [input.slot.id, input.patientId],
+        );
+        if (duplicates[0]) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicates[0].id });
+
+        const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+          `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
+                                 status, slot_start_time, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, now() + make_interval(secs => ?))
+           ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
+           RETURNING *`,
+          [
+            input.id,
+            input.createdAt,
+            input.slot.id,
+            input.slot.doctorId,
+            input.patientId,
+            input.patientName,
+            input.patientContact,
+            input.slot.startTime,
+            input.holdTtlMs / 1000,
+          ],
+        );
+        const booking = rows[0];
+        if (!booking) {
+          // A concurrent retry with the same idempotency key won; give the seat back.
+          const existing = await this.findById(input.id, input.createdAt);
+          if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
+          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
+        }
+        await this.writeEvents(trx, [bookingEvent("booking.created", booking)]);
+        return { kind: "created", booking } satisfies CreateOutcome;
+      });
+    } catch (err) {
+      if (err instanceof Rollback) return err.outcome as CreateOutcome;
+      throw err;
+    }
+  }
+
+  async confirm(id: string, createdAt: Date): Promise<TransitionOutcome> {
+    return this.transition(
+      id,
+      createdAt,
+      "CONFIRMED",
+      "status = 'PENDING' AND expires_at > now()",
+      "booking.confirmed",
+      false,
+    );
+  }
+
+  /** Cancelling a live hold or a confirmed booking gives its seat back. */
+  async cancel(id: string, createdAt: Date): Promise<TransitionOutcome> {
+    return this.transition(
+      id,
+      createdAt,
+      "CANCELLED",
+      "(status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now()))",
+      "booking.cancelled",
+      true,
+    );
+  }
+
+  /**
+   * One guarded UPDATE decides the race: of two concurrent transitions on one booking, the
+   * second waits for the row lock, re-reads the committed row, and its guard no longer matches.
+   */
+  private async transition(
+    id: string,
+    createdAt: Date,
+    to: StoredStatus,
+    guard: string,
+    event: BookingEventType,
+    releasesSeat: boolean,
+  ): Promise<TransitionOutcome> {
+    return this.db.transaction(async (trx) => {
+      const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+        `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard} RETURNING *`,
+        [to, id, createdAt],
+      );
+      const booking = rows[0];
+      if (!booking) {
+        const current = await this.findById(id, createdAt);
+        return current
+          ? ({ kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const)
+          : ({ kind: "not_found" } as const);
+      }
+      if (releasesSeat) {
+        await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);
+      }
+      await this.writeEvents(trx, [bookingEvent(event, booking)]);
+      return { kind: "ok", booking } as const;
+    });
+  }
+
+  async list(filter: ListFilter, cursor: ListCursor | undefined, limit: number): Promise<BookingRow[]> {
+    const where: string[] = [];
+    const params: (string | Date)[] = [];
+    if (filter.patientId) {
+      where.push("b.patient_id = ?");
+      params.push(filter.patientId);
+    }
+    if (filter.slotId) {
+      where.push("b.slot_id = ?");
+      params.push(filter.slotId);
+    }
+    if (filter.doctorId) {
+      where.push("b.doctor_id = ?");
+      params.push(filter.doctorId);
+    }
+    if (filter.statuses.length > 0) where.push(`(${filter.statuses.map((s) => STATUS_CONDITION[s]).join(" OR ")})`);
+    if (cursor) {
+      where.push("(b.created_at, b.id) < (?, ?)");
+      params.push(cursor.createdAt, cursor.id);
+    }
+    const { rows } = await this.db.raw<{ rows: BookingRow[] }>(
+      `SELECT b.* FROM bookings b ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY b.created_at DESC, b.id DESC LIMIT ?`,
+      [...params, limit],
+    );
+    return rows;
+  }
+
+  /** Seats per slot as a reader should see them: lapsed holds do not count. */
+  async availability(slotIds: readonly string[]): Promise<InventoryRow[]> {
+    if (slotIds.length === 0) return [];
+    const { rows } = await this.db.raw<{ rows: InventoryRow[] }>(
+      `SELECT i.slot_id, i.capacity, i.retired,
+              i.held - (SELECT count(*) FROM bookings b
+                         WHERE b.slot_id = i.slot_id AND b.status = 'PENDING' AND b.expires_at <= now())::int AS held
+         FROM slot_inventory i WHERE i.slot_id = ANY(?::uuid[])`,
+      [[...slotIds]],
+    );
+    return rows;
+  }
+
+  /** Inventory counters and bookings, for consistency checks (tests, load-test verification). */
+  async audit(): Promise<{ slot_id: string; capacity: number; held: number; active: number; pending_lapsed: number }[]> {
+    const { rows } = await this.db.raw(
+      `SELECT i.slot_id, i.capacity, i.held,
+              (SELECT count(*) FROM bookings b WHERE b.slot_id = i.slot_id AND ${ACTIVE})::int AS active,
+              (SELECT count(*) FROM bookings b WHERE b.slot_id = i.slot_id AND b.status = 'PENDING' AND b.expires_at <= now())::int AS pending_lapsed
+         FROM slot_inventory i`,
+    );
+    return rows as { slot_id: string; capacity: number; held: number; active: number; pending_lapsed: number }[];
+  }
+
+  /**
+   * Sets a slot's capacity, creating its inventory row if no booking made it yet. Refused
+   * (undefined) when more seats are held than the new capacity.
+   */
+  async setCapacity(slot: SlotInfo, capacity: number): Promise<InventoryRow | undefined> {
+    return this.db.transaction(async (trx) => {
+      await this.insertInventory(trx, slot, capacity);
+      await this.reclaimExpired(trx, slot.id);
+      const { rows } = await trx.raw<{ rows: InventoryRow[] }>(
+        `UPDATE slot_inventory SET capacity = ?, updated_at = now()
+          WHERE slot_id = ? AND held <= ? RETURNING slot_id, capacity, held, retired`,
+        [capacity, slot.id, capacity],
+      );
+      return rows[0];
+    });
+  }
+
+  /**
+   * Closes a slot for booking before the slot service deletes it. Refused (false) while it has
+   * active bookings; the retired row stays so a late request cannot book a deleted slot.
+   */
+  async retire(slotId: string, doctorId: string): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      await trx.raw(
+        `INSERT INTO slot_inventory (slot_id, doctor_id, start_time, end_time, capacity, held, retired)
+         VALUES (?, ?, '-infinity', 'infinity', 0, 0, true) ON CONFLICT (slot_id) DO NOTHING`,
+        [slotId, doctorId],
+      );
+      await this.reclaimExpired(trx, slotId);
+      const { rowCount } = await trx.raw<{ rowCount: number }>(
+        "UPDATE slot_inventory SET retired = true, updated_at = now() WHERE slot_id = ? AND held = 0",
+        [slotId],
+      );
+      return rowCount > 0;
+    });
+  }
+
+  async countActive(doctorId: string): Promise<number> {
+    const { rows } = await this.db.raw<{ rows: { n: number }[] }>(
+      `SELECT count(*)::int AS n FROM bookings b
+         JOIN slot_inventory i ON i.slot_id = b.slot_id
+        WHERE b.doctor_id = ? AND i.end_time > now() AND ${ACTIVE}`,
+      [doctorId],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Expires lapsed holds in batches and gives their seats back. One sweeper per shard at a time
+   * (advisory lock), rows locked by a concurrent confirm or cancel are skipped, not waited for.
+   * Returns how many bookings expired.
+   */
+  async sweepExpired(batchSize: number): Promise<BookingRow[]> {
+    return this.db.transaction(async (trx) => {
+      const { rows: lock } = await trx.raw<{ rows: { locked: boolean }[] }>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('booking-expiry-sweeper')) AS locked",
+      );
+      if (!lock[0]?.locked) return [];
+      const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+        `UPDATE bookings b SET status = 'EXPIRED', updated_at = now()
+          WHERE (b.id, b.created_at) IN (
+                SELECT id, created_at FROM bookings
+                 WHERE status = 'PENDING' AND expires_at <= now()
+                 ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED)
+        RETURNING b.*`,
+        [batchSize],
+      );
+      await this.releaseSeats(trx, rows);
+      return rows;
+    });
+  }
+
+  /** Deletes idempotency keys older than the retention; a retry after that creates anew. */
+  async purgeIdempotencyKeys(olderThanHours: number): Promise<number> {
+    const { rowCount } = await this.db.raw<{ rowCount: number }>(
+      "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => ?)",
+      [olderThanHours],
+    );
+    return rowCount;
+  }
+
+  /**
+   * Records an idempotency key (on the shard its own hash picks) with the booking id the first
+   * request will use. A retry gets the recorded id back, so every attempt targets one booking.
+   */
+  async claimIdempotencyKey(
+    patientId: string,
+    key: string,
+    requestHash: string,
+    bookingId: string,
+  ): Promise<{ bookingId: string; requestHash: string }> {
+    const { rows } = await this.db.raw<{ rows: { booking_id: string; request_hash: string }[] }>(
+      `WITH inserted AS (
+         INSERT INTO idempotency_keys (patient_id, key, request_hash, booking_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT (patient_id, key) DO NOTHING RETURNING booking_id, request_hash)
+       SELECT booking_id, request_hash FROM inserted
+       UNION ALL
+       SELECT booking_id, request_hash FROM idempotency_keys WHERE patient_id = ? AND key = ?
+       LIMIT 1`,
+      [patientId, key, requestHash, bookingId, patientId, key],
+    );
+    const row = rows[0];
+    if (!row) throw new Error("idempotency key neither inserted nor found");
+    return { bookingId: row.booking_id, requestHash: row.request_hash };
+  }
+
+  private async takeSeat(trx: Knex.Transaction, slotId: string): Promise<boolean> {
+    const { rowCount } = await trx.raw<{ rowCount: number }>(
+      `UPDATE slot_inventory SET held = held + 1, updated_at = now()
+        WHERE slot_id = ? AND held < capacity AND NOT retired`,
+      [slotId],
+    );
+    return rowCount > 0;
+  }
+
+  private async inventory(trx: Knex.Transaction, slotId: string): Promise<InventoryRow | undefined> {
+    const { rows } = await trx.raw<{ rows: InventoryRow[] }>(
+      "SELECT slot_id, capacity, held, retired FROM slot_inventory WHERE slot_id = ?",
+      [slotId],
+    );
+    return rows[0];
+  }
+
+  private async insertInventory(trx: Knex.Transaction, slot: SlotInfo, capacity: number): Promise<void> {
+    await trx.raw(
+      `INSERT INTO slot_inventory (slot_id, doctor_id, start_time, end_time, capacity)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (slot_id) DO NOTHING`,
+      [slot.id, slot.doctorId, slot.startTime, slot.endTime, capacity],
+    );
+  }
+
+  /** Expires one slot's lapsed holds inside the caller's transaction. */
+  private async reclaimExpired(trx: Knex.Transaction, slotId: string): Promise<void> {
+    const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+      `UPDATE bookings b SET status = 'EXPIRED', updated_at = now()
+        WHERE (b.id, b.created_at) IN (
+              SELECT id, created_at FROM bookings
+               WHERE slot_id = ? AND status = 'PENDING' AND expires_at <= now()
+               FOR UPDATE SKIP LOCKED)
+      RETURNING b.*`,
+      [slotId],
+    );
+    await this.releaseSeats(trx, rows);
+  }
+
+  private async releaseSeats(trx: Knex.Transaction, expired: readonly BookingRow[]): Promise<void> {
+    if (expired.length === 0) return;
+    const perSlot = new Map<string, number>();
+    for (const row of expired) perSlot.set(row.slot_id, (perSlot.get(row.slot_id) ?? 0) + 1);
+    // Slot order keeps lock acquisition consistent between concurrent batches.
+    for (const slotId of [...perSlot.keys()].sort()) {
+      await trx.raw("UPDATE slot_inventory SET held = held - ?, updated_at = now() WHERE slot_id = ?", [perSlot.get(slotId) ?? 0, slotId]);
+    }
+    await this.writeEvents(trx, expired.map((row) => bookingEvent("booking.expired", row)));
+  }
+
+  private async writeEvents(trx: Knex.Transaction, events: readonly OutboxRow[]): Promise<void> {
+    if (events.length === 0) return;
+    await trx("outbox").insert(events.map((e) => ({ ...e, headers: {} })));
+  }
+}

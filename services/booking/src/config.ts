@@ -1,0 +1,30 @@
+import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit } from "@clinic/platform";
+import { z } from "zod";
+
+/**
+ * A shard is either a database name on PGHOST:PGPORT (local stack) or `host:port/database`
+ * (production: each shard's Patroni primary behind its own address).
+ */
+const shardEntry = z.string().regex(/^([^\s/:]+:\d{1,5}\/)?[A-Za-z_][A-Za-z0-9_]*$/, "expected database or host:port/database");
+
+export const configSchema = commonConfigSchema.extend({
+  ...databaseConfigSchema.shape,
+  GRPC_PORT: env.port().default(50053),
+  METRICS_PORT: env.port().default(9467),
+  BOOKING_SHARDS: env.list().pipe(z.array(shardEntry)).default(["clinic_booking_0", "clinic_booking_1", "clinic_booking_2", "clinic_booking_3"]),
+  /** Optional JSON file: an array of 4096 shard indexes (bucket -> shard). Default: round-robin. */
+  BOOKING_SHARD_MAP_FILE: z.string().optional(),
+  SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
+  GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
+  /** How long a PENDING hold keeps its seat. */
+  HOLD_TTL_MS: env.positiveInt().default(120_000),
+  SWEEP_INTERVAL_MS: env.positiveInt().default(1_000),
+  SWEEP_BATCH_SIZE: env.positiveInt().default(500),
+  /** Slot details (doctor, times) cached in-process; capacity is never read from this cache. */
+  SLOT_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
+  IDEMPOTENCY_TTL_HOURS: env.positiveInt().default(24),
+});
+
+export type BookingConfig = z.output<typeof configSchema>;
+
+export const loadConfig = (): BookingConfig => loadConfigOrExit(configSchema, "booking");

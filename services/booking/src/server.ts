@@ -1,0 +1,312 @@
+import { createHash } from "node:crypto";
+import {
+  DomainError,
+  Validator,
+  decodeCursor,
+  defineService,
+  encodeCursor,
+  notFound,
+} from "@clinic/platform";
+import { bookingV1 } from "@clinic/proto";
+import { newBookingId, decodeBookingId } from "./booking-id";
+import type { BookingMetrics } from "./booking-metrics";
+import { effectiveStatus, type BookingRow, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
+import type { BookingRouter } from "./booking-router";
+import { scatterGather } from "./scatter";
+import type { SlotDirectory, SlotInfo } from "./slot-directory";
+
+export const BOOKING_SERVICE_NAME = "clinic.booking.v1.BookingService";
+
+const { BookingStatus } = bookingV1;
+
+const TO_PROTO: Record<StoredStatus, bookingV1.BookingStatus> = {
+  PENDING: BookingStatus.BOOKING_STATUS_PENDING,
+  CONFIRMED: BookingStatus.BOOKING_STATUS_CONFIRMED,
+  CANCELLED: BookingStatus.BOOKING_STATUS_CANCELLED,
+  EXPIRED: BookingStatus.BOOKING_STATUS_EXPIRED,
+};
+
+export function toBooking(row: BookingRow, now: Date = new Date()): bookingV1.Booking {
+  return {
+    id: row.id,
+    slotId: row.slot_id,
+    doctorId: row.doctor_id,
+    patientId: row.patient_id,
+    patientName: row.patient_name,
+    patientContact: row.patient_contact,
+    status: TO_PROTO[effectiveStatus(row, now)],
+    createTime: row.created_at,
+    updateTime: row.updated_at,
+    expireTime: row.expires_at,
+    slotStartTime: row.slot_start_time,
+  };
+}
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+const PRINTABLE_KEY = /^[\x21-\x7e]{1,200}$/;
+const MAX_BATCH = 100;
+
+function statusFilter(v: Validator, statuses: readonly bookingV1.BookingStatus[]): StoredStatus[] {
+  const stored: StoredStatus[] = [];
+  for (const status of statuses) {
+    const entry = (Object.entries(TO_PROTO) as [StoredStatus, bookingV1.BookingStatus][]).find(([, p]) => p === status);
+    if (entry) stored.push(entry[0]);
+    else v.add("statuses", `unknown status ${status}`);
+  }
+  return stored;
+}
+
+function pageCursor(token: string): ListCursor | undefined {
+  const cursor = decodeCursor("page_token", token, ["c", "i"]);
+  if (!cursor) return undefined;
+  const createdAt = new Date(String(cursor.c));
+  if (Number.isNaN(createdAt.getTime())) throw new DomainError("invalid_argument", "VALIDATION_FAILED", "page_token: is not a valid page token", [{ field: "page_token", message: "is not a valid page token" }]);
+  return { createdAt, id: String(cursor.i) };
+}
+
+function nextToken(rows: readonly BookingRow[], hasMore: boolean): string {
+  const last = rows[rows.length - 1];
+  return hasMore && last ? encodeCursor({ c: last.created_at.toISOString(), i: last.id }) : "";
+}
+
+/** What a request asks for, so a retry with the same idempotency key can be compared. */
+function requestHash(req: { slotId: string; patientName: string; patientContact: string }): string {
+  return createHash("sha256").update(JSON.stringify([req.slotId, req.patientName, req.patientContact])).digest("hex");
+}
+
+const WRONG_STATE: Record<"confirm" | "cancel", Partial<Record<StoredStatus, [string, string]>>> = {
+  confirm: {
+    CONFIRMED: ["BOOKING_ALREADY_CONFIRMED", "booking is already confirmed"],
+    CANCELLED: ["BOOKING_CANCELLED", "booking was cancelled"],
+    EXPIRED: ["BOOKING_EXPIRED", "the hold expired before it was confirmed"],
+  },
+  cancel: {
+    CANCELLED: ["BOOKING_ALREADY_CANCELLED", "booking is already cancelled"],
+    EXPIRED: ["BOOKING_EXPIRED", "the hold already expired"],
+  },
+};
+
+export interface BookingServiceDeps {
+  router: BookingRouter<BookingShardRepository>;
+  slots: SlotDirectory;
+  metrics: BookingMetrics;
+  holdTtlMs: number;
+}
+
+export function bookingService({ router, slots, metrics, holdTtlMs }: BookingServiceDeps) {
+  async function requireSlot(slotId: string): Promise<SlotInfo> {
+    const slot = await slots.get(slotId);
+    if (!slot) throw notFound("slot", slotId);
+    return slot;
+  }
+
+  async function transition(action: "confirm" | "cancel", rawId: string): Promise<bookingV1.Booking> {
+    const v = new Validator();
+    const id = v.uuid("id", rawId);
+    v.check();
+    const { shard, createdAt } = router.forBookingId(id);
+    const outcome = action === "confirm" ? await shard.confirm(id, createdAt) : await shard.cancel(id, createdAt);
+    if (outcome.kind === "not_found") throw notFound("booking", id);
+    if (outcome.kind === "wrong_state") {
+      const [reason, message] = WRONG_STATE[action][outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
+      metrics.outcomes.inc({ outcome: `${action}_rejected` });
+      throw new DomainError("conflict", reason, message);
+    }
+    metrics.outcomes.inc({ outcome: action === "confirm" ? "confirmed" : "cancelled" });
+    return toBooking(outcome.booking);
+  }
+
+  return defineService(BOOKING_SERVICE_NAME, bookingV1.BookingServiceService, {
+    async createBooking(req) {
+      const v = new Validator();
+      const slotId = v.uuid("slot_id", req.slotId);
+      const patientId = v.uuid("patient_id", req.patientId);
+      const patientName = v.text("patient_name", req.patientName, { max: 200 });
+      const patientContact = v.text("patient_contact", req.patientContact, { max: 320 });
+      if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
+        v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
+      }
+      if (req.idempotencyKey !== "" && !PRINTABLE_KEY.test(req.idempotencyKey)) {
+        v.add("idempotency_key", "must be 1 to 200 printable ASCII characters");
+      }
+      v.check();
+
+      const slot = await requireSlot(slotId);
+      if (slot.startTime.getTime() <= Date.now()) {
+        metrics.outcomes.inc({ outcome: "rejected_past" });
+        throw new DomainError("unprocessable", "SLOT_IN_PAST", "the slot has already started");
+      }
+      const bucket = router.bucketOfDoctor(slot.doctorId);
+      const shard = router.forBucket(bucket);
+
+      let id = newBookingId(bucket);
+      if (req.idempotencyKey !== "") {
+        const hash = requestHash({ slotId, patientName, patientContact });
+        const claim = await router.forIdempotencyKey(patientId, req.idempotencyKey).claimIdempotencyKey(patientId, req.idempotencyKey, hash, id);
+        if (claim.requestHash !== hash) {
+          throw new DomainError("unprocessable", "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+        }
+        id = claim.bookingId;
+        const earlier = await shard.findById(id, decodeBookingId(id)!.createdAt);
+        if (earlier) {
+          metrics.outcomes.inc({ outcome: "replayed" });
+          return { booking: toBooking(earlier), replayed: true };
+        }
+      }
+
+      const outcome = await shard.create({
+        id,
+        createdAt: decodeBookingId(id)!.createdAt,
+        slot,
+        patientId,
+        patientName,
+        patientContact,
+        holdTtlMs,
+      });
+      switch (outcome.kind) {
+        case "created":
+          metrics.outcomes.inc({ outcome: "held" });
+          return { booking: toBooking(outcome.booking), replayed: false };
+        case "existing":
+          metrics.outcomes.inc({ outcome: "replayed" });
+          return { booking: toBooking(outcome.booking), replayed: true };
+        case "full":
+          metrics.outcomes.inc({ outcome: "rejected_full" });
+          throw new DomainError("conflict", "SLOT_FULL", "no seat left in this slot");
+        case "retired":
+          throw notFound("slot", slotId);
+        case "already_booked":
+          metrics.outcomes.inc({ outcome: "rejected_duplicate" });
+          throw new DomainError("conflict", "ALREADY_BOOKED", `patient already holds booking ${outcome.bookingId} for this slot`);
+      }
+    },
+
+    async confirmBooking(req) {
+      return { booking: await transition("confirm", req.id) };
+    },
+
+    async cancelBooking(req) {
+      return { booking: await transition("cancel", req.id) };
+    },
+
+    async getBooking(req) {
+      const v = new Validator();
+      const id = v.uuid("id", req.id);
+      v.check();
+      const { shard, createdAt } = router.forBookingId(id);
+      const row = await shard.findById(id, createdAt);
+      if (!row) throw notFound("booking", id);
+      return { booking: toBooking(row) };
+    },
+
+    async listBookings(req) {
+      const v = new Validator();
+      const selectors = [req.patientId, req.slotId, req.doctorId].filter((s) => s !== "");
+      if (selectors.length !== 1) v.add("patient_id", "exactly one of patient_id, slot_id, doctor_id is required");
+      const patientId = req.patientId ? v.uuid("patient_id", req.patientId) : undefined;
+      const slotId = req.slotId ? v.uuid("slot_id", req.slotId) : undefined;
+      const doctorId = req.doctorId ? v.uuid("doctor_id", req.doctorId) : undefined;
+      const limit = v.pageSize("page_size", req.pageSize);
+      const statuses = statusFilter(v, req.statuses);
+      v.check();
+      const cursor = pageCursor(req.pageToken);
+
+      // A patient's bookings are spread over the doctors' shards; a slot or doctor is in one.
+      let shards: BookingShardRepository[];
+      let filter;
+      if (patientId) {
+        shards = [...router.shards];
+        filter = { patientId, statuses };
+      } else if (slotId) {
+        const slot = await requireSlot(slotId);
+        shards = [router.forDoctor(slot.doctorId)];
+        filter = { slotId, statuses };
+      } else {
+        shards = [router.forDoctor(doctorId!)];
+        filter = { doctorId: doctorId!, statuses };
+      }
+      const { rows, hasMore } = await scatterGather(shards, limit, (shard, n) => shard.list(filter, cursor, n));
+      return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
+    },
+
+    async listAllBookings(req) {
+      const v = new Validator();
+      const limit = v.pageSize("page_size", req.pageSize);
+      const statuses = statusFilter(v, req.statuses);
+      v.check();
+      const cursor = pageCursor(req.pageToken);
+      const { rows, hasMore } = await scatterGather(router.shards, limit, (shard, n) => shard.list({ statuses }, cursor, n));
+      return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
+    },
+
+    async getAvailability(req) {
+      const v = new Validator();
+      if (req.slotIds.length === 0) v.add("slot_ids", "at least one slot id is required");
+      if (req.slotIds.length > MAX_BATCH) v.add("slot_ids", `at most ${MAX_BATCH} slot ids`);
+      const ids = [...new Set(req.slotIds.map((id, i) => v.uuid(`slot_ids[${i}]`, id)))];
+      v.check();
+
+      const found = await slots.getMany(ids);
+      const byShard = new Map<BookingShardRepository, string[]>();
+      for (const slot of found.values()) {
+        const shard = router.forDoctor(slot.doctorId);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), slot.id]);
+      }
+      const rows = (await Promise.all([...byShard].map(([shard, slotIds]) => shard.availability(slotIds)))).flat();
+      const inventory = new Map(rows.map((r) => [r.slot_id, r]));
+      const availability: bookingV1.SlotAvailability[] = [];
+      const missing: string[] = [];
+      for (const id of ids) {
+        const slot = found.get(id);
+        const row = inventory.get(id);
+        if (!slot || row?.retired) {
+          missing.push(id);
+          continue;
+        }
+        // No inventory row yet means nobody has booked: every seat is free.
+        const capacity = row?.capacity ?? slot.capacity;
+        const held = Math.max(0, row?.held ?? 0);
+        availability.push({ slotId: id, capacity, held, remaining: Math.max(0, capacity - held) });
+      }
+      return { availability, missingSlotIds: missing };
+    },
+
+    async setSlotCapacity(req) {
+      const v = new Validator();
+      const slotId = v.uuid("slot_id", req.slotId);
+      const doctorId = v.uuid("doctor_id", req.doctorId);
+      const capacity = v.int("capacity", req.capacity, { min: 1, max: 100_000 });
+      const startTime = v.date("start_time", req.startTime);
+      const endTime = v.date("end_time", req.endTime);
+      if (startTime && endTime && startTime >= endTime) v.add("end_time", "must be after start_time");
+      v.check();
+      const row = await router.forDoctor(doctorId).setCapacity({ id: slotId, doctorId, startTime: startTime!, endTime: endTime!, capacity }, capacity);
+      slots.invalidate(slotId);
+      if (!row) {
+        throw new DomainError("unprocessable", "CAPACITY_BELOW_HELD", "more seats are already held than the new capacity");
+      }
+      if (row.retired) throw notFound("slot", slotId);
+      return { availability: { slotId, capacity: row.capacity, held: row.held, remaining: row.capacity - row.held } };
+    },
+
+    async retireSlot(req) {
+      const v = new Validator();
+      const slotId = v.uuid("slot_id", req.slotId);
+      const doctorId = v.uuid("doctor_id", req.doctorId);
+      v.check();
+      const retired = await router.forDoctor(doctorId).retire(slotId, doctorId);
+      slots.invalidate(slotId);
+      if (!retired) throw new DomainError("conflict", "SLOT_HAS_ACTIVE_BOOKINGS", "the slot still has active bookings");
+      return {};
+    },
+
+    async countActiveBookings(req) {
+      const v = new Validator();
+      const doctorId = v.uuid("doctor_id", req.doctorId);
+      v.check();
+      return { count: await router.forDoctor(doctorId).countActive(doctorId) };
+    },
+  });
+}
+
