@@ -99,6 +99,14 @@ PORT_DEFAULTS=(
   CLINIC_REDIS_PORT:16379
   CLINIC_KAFKA_PORT:19092
   CLINIC_KAFKA_CONTROLLER_PORT:19093
+  CLINIC_EDGE_PORT:8080
+  CLINIC_EDGE_METRICS_PORT:9464
+  CLINIC_DOCTOR_PORT:50051
+  CLINIC_DOCTOR_METRICS_PORT:9465
+  CLINIC_SLOT_PORT:50052
+  CLINIC_SLOT_METRICS_PORT:9466
+  CLINIC_BOOKING_PORT:50053
+  CLINIC_BOOKING_METRICS_PORT:9467
 )
 
 # Lets the OS pick N distinct free loopback ports: all sockets stay bound until
@@ -355,4 +363,44 @@ wait_healthy() {
   done
   "${name}_health" && return 0
   fail_component "$name" "not healthy after ${timeout}s at $("${name}_addr")"
+}
+
+# ---------------------------------------------------------------- node services
+
+# Compiles the workspace once per `scripts/stack` invocation (npm ci when needed).
+ensure_build() {
+  [[ -n "${CLINIC_BUILT:-}" ]] && return 0
+  bash "$REPO_ROOT/scripts/ensure-build" >&2 || die "build failed"
+  CLINIC_BUILT=1
+}
+
+# The settings every service reads from the stack: database login, peers' addresses.
+service_common_env() {
+  export NODE_ENV=development LOG_LEVEL="${CLINIC_LOG_LEVEL:-info}"
+  export PGHOST=127.0.0.1 PGPORT="$CLINIC_PG_PORT" PGUSER=clinic PGPASSWORD=clinic
+  export DOCTOR_ADDR="127.0.0.1:$CLINIC_DOCTOR_PORT" SLOT_ADDR="127.0.0.1:$CLINIC_SLOT_PORT"
+  export BOOKING_ADDR="127.0.0.1:$CLINIC_BOOKING_PORT"
+  export REDIS_URL="redis://127.0.0.1:$CLINIC_REDIS_PORT" KAFKA_BROKERS="127.0.0.1:$CLINIC_KAFKA_PORT"
+}
+
+# node_service_up NAME HEALTH_TIMEOUT VAR=VALUE...
+# Starts services/NAME/dist/src/main.js with the common settings plus the given ones (in a
+# subshell, so they do not leak into the next service), then waits until it is healthy.
+node_service_up() {
+  local name="$1" timeout="$2"; shift 2
+  ensure_build
+  if ! running_pid "$name" >/dev/null; then
+    (
+      service_common_env
+      local kv
+      for kv in "$@"; do export "${kv?}"; done
+      start_bg "$name" "$(logfile_of "$name")" node --enable-source-maps "$REPO_ROOT/services/$name/dist/src/main.js"
+    ) || exit 1
+  fi
+  wait_healthy "$name" "$timeout"
+}
+
+# grpc.health.v1 Check of "" (the whole process) must answer SERVING.
+grpc_serving() {
+  node "$STACK_D/probe.js" grpc "127.0.0.1:$1" >/dev/null 2>&1
 }
