@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from "knex";
 import { types as pgTypes } from "pg";
 import { Gauge, type Registry } from "prom-client";
+import type { DatabaseConfig } from "./config";
 
 export type { Knex } from "knex";
 
@@ -127,4 +128,22 @@ export function createPoolMetrics(registry: Registry): { add(pool: string, knex:
     },
   });
   return { add: (name, knex) => void pools.set(name, knex) };
+}
+
+/** Pool settings from a service's validated database configuration. */
+export function databaseSettingsFrom(
+  config: DatabaseConfig,
+  target: { database: string; applicationName: string; host?: string; port?: number },
+): DatabaseSettings {
+  return {
+    host: target.host ?? config.PGHOST,
+    port: target.port ?? config.PGPORT,
+    user: config.PGUSER,
+    password: config.PGPASSWORD,
+    database: target.database,
+    poolMin: config.DB_POOL_MIN,
+    poolMax: config.DB_POOL_MAX,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: target.applicationName,
+  };
 }

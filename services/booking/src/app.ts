@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import {
   Lifecycle,
   createDatabase,
+  databaseSettingsFrom,
   createGrpcClient,
   createLogger,
   createPoolMetrics,
@@ -53,15 +54,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
   try {
     const map = loadShardMap(config);
     const pools: Knex[] = config.BOOKING_SHARDS.map((entry, index) =>
-      createDatabase({
-        ...shardConnection(config, entry),
-        user: config.PGUSER,
-        password: config.PGPASSWORD,
-        poolMin: config.DB_POOL_MIN,
-        poolMax: config.DB_POOL_MAX,
-        statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-        applicationName: `booking-shard-${index}`,
-      }),
+      createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}` })),
     );
     const poolMetrics = createPoolMetrics(metrics.registry);
     pools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}`, db));

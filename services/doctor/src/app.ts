@@ -1,6 +1,8 @@
 import {
   Lifecycle,
   createDatabase,
+  createPoolMetrics,
+  databaseSettingsFrom,
   createGrpcClient,
   createLogger,
   createServiceMetrics,
@@ -26,17 +28,8 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("doctor");
   try {
-    const db = createDatabase({
-      host: config.PGHOST,
-      port: config.PGPORT,
-      user: config.PGUSER,
-      password: config.PGPASSWORD,
-      database: config.PGDATABASE,
-      poolMin: config.DB_POOL_MIN,
-      poolMax: config.DB_POOL_MAX,
-      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-      applicationName: "doctor",
-    });
+    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "doctor" }));
+    createPoolMetrics(metrics.registry).add("doctor", db);
     lifecycle.onShutdown("database", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
