@@ -1,0 +1,18 @@
+import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit } from "@clinic/platform";
+import { z } from "zod";
+
+export const configSchema = commonConfigSchema.extend({
+  ...databaseConfigSchema.shape,
+  GRPC_PORT: env.port().default(50052),
+  METRICS_PORT: env.port().default(9466),
+  PGDATABASE: z.string().default("clinic_slot"),
+  /** The doctor service, asked whether a doctor exists before slots are created for them. */
+  DOCTOR_ADDR: env.hostPort().default("127.0.0.1:50051"),
+  /** The booking service, which owns seat inventory: capacity changes and deletes go there first. */
+  BOOKING_ADDR: env.hostPort().default("127.0.0.1:50053"),
+  GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
+});
+
+export type SlotConfig = z.output<typeof configSchema>;
+
+export const loadConfig = (): SlotConfig => loadConfigOrExit(configSchema, "slot");

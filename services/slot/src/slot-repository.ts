@@ -1,0 +1,130 @@
+import { DomainError, type Knex } from "@clinic/platform";
+
+export interface SlotRow {
+  id: string;
+  doctor_id: string;
+  start_time: Date;
+  end_time: Date;
+  capacity: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewSlot {
+  doctorId: string;
+  startTime: Date;
+  endTime: Date;
+  capacity: number;
+}
+
+export interface SlotListQuery {
+  doctorId: string;
+  /** Slots starting in [startFrom, startTo). */
+  startFrom?: Date;
+  startTo?: Date;
+  limit: number;
+  /** Keyset cursor: the last row of the previous page. */
+  after?: { startTime: Date; id: string };
+}
+
+/** The exclusion constraint of the create_slots migration. */
+const OVERLAP_CONSTRAINT = "slots_no_overlap";
+const EXCLUSION_VIOLATION = "23P01";
+
+function isOverlapViolation(err: unknown): boolean {
+  const pgError = err as { code?: unknown; constraint?: unknown } | null;
+  return pgError?.code === EXCLUSION_VIOLATION && pgError.constraint === OVERLAP_CONSTRAINT;
+}
+
+const overlap = (doctorId: string): DomainError =>
+  new DomainError("conflict", "SLOT_OVERLAP", `the slot overlaps an existing slot of doctor ${doctorId}`);
+
+const byStartTime = (a: SlotRow, b: SlotRow): number => a.start_time.getTime() - b.start_time.getTime();
+
+export class SlotRepository {
+  constructor(private readonly db: Knex) {}
+
+  /**
+   * Inserts all slots in one INSERT statement, so they are created all together or not at all.
+   * An overlap, with an existing slot or between two of them, refuses the whole batch.
+   */
+  async createMany(slots: readonly NewSlot[]): Promise<SlotRow[]> {
+    const first = slots[0];
+    if (!first) return [];
+    try {
+      const rows: SlotRow[] = await this.db("slots")
+        .insert(
+          slots.map((s) => ({ doctor_id: s.doctorId, start_time: s.startTime, end_time: s.endTime, capacity: s.capacity })),
+        )
+        .returning("*");
+      // RETURNING order is not promised by PostgreSQL; callers get slots in time order.
+      return rows.sort(byStartTime);
+    } catch (err) {
+      if (isOverlapViolation(err)) throw overlap(first.doctorId);
+      throw err;
+    }
+  }
+
+  async create(slot: NewSlot): Promise<SlotRow> {
+    const [row] = await this.createMany([slot]);
+    return row as SlotRow;
+  }
+
+  async get(id: string): Promise<SlotRow | undefined> {
+    return this.db<SlotRow>("slots").where({ id }).first();
+  }
+
+  async getMany(ids: readonly string[]): Promise<SlotRow[]> {
+    if (ids.length === 0) return [];
+    return this.db<SlotRow>("slots").whereIn("id", ids);
+  }
+
+  async list(query: SlotListQuery): Promise<SlotRow[]> {
+    const q = this.db<SlotRow>("slots")
+      .select("*")
+      .where({ doctor_id: query.doctorId })
+      .orderBy([{ column: "start_time" }, { column: "id" }])
+      .limit(query.limit);
+    if (query.startFrom) q.where("start_time", ">=", query.startFrom);
+    if (query.startTo) q.where("start_time", "<", query.startTo);
+    if (query.after) q.whereRaw("(start_time, id) > (?, ?)", [query.after.startTime, query.after.id]);
+    return q;
+  }
+
+  /**
+   * Changes a slot's capacity under a row lock held across `beforeUpdate` (the call that moves
+   * the booking service's seat inventory first). Two concurrent changes of one slot therefore
+   * reach the booking service and this table in the same order, and the two agree afterwards.
+   * Resolves undefined when the slot does not exist.
+   */
+  async updateCapacity(
+    id: string,
+    capacity: number,
+    beforeUpdate: (slot: SlotRow) => Promise<void>,
+  ): Promise<SlotRow | undefined> {
+    return this.db.transaction(async (trx) => {
+      const slot = await trx<SlotRow>("slots").where({ id }).forUpdate().first();
+      if (!slot) return undefined;
+      await beforeUpdate(slot);
+      const rows: SlotRow[] = await trx("slots")
+        .where({ id })
+        .update({ capacity, updated_at: trx.fn.now() })
+        .returning("*");
+      return rows[0];
+    });
+  }
+
+  /**
+   * Deletes a slot under a row lock held across `beforeDelete` (retiring it in the booking
+   * service), so a concurrent capacity change cannot re-open the slot in between. A failing
+   * `beforeDelete` keeps the slot. Resolves false when the slot does not exist.
+   */
+  async delete(id: string, beforeDelete: (slot: SlotRow) => Promise<void>): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const slot = await trx<SlotRow>("slots").where({ id }).forUpdate().first();
+      if (!slot) return false;
+      await beforeDelete(slot);
+      return (await trx("slots").where({ id }).delete()) > 0;
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { createGrpcClient, fromServiceError, isServiceError, parseConfig, unary, type Lifecycle } from "@clinic/platform";
+import { doctorV1, slotV1 } from "@clinic/proto";
+import { createScratchDatabase, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { startDoctorService } from "../../doctor/src/app";
+import { configSchema as doctorConfigSchema } from "../../doctor/src/config";
+import { startSlotService } from "../src/app";
+import { configSchema as slotConfigSchema } from "../src/config";
+
+/** The test stack's PostgreSQL, as exported by scripts/test. */
+export const postgresEnv = (): Record<string, string> => ({
+  PGHOST: stackEnv("PGHOST"),
+  PGPORT: stackEnv("PGPORT"),
+  PGUSER: stackEnv("PGUSER"),
+  PGPASSWORD: stackEnv("PGPASSWORD"),
+});
+
+/** A service started in-process on port 0 over its own scratch database. */
+export interface StartedService {
+  address: string;
+  db: ScratchDatabase;
+  lifecycle: Lifecycle;
+  stop(): Promise<void>;
+}
+
+function started(grpcPort: number, db: ScratchDatabase, lifecycle: Lifecycle): StartedService {
+  return {
+    address: `127.0.0.1:${grpcPort}`,
+    db,
+    lifecycle,
+    stop: async () => {
+      await lifecycle.shutdown("test finished");
+      await db.drop();
+    },
+  };
+}
+
+export async function startDoctor(): Promise<StartedService> {
+  const db = await createScratchDatabase("slot_test_doctor");
+  const config = parseConfig(doctorConfigSchema, {
+    ...postgresEnv(),
+    PGDATABASE: db.name,
+    GRPC_PORT: "0",
+    METRICS_PORT: "0",
+  });
+  const service = await startDoctorService(config, testLogger("doctor"));
+  return started(service.grpcPort, db, service.lifecycle);
+}
+
+export async function startSlot(env: { DOCTOR_ADDR: string; BOOKING_ADDR: string }): Promise<StartedService> {
+  const db = await createScratchDatabase("slot_test_slot");
+  const config = parseConfig(slotConfigSchema, {
+    ...postgresEnv(),
+    ...env,
+    PGDATABASE: db.name,
+    GRPC_PORT: "0",
+    METRICS_PORT: "0",
+    // Calls to a peer that is not listening fail fast; this bounds a peer that hangs.
+    GRPC_CLIENT_DEADLINE_MS: "3000",
+  });
+  const service = await startSlotService(config, testLogger("slot"));
+  return started(service.grpcPort, db, service.lifecycle);
+}
+
+/** Promise-returning calls of the slot service, with proto defaults for fields left out. */
+export class SlotApi {
+  private readonly client: slotV1.SlotServiceClient;
+
+  constructor(address: string) {
+    this.client = createGrpcClient(slotV1.SlotServiceClient, { address, serviceName: "clinic.slot.v1.SlotService", deadlineMs: 10_000 });
+  }
+
+  createSlot = (req: Partial<slotV1.CreateSlotRequest>) =>
+    unary(this.client.createSlot.bind(this.client), slotV1.CreateSlotRequest.fromPartial(req));
+  createSlots = (req: Partial<slotV1.CreateSlotsRequest>) =>
+    unary(this.client.createSlots.bind(this.client), slotV1.CreateSlotsRequest.fromPartial(req));
+  getSlot = (id: string) => unary(this.client.getSlot.bind(this.client), { id });
+  batchGetSlots = (ids: string[]) => unary(this.client.batchGetSlots.bind(this.client), { ids });
+  listSlots = (req: Partial<slotV1.ListSlotsRequest>) =>
+    unary(this.client.listSlots.bind(this.client), slotV1.ListSlotsRequest.fromPartial(req));
+  updateSlotCapacity = (id: string, capacity: number) =>
+    unary(this.client.updateSlotCapacity.bind(this.client), { id, capacity });
+  deleteSlot = (id: string) => unary(this.client.deleteSlot.bind(this.client), { id });
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export class DoctorApi {
+  private readonly client: doctorV1.DoctorServiceClient;
+
+  constructor(address: string) {
+    this.client = createGrpcClient(doctorV1.DoctorServiceClient, { address, serviceName: "clinic.doctor.v1.DoctorService", deadlineMs: 10_000 });
+  }
+
+  /** A new doctor's id. */
+  async create(name = "Dr. Test"): Promise<string> {
+    const { doctor } = await unary(this.client.createDoctor.bind(this.client), { name, specialization: "General practice" });
+    return doctor!.id;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export interface CallFailure {
+  code: number;
+  reason: string;
+  message: string;
+  /** The fields named by the error's violations, in order. */
+  fields: string[];
+}
+
+/** The gRPC error a call ended with; fails the test if it succeeded or failed some other way. */
+export async function failure(call: Promise<unknown>): Promise<CallFailure> {
+  try {
+    await call;
+  } catch (err) {
+    if (!isServiceError(err)) throw err;
+    const remote = fromServiceError(err);
+    return { code: remote.code, reason: remote.reason, message: remote.message, fields: remote.violations.map((v) => v.field) };
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** An hour boundary `hours` from now, so tests never create slots in the past. */
+export function hoursAhead(hours: number): Date {
+  const d = new Date(Date.now() + hours * 3_600_000);
+  d.setUTCMinutes(0, 0, 0);
+  return d;
+}
+
+export const addMinutes = (d: Date, minutes: number): Date => new Date(d.getTime() + minutes * 60_000);
