@@ -1,28 +1,29 @@
 import type { Logger } from "./logger";
 
+/**
+ * Shutdown stages, in the order they run: stop taking traffic (drain servers), stop background
+ * work (sweepers, relays, consumers), close messaging, close clients of other services and
+ * caches, close databases, then serve the last metrics and flush telemetry. Nothing is closed
+ * while something registered in an earlier stage may still use it.
+ */
+export const SHUTDOWN_STAGES = ["traffic", "workers", "messaging", "clients", "storage", "telemetry"] as const;
+export type ShutdownStage = (typeof SHUTDOWN_STAGES)[number];
+
 interface Closer {
   name: string;
+  stage: ShutdownStage;
   close: () => Promise<unknown>;
 }
 
-/**
- * Ordered shutdown. Resources are closed in the order they were registered, which `main.ts`
- * arranges as: gRPC server (drain), background workers, Kafka, Redis, database, telemetry, so
- * nothing is closed while something still uses it.
- */
+/** Ordered shutdown by stage; within a stage, in registration order. */
 export class Lifecycle {
   private readonly closers: Closer[] = [];
   private shutdownPromise: Promise<boolean> | undefined;
 
   constructor(private readonly logger: Logger) {}
 
-  onShutdown(name: string, close: () => Promise<unknown>): void {
-    this.closers.push({ name, close });
-  }
-
-  /** For what must stop before everything already registered: the server that takes traffic. */
-  prepend(name: string, close: () => Promise<unknown>): void {
-    this.closers.unshift({ name, close });
+  onShutdown(name: string, stage: ShutdownStage, close: () => Promise<unknown>): void {
+    this.closers.push({ name, stage, close });
   }
 
   get shuttingDown(): boolean {
@@ -38,7 +39,8 @@ export class Lifecycle {
   private async runShutdown(reason: string): Promise<boolean> {
     this.logger.info({ reason }, "shutting down");
     let clean = true;
-    for (const { name, close } of this.closers) {
+    const ordered = SHUTDOWN_STAGES.flatMap((stage) => this.closers.filter((c) => c.stage === stage));
+    for (const { name, close } of ordered) {
       try {
         await close();
         this.logger.debug({ resource: name }, "closed");

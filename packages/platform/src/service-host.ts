@@ -13,8 +13,7 @@ export interface ServiceHost {
 /**
  * The last step of every service's start-up: serve metrics, serve gRPC, then report SERVING.
  * Dependencies (database, Kafka, Redis) are already up when this runs, so SERVING means ready.
- * Shutdown hooks are registered first in the lifecycle so the server drains before anything it
- * uses is closed.
+ * The server drains in the lifecycle's first stage, before anything it uses is closed.
  */
 export async function startServiceHost(options: {
   config: CommonConfig;
@@ -33,11 +32,11 @@ export async function startServiceHost(options: {
   });
   const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_PORT, config.GRPC_HOST);
   const grpcPort = await grpc.listen(config.GRPC_HOST, config.GRPC_PORT);
-  lifecycle.prepend("grpc server", async () => {
+  lifecycle.onShutdown("grpc server", "traffic", async () => {
     const { forced } = await grpc.shutdown({ graceMs: config.SHUTDOWN_GRACE_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
     if (forced) logger.warn("in-flight calls outlived the shutdown timeout and were cancelled");
   });
-  lifecycle.onShutdown("metrics server", () => metricsServer.close());
+  lifecycle.onShutdown("metrics server", "telemetry", () => metricsServer.close());
   grpc.health.setAll("SERVING");
   logger.info({ grpcPort, metricsPort: metricsServer.port }, "serving");
   return { grpc, grpcPort, metricsPort: metricsServer.port };

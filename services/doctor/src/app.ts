@@ -30,7 +30,7 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
   try {
     const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "doctor" }));
     createPoolMetrics(metrics.registry).add("doctor", db);
-    lifecycle.onShutdown("database", () => db.destroy());
+    lifecycle.onShutdown("database", "storage", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
 
@@ -40,7 +40,7 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["CountActiveBookings"],
     });
-    lifecycle.onShutdown("booking client", async () => booking.close());
+    lifecycle.onShutdown("booking client", "clients", async () => booking.close());
 
     const host = await startServiceHost({
       config,

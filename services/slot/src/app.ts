@@ -37,7 +37,7 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
       applicationName: "slot",
     });
-    lifecycle.onShutdown("database", () => db.destroy());
+    lifecycle.onShutdown("database", "storage", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
 
@@ -47,7 +47,7 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["GetDoctor"],
     });
-    lifecycle.onShutdown("doctor client", async () => doctor.close());
+    lifecycle.onShutdown("doctor client", "clients", async () => doctor.close());
     // Both calls set an absolute state (a capacity, "retired"), so repeating one is harmless.
     const booking = createGrpcClient(bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
@@ -55,7 +55,7 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["SetSlotCapacity", "RetireSlot"],
     });
-    lifecycle.onShutdown("booking client", async () => booking.close());
+    lifecycle.onShutdown("booking client", "clients", async () => booking.close());
 
     const host = await startServiceHost({
       config,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createGrpcClient, parseConfig, unary, type Lifecycle } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
 import { status } from "@grpc/grpc-js";
 import { startBookingService } from "../../booking/src/app";
 import { configSchema as bookingConfigSchema } from "../../booking/src/config";
@@ -34,6 +34,7 @@ describe("slot service with the real booking service", () => {
       METRICS_PORT: "0",
       BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
       SLOT_ADDR: slotService.address,
+      KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
       // Capacity is never read from this cache, but no stale slot details either in a test.
       SLOT_CACHE_TTL_MS: "0",
     });
@@ -70,6 +71,7 @@ describe("slot service with the real booking service", () => {
       patientId: randomUUID(),
       patientName: "Test Patient",
       patientContact: "patient@example.org",
+      patientPhone: "",
       idempotencyKey: "",
     });
     return created!.id;

@@ -1,0 +1,22 @@
+import { unary } from "@clinic/platform";
+import type { Metadata, CallOptions, ClientUnaryCall, ServiceError } from "@grpc/grpc-js";
+import { translateGrpcError, type FieldAliases } from "./errors";
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * One gRPC call made for an HTTP request. The deadline comes from the client (GRPC_DEADLINE_MS);
+ * a failure is rethrown as an ApiError whose field violations use the route's field names.
+ */
+export async function rpc<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, aliases: FieldAliases = {}): Promise<Res> {
+  try {
+    return await unary(method, request);
+  } catch (err) {
+    throw translateGrpcError(err, aliases);
+  }
+}

@@ -1,0 +1,168 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { bookingV1 } from "@clinic/proto";
+import { DateTime, PageSize, PageToken, StringEnum, Uuid, iso, optionalIso, ref } from "./common";
+
+export const BOOKING_STATUSES = ["pending", "confirmed", "cancelled", "expired"] as const;
+export type BookingStatusName = (typeof BOOKING_STATUSES)[number];
+
+const STATUS_OF_NAME: Record<BookingStatusName, bookingV1.BookingStatus> = {
+  pending: bookingV1.BookingStatus.BOOKING_STATUS_PENDING,
+  confirmed: bookingV1.BookingStatus.BOOKING_STATUS_CONFIRMED,
+  cancelled: bookingV1.BookingStatus.BOOKING_STATUS_CANCELLED,
+  expired: bookingV1.BookingStatus.BOOKING_STATUS_EXPIRED,
+};
+export const bookingStatusOf = (name: BookingStatusName): bookingV1.BookingStatus => STATUS_OF_NAME[name];
+
+function statusName(status: bookingV1.BookingStatus): BookingStatusName {
+  const entry = Object.entries(STATUS_OF_NAME).find(([, value]) => value === status);
+  if (!entry) throw new Error(`booking service answered with status ${status}`);
+  return entry[0] as BookingStatusName;
+}
+
+const Status = StringEnum(BOOKING_STATUSES, {
+  description: "`pending` holds a seat until `expireTime`; `confirmed`; `cancelled` and `expired` gave it back.",
+});
+
+/** An e-mail address or an E.164 phone number; see the `contact` and `e164` formats in server.ts. */
+const Contact = Type.String({
+  format: "contact",
+  maxLength: 254,
+  description: "E-mail address, or phone number in E.164 form (`+` then 7 to 15 digits).",
+  examples: ["ada@example.org", "+4915123456789"],
+});
+
+const Phone = Type.String({
+  format: "e164",
+  maxLength: 16,
+  description: "Optional phone number in E.164 form for text messages, when `patientContact` is an e-mail address.",
+  examples: ["+4915123456789"],
+});
+
+export const BookingSchema = Type.Object(
+  {
+    id: Uuid(),
+    slotId: Uuid(),
+    doctorId: Uuid(),
+    patientId: Uuid(),
+    patientName: Type.String(),
+    patientContact: Type.String(),
+    patientPhone: Type.Optional(Type.String()),
+    status: Status,
+    createTime: DateTime(),
+    updateTime: DateTime(),
+    expireTime: Type.Optional(DateTime({ description: "When a pending hold lapses." })),
+    slotStartTime: Type.Optional(DateTime()),
+  },
+  { $id: "Booking", title: "Booking", additionalProperties: false },
+);
+export type BookingJson = Static<typeof BookingSchema>;
+
+export const BookingParams = Type.Object({ bookingId: Uuid() }, { additionalProperties: false });
+
+export const PatientParams = Type.Object({ patientId: Uuid() }, { additionalProperties: false });
+
+export const CreateBookingBody = Type.Object(
+  {
+    slotId: Uuid(),
+    patientId: Uuid({ description: "The patient the seat is for." }),
+    patientName: Type.String({ minLength: 1, maxLength: 200 }),
+    patientContact: Contact,
+    patientPhone: Type.Optional(Phone),
+  },
+  { title: "CreateBookingRequest", additionalProperties: false },
+);
+export type CreateBookingBodyJson = Static<typeof CreateBookingBody>;
+
+export const CreateBookingHeaders = Type.Object(
+  {
+    "idempotency-key": Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        pattern: "^[\\x21-\\x7e]+$",
+        description:
+          "Optional, 1 to 200 printable ASCII characters without spaces. A retry with the same key and body answers the " +
+          "original booking (200); the same key with a different body is refused (422 `IDEMPOTENCY_KEY_REUSED`).",
+      }),
+    ),
+  },
+  // Headers are an open set: only the ones named here are checked.
+  { additionalProperties: true },
+);
+
+export const ListBookingsQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(Status, {
+        minItems: 1,
+        maxItems: 4,
+        uniqueItems: true,
+        description: "Only these statuses, repeated or comma-separated; every status when absent.",
+      }),
+    ),
+    pageSize: Type.Optional(PageSize),
+    pageToken: Type.Optional(PageToken),
+  },
+  { additionalProperties: false },
+);
+
+export const BookingPageSchema = Type.Object(
+  {
+    bookings: Type.Array(ref(BookingSchema)),
+    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
+  },
+  { $id: "BookingPage", title: "BookingPage", additionalProperties: false },
+);
+
+export const AvailabilityQuery = Type.Object(
+  {
+    slotIds: Type.Array(Uuid(), {
+      minItems: 1,
+      maxItems: 100,
+      description: "Slot ids, repeated (`slotIds=a&slotIds=b`) or comma-separated; at most 100.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const SlotAvailabilitySchema = Type.Object(
+  {
+    slotId: Uuid(),
+    capacity: Type.Integer(),
+    held: Type.Integer({ description: "Seats held by pending (not yet lapsed) and confirmed bookings." }),
+    remaining: Type.Integer(),
+  },
+  { $id: "SlotAvailability", title: "SlotAvailability", additionalProperties: false },
+);
+
+export const AvailabilitySchema = Type.Object(
+  {
+    availability: Type.Array(ref(SlotAvailabilitySchema)),
+    missingSlotIds: Type.Array(Uuid(), { description: "Requested ids the booking service does not know." }),
+  },
+  { $id: "Availability", title: "Availability", additionalProperties: false },
+);
+
+export function bookingJson(booking: bookingV1.Booking | undefined): BookingJson {
+  if (!booking) throw new Error("booking service answered without a booking");
+  const expireTime = optionalIso(booking.expireTime);
+  const slotStartTime = optionalIso(booking.slotStartTime);
+  return {
+    id: booking.id,
+    slotId: booking.slotId,
+    doctorId: booking.doctorId,
+    patientId: booking.patientId,
+    patientName: booking.patientName,
+    patientContact: booking.patientContact,
+    ...(booking.patientPhone ? { patientPhone: booking.patientPhone } : {}),
+    status: statusName(booking.status),
+    createTime: iso(booking.createTime, "booking.createTime"),
+    updateTime: iso(booking.updateTime, "booking.updateTime"),
+    ...(expireTime ? { expireTime } : {}),
+    ...(slotStartTime ? { slotStartTime } : {}),
+  };
+}
+
+export function availabilityJson(a: bookingV1.SlotAvailability): Static<typeof SlotAvailabilitySchema> {
+  return { slotId: a.slotId, capacity: a.capacity, held: a.held, remaining: a.remaining };
+}

@@ -1,0 +1,93 @@
+import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from "@sinclair/typebox";
+
+/**
+ * Building blocks shared by every resource. Conventions of the public API: camelCase fields,
+ * times as RFC 3339 strings in UTC, enums as lower-case strings, unknown fields rejected.
+ */
+
+/** A reference to a schema registered with `addSchema`, typed as the schema it points to. */
+export function ref<T extends TSchema>(schema: T, options: SchemaOptions = {}): TUnsafe<Static<T>> {
+  if (!schema.$id) throw new Error("ref() needs a schema with an $id");
+  return Type.Unsafe<Static<T>>({ ...options, $ref: `${schema.$id}#` });
+}
+
+/** A closed string enum: one `enum` keyword, so a bad value gives one clear error. */
+export function StringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, type: "string", enum: [...values] });
+}
+
+export const Uuid = (options: SchemaOptions = {}) => Type.String({ format: "uuid", ...options });
+
+/** An instant, RFC 3339 with an offset; answers always use UTC (`Z`). */
+export const DateTime = (options: SchemaOptions = {}) => Type.String({ format: "date-time", ...options });
+
+export const PageSize = Type.Integer({
+  minimum: 1,
+  maximum: 100,
+  description: "Items per page, 1..100 (default 20).",
+});
+
+export const PageToken = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: "The `nextPageToken` of the previous page.",
+});
+
+export const FieldViolationSchema = Type.Object(
+  {
+    field: Type.String({ description: "Path of the offending field, e.g. `patientContact` or `weekdays[2]`." }),
+    message: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** The one shape of every error answer. */
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String({
+          description: "Machine-readable reason, stable across releases, e.g. `SLOT_FULL`, `VALIDATION_FAILED`.",
+        }),
+        message: Type.String({ description: "Human-readable explanation; not meant to be parsed." }),
+        details: Type.Array(FieldViolationSchema),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: "Error", title: "Error", additionalProperties: false },
+);
+export type ErrorBody = Static<typeof ErrorSchema>;
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "Invalid request: malformed JSON or a field that fails validation (`VALIDATION_FAILED`, with `details`).",
+  404: "The resource does not exist.",
+  409: "The resource's current state forbids the operation.",
+  413: "The body is larger than the configured limit.",
+  415: "The body is not `application/json`.",
+  422: "Well-formed, but cannot be applied as stated.",
+  503: "A backend service is unavailable; retry later.",
+  504: "A backend service did not answer in time.",
+};
+
+/** Response schemas for the listed error statuses plus the ones any route can answer. */
+export function errorResponses(...statuses: number[]): Record<string, TSchema> {
+  const all = new Set([400, ...statuses, 503, 504]);
+  const out: Record<string, TSchema> = {};
+  for (const status of [...all].sort()) {
+    out[String(status)] = ref(ErrorSchema, { description: ERROR_DESCRIPTIONS[status] ?? "Error" });
+  }
+  out["5xx"] = ref(ErrorSchema, { description: "Unexpected server error." });
+  return out;
+}
+
+/** For routes whose body is JSON: the parsing errors they can answer. */
+export const bodyErrors = [413, 415];
+
+/** A timestamp every answer must carry; its absence is a backend bug, answered 500. */
+export function iso(value: Date | undefined, what: string): string {
+  if (!value) throw new Error(`backend answer without ${what}`);
+  return value.toISOString();
+}
+
+export const optionalIso = (value: Date | undefined): string | undefined => value?.toISOString();

@@ -1,0 +1,190 @@
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { Logger } from "@clinic/platform";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Registry } from "prom-client";
+import type { Backends } from "./backends";
+import type { EdgeConfig } from "./config";
+import { ApiError, replyError } from "./errors";
+import { registerHttpMetrics } from "./http-metrics";
+import { coerceQuery } from "./query-coercion";
+import { bookingRoutes } from "./routes/bookings";
+import { doctorRoutes } from "./routes/doctors";
+import { healthRoutes, type HealthState } from "./routes/health";
+import { API_PREFIX } from "./routes/prefix";
+import { slotRoutes } from "./routes/slots";
+import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
+import { ErrorSchema } from "./schemas/common";
+import { DoctorPageSchema, DoctorSchema } from "./schemas/doctor";
+import { SlotBatchSchema, SlotListSchema, SlotPageSchema, SlotSchema } from "./schemas/slot";
+import type { EdgeFastify, TypeBoxProvider } from "./type-provider";
+
+export interface ServerState extends HealthState {
+  /** Set when the listener starts closing: requests still arriving on kept-alive connections get 503. */
+  closing: boolean;
+}
+
+export interface ServerOptions {
+  config: EdgeConfig;
+  logger: Logger;
+  backends: Backends;
+  registry: Registry;
+  state: ServerState;
+}
+
+// Same rules as ajv-formats' "email"; E.164 is "+", a country code not starting with 0, and at
+// most 15 digits in all.
+const EMAIL =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+
+/** Schemas answers share; registered once, they become named components in the OpenAPI document. */
+const SHARED_SCHEMAS = [
+  ErrorSchema,
+  DoctorSchema,
+  DoctorPageSchema,
+  SlotSchema,
+  SlotListSchema,
+  SlotPageSchema,
+  SlotBatchSchema,
+  BookingSchema,
+  BookingPageSchema,
+  SlotAvailabilitySchema,
+  AvailabilitySchema,
+];
+
+interface KnownRoute {
+  method: string;
+  pattern: RegExp;
+}
+
+function routePattern(url: string): RegExp {
+  const source = url
+    .split("/")
+    .map((segment) =>
+      segment === "*" ? ".*" : segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    )
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * Builds the HTTP server without listening, so tests can also drive it with `inject`.
+ */
+export async function buildServer(options: ServerOptions): Promise<EdgeFastify> {
+  const { config, logger, backends, registry, state } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Request logs would be one line per call at the busiest tier; metrics count requests and
+    // errors are logged where they are answered (5xx only).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    genReqId: () => randomUUID(),
+    // The drain answer is ours (same error shape), not Fastify's built-in one; see onRequest.
+    return503OnClosing: false,
+    forceCloseConnections: "idle",
+    ajv: {
+      customOptions: {
+        // A body's `"5"` is not the number 5, and an unknown field is an error, not something to
+        // drop: the defaults (coerce, strip) would accept what the client did not mean. Query
+        // strings are typed by `coerceQuery` instead.
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        // Every bad field in one answer. Safe here: bodies are small (bodyLimit) and every
+        // array has a maxItems.
+        allErrors: true,
+        formats: {
+          contact: (value: string) => EMAIL.test(value) || E164.test(value),
+          e164: E164,
+        },
+      },
+    },
+    frameworkErrors: (err, request, reply) => {
+      replyError(request, reply, err);
+    },
+  }).withTypeProvider<TypeBoxProvider>();
+
+  // JSON only: Fastify's text/plain parser would hand a string to handlers that expect objects.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser(
+    ["application/json", "application/merge-patch+json"],
+    { parseAs: "string" },
+    (request, body, done) => {
+      // `Content-Type: application/json` with an empty body (common for POST .../confirm) means
+      // "no body"; routes that need one say so through their schema.
+      if (body === "") done(null, undefined);
+      // The default parser answers through `done`; it returns nothing to await.
+      else void parseJson(request, body as string, done);
+    },
+  );
+
+  const knownRoutes: KnownRoute[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) knownRoutes.push({ method, pattern: routePattern(route.url) });
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    void reply.header("x-request-id", request.id);
+    if (state.closing) {
+      void reply.header("connection", "close");
+      throw new ApiError(503, "SHUTTING_DOWN", "the server is shutting down; retry");
+    }
+  });
+  app.addHook("preValidation", async (request) => coerceQuery(request));
+  registerHttpMetrics(app, registry);
+
+  app.setErrorHandler((err, request, reply) => replyError(request, reply, err));
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split("?")[0] ?? "";
+    const allowed = [...new Set(knownRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      void reply.header("allow", allowed.sort().join(", "));
+      return replyError(request, reply, new ApiError(405, "METHOD_NOT_ALLOWED", `${request.method} is not allowed on ${path}`));
+    }
+    return replyError(request, reply, new ApiError(404, "NOT_FOUND", `no route ${request.method} ${path}`));
+  });
+
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Clinic booking API",
+        version: "1.0.0",
+        description:
+          "Book doctors' appointment slots. Times are RFC 3339 instants (answers in UTC); every error " +
+          "answers `{ error: { code, message, details } }` where `code` is a stable machine-readable reason.",
+      },
+      tags: [
+        { name: "doctors", description: "Doctors and their specializations" },
+        { name: "slots", description: "Bookable time ranges with a seat capacity" },
+        { name: "bookings", description: "Seats held, confirmed and cancelled" },
+        { name: "admin", description: "Operations across all shards" },
+      ],
+    },
+    // Shared schemas keep their $id as the component name (`#/components/schemas/Booking`).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json["$id"] ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  healthRoutes(app, backends, state, config.READINESS_TIMEOUT_MS);
+
+  await app.register(
+    async (api) => {
+      doctorRoutes(api, backends);
+      slotRoutes(api, backends);
+      bookingRoutes(api, backends);
+    },
+    { prefix: API_PREFIX },
+  );
+
+  await app.ready();
+  return app;
+}

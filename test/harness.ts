@@ -1,0 +1,220 @@
+import { parseConfig, type Lifecycle } from "@clinic/platform";
+import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
+import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
+import { startDoctorService } from "../services/doctor/src/app";
+import { configSchema as doctorConfigSchema } from "../services/doctor/src/config";
+import { startEdge, type RunningEdge } from "../services/edge/src/app";
+import { configSchema as edgeConfigSchema } from "../services/edge/src/config";
+import { startSlotService } from "../services/slot/src/app";
+import { configSchema as slotConfigSchema } from "../services/slot/src/config";
+
+/**
+ * The whole platform in this process, for end-to-end tests over real HTTP on loopback: the
+ * doctor, slot and booking services over their own scratch databases (booking over four shard
+ * databases, publishing its events to the test stack's Kafka) and the edge in front. Nothing
+ * is faked.
+ */
+export interface Stack {
+  /** `http://127.0.0.1:<port>` of the edge. */
+  baseUrl: string;
+  edge: RunningEdge;
+  booking: RunningBookingService;
+  /** The booking shard databases, in shard order. */
+  shardDbs: ScratchDatabase[];
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** A short name for the scratch databases (lower-case letters, digits, `_`). */
+  name: string;
+  /** Extra booking settings, e.g. `{ HOLD_TTL_MS: "1500" }`. */
+  booking?: Record<string, string>;
+  /** Extra edge settings. */
+  edge?: Record<string, string>;
+}
+
+const postgresEnv = (): Record<string, string> => ({
+  PGHOST: stackEnv("PGHOST"),
+  PGPORT: stackEnv("PGPORT"),
+  PGUSER: stackEnv("PGUSER"),
+  PGPASSWORD: stackEnv("PGPASSWORD"),
+});
+
+export const SHARD_COUNT = 4;
+
+/**
+ * Starts every service. The services call each other (slot <-> booking, doctor -> booking), so
+ * their gRPC ports are chosen up front; clients connect lazily, so start order does not matter.
+ * The edge listens on port 0. On any failure, whatever was started is stopped again.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async (): Promise<void> => {
+    // Reverse start order: the edge first, databases last.
+    for (const step of stops.splice(0).reverse()) await step();
+  };
+  const scratch = async (suffix: string): Promise<ScratchDatabase> => {
+    const db = await createScratchDatabase(`${options.name}_${suffix}`);
+    stops.push(() => db.drop());
+    return db;
+  };
+  const withLifecycle = <T extends { lifecycle: Lifecycle }>(service: T): T => {
+    stops.push(() => service.lifecycle.shutdown("test finished"));
+    return service;
+  };
+
+  try {
+    const [doctorPort, slotPort, bookingPort] = [await freePort(), await freePort(), await freePort()];
+    const address = (port: number) => `127.0.0.1:${port}`;
+    const doctorDb = await scratch("doctor");
+    const slotDb = await scratch("slot");
+    const shardDbs: ScratchDatabase[] = [];
+    for (let i = 0; i < SHARD_COUNT; i++) shardDbs.push(await scratch(`shard${i}`));
+
+    withLifecycle(
+      await startDoctorService(
+        parseConfig(doctorConfigSchema, {
+          ...postgresEnv(),
+          PGDATABASE: doctorDb.name,
+          GRPC_PORT: String(doctorPort),
+          METRICS_PORT: "0",
+          BOOKING_ADDR: address(bookingPort),
+        }),
+        testLogger("doctor"),
+      ),
+    );
+    withLifecycle(
+      await startSlotService(
+        parseConfig(slotConfigSchema, {
+          ...postgresEnv(),
+          PGDATABASE: slotDb.name,
+          GRPC_PORT: String(slotPort),
+          METRICS_PORT: "0",
+          DOCTOR_ADDR: address(doctorPort),
+          BOOKING_ADDR: address(bookingPort),
+          GRPC_CLIENT_DEADLINE_MS: "10000",
+        }),
+        testLogger("slot"),
+      ),
+    );
+    const booking = withLifecycle(
+      await startBookingService(
+        parseConfig(bookingConfigSchema, {
+          ...postgresEnv(),
+          GRPC_PORT: String(bookingPort),
+          METRICS_PORT: "0",
+          BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
+          SLOT_ADDR: address(slotPort),
+          // The outbox relay publishes booking events to the stack's real broker.
+          KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
+          GRPC_CLIENT_DEADLINE_MS: "10000",
+          ...options.booking,
+        }),
+        testLogger("booking"),
+      ),
+    );
+    const edge = withLifecycle(
+      await startEdge(
+        parseConfig(edgeConfigSchema, {
+          HTTP_PORT: "0",
+          METRICS_PORT: "0",
+          DOCTOR_ADDR: address(doctorPort),
+          SLOT_ADDR: address(slotPort),
+          BOOKING_ADDR: address(bookingPort),
+          // Generous for loaded CI machines; the contention test queues hundreds of calls.
+          GRPC_DEADLINE_MS: "20000",
+          ...options.edge,
+        }),
+        testLogger("edge"),
+      ),
+    );
+    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** An HTTP answer with its body parsed as JSON (undefined when there is none). */
+export interface Answer<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A tiny JSON client for the edge: real HTTP over loopback, nothing mocked. */
+export class Http {
+  constructor(private readonly baseUrl: string) {}
+
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await fetch(this.baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text === "" ? undefined : JSON.parse(text)) as T };
+  }
+
+  get = <T = any>(path: string) => this.request<T>("GET", path);
+  post = <T = any>(path: string, json?: unknown, headers?: Record<string, string>) =>
+    this.request<T>("POST", path, { ...(json !== undefined ? { json } : {}), ...(headers ? { headers } : {}) });
+  patch = <T = any>(path: string, json: unknown) => this.request<T>("PATCH", path, { json });
+  delete = <T = any>(path: string) => this.request<T>("DELETE", path);
+}
+
+/** An hour boundary `hours` from now, so slots are always in the future. */
+export function hoursAhead(hours: number): Date {
+  const d = new Date(Date.now() + hours * 3_600_000);
+  d.setUTCMinutes(0, 0, 0);
+  return d;
+}
+
+export const addMinutes = (d: Date, minutes: number): Date => new Date(d.getTime() + minutes * 60_000);
+
+/** Asserts the one error shape and returns it for further checks. */
+export function expectError(answer: Answer, status: number, code: string): { code: string; message: string; details: { field: string; message: string }[] } {
+  if (answer.status !== status || answer.body?.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${answer.status} ${JSON.stringify(answer.body)}`);
+  }
+  const error = answer.body.error;
+  if (typeof error.message !== "string" || !Array.isArray(error.details)) {
+    throw new Error(`error body has the wrong shape: ${JSON.stringify(answer.body)}`);
+  }
+  return error;
+}
+
+/** Helpers that create things through the edge and fail loudly when that does not work. */
+export class Fixtures {
+  private seq = 0;
+
+  constructor(private readonly http: Http) {}
+
+  async doctor(specialization = "general practice", name?: string): Promise<{ id: string; name: string }> {
+    const res = await this.http.post("/api/v1/doctors", { name: name ?? `Dr. Test ${++this.seq}`, specialization });
+    if (res.status !== 201) throw new Error(`creating a doctor: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async slot(doctorId: string, options: { capacity?: number; start?: Date; minutes?: number } = {}): Promise<{ id: string; startTime: string }> {
+    const start = options.start ?? hoursAhead(24 + (++this.seq % 500));
+    const res = await this.http.post(`/api/v1/doctors/${doctorId}/slots`, {
+      startTime: start.toISOString(),
+      endTime: addMinutes(start, options.minutes ?? 30).toISOString(),
+      capacity: options.capacity ?? 1,
+    });
+    if (res.status !== 201) throw new Error(`creating a slot: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  bookingBody(slotId: string, patientId: string, extra: Record<string, unknown> = {}) {
+    return { slotId, patientId, patientName: "Pat Patient", patientContact: "pat@example.org", ...extra };
+  }
+}
