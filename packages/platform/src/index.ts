@@ -12,3 +12,4 @@ export * from "./redis";
 export * from "./kafka";
 export * from "./service-host";
 export * from "./validation";
+export * from "./outbox";

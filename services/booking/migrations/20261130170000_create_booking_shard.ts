@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import { createOutboxTable, dropOutboxTable, type Knex, type Migration } from "@clinic/platform";
 
 /**
  * One booking shard: seat inventory per slot, bookings partitioned by month of creation, the
@@ -64,24 +64,10 @@ export const createBookingShard: Migration = {
       )`);
     await knex.raw("CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at)");
 
-    await knex.raw(`
-      CREATE TABLE outbox (
-        id bigint GENERATED ALWAYS AS IDENTITY,
-        event_id uuid NOT NULL,
-        topic text NOT NULL,
-        message_key text NOT NULL,
-        event_type text NOT NULL,
-        payload bytea NOT NULL,
-        headers jsonb NOT NULL DEFAULT '{}'::jsonb,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        published_at timestamptz,
-        CONSTRAINT outbox_pkey PRIMARY KEY (id),
-        CONSTRAINT outbox_event_id_key UNIQUE (event_id)
-      )`);
-    await knex.raw("CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL");
+    await createOutboxTable(knex);
   },
   async down(knex: Knex) {
-    await knex.raw("DROP TABLE outbox");
+    await dropOutboxTable(knex);
     await knex.raw("DROP TABLE idempotency_keys");
     await knex.raw("DROP TABLE bookings"); // drops its partitions too
     await knex.raw("DROP TABLE slot_inventory");

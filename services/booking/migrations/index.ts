@@ -1,5 +1,6 @@
 import type { Migration } from "@clinic/platform";
 import { createBookingShard } from "./20261130170000_create_booking_shard";
+import { addPatientPhone } from "./20261130180000_add_patient_phone";
 
 /** Every migration of a booking shard database (all shards share one schema), in order. */
-export const migrations: readonly Migration[] = [createBookingShard];
+export const migrations: readonly Migration[] = [createBookingShard, addPatientPhone];

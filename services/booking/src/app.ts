@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import {
   Lifecycle,
+  OutboxRelay,
   createDatabase,
+  createKafka,
+  createOutboxMetrics,
   databaseSettingsFrom,
   createGrpcClient,
   createLogger,
@@ -29,6 +32,7 @@ export interface RunningBookingService extends ServiceHost {
   lifecycle: Lifecycle;
   router: BookingRouter<BookingShardRepository>;
   sweeper: ExpirySweeper;
+  relays: OutboxRelay[];
 }
 
 function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
@@ -58,7 +62,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     );
     const poolMetrics = createPoolMetrics(metrics.registry);
     pools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}`, db));
-    lifecycle.onShutdown("shard databases", () => Promise.all(pools.map((db) => db.destroy())));
+    lifecycle.onShutdown("shard databases", "storage", () => Promise.all(pools.map((db) => db.destroy())));
     await Promise.all(
       pools.map(async (db, index) => {
         const applied = await migrateLatest(db, migrations);
@@ -66,7 +70,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
         log.info({ shard: index, applied }, "shard migrated");
       }),
     );
-    const shards = pools.map((db, index) => new BookingShardRepository(index, db));
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC));
     const router = new BookingRouter(shards, map);
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
@@ -75,7 +79,27 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["GetSlot", "BatchGetSlots"],
     });
-    lifecycle.onShutdown("slot client", async () => slotClient.close());
+    lifecycle.onShutdown("slot client", "clients", async () => slotClient.close());
+
+    // One idempotent producer for all shards; each shard's relay publishes its own outbox.
+    const kafka = createKafka({ clientId: "booking", brokers: config.KAFKA_BROKERS, logger: log });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const outboxMetrics = createOutboxMetrics(metrics.registry);
+    const relays = shards.map(
+      (shard) =>
+        new OutboxRelay({
+          name: `booking-shard-${shard.index}`,
+          db: shard.db,
+          producer,
+          logger: log,
+          metrics: outboxMetrics,
+          batchSize: config.OUTBOX_BATCH_SIZE,
+          idleMs: config.OUTBOX_IDLE_MS,
+          retentionHours: config.OUTBOX_RETENTION_HOURS,
+        }),
+    );
+    lifecycle.onShutdown("outbox relays", "workers", () => Promise.all(relays.map((relay) => relay.stop())));
+    lifecycle.onShutdown("kafka producer", "messaging", () => producer.disconnect());
 
     const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
     const maintenance = setInterval(() => {
@@ -101,14 +125,14 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
         }),
       ],
     });
-    // After the gRPC server drains (first in the lifecycle), stop background work before the
-    // pools close.
-    lifecycle.prepend("expiry sweeper", async () => {
+    lifecycle.onShutdown("expiry sweeper", "workers", async () => {
       clearInterval(maintenance);
       await sweeper.stop();
     });
     sweeper.start();
-    return { ...host, lifecycle, router, sweeper };
+    // Kafka is not needed to serve: a broker outage only grows the outbox backlog.
+    for (const relay of relays) relay.start();
+    return { ...host, lifecycle, router, sweeper, relays };
   } catch (err) {
     await lifecycle.shutdown("start-up failed");
     throw err;

@@ -1,26 +1,22 @@
 import { randomUUID } from "node:crypto";
+import type { OutboxEvent } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
 import type { BookingRow } from "./booking-repository";
 
-export const BOOKING_EVENTS_TOPIC = "clinic.booking.events.v1";
-
 export type BookingEventType = "booking.created" | "booking.confirmed" | "booking.cancelled" | "booking.expired";
 
-/** An outbox row: written in the same transaction as the state change it describes. */
-export interface OutboxRow {
-  event_id: string;
-  topic: string;
-  message_key: string;
-  event_type: BookingEventType;
-  payload: Buffer;
-}
 
 /**
  * The event for a booking transition, keyed by slot so one slot's events stay in order on one
  * partition. Contact details travel only in the events the notifier needs to reach the patient.
  */
-export function bookingEvent(type: BookingEventType, row: BookingRow, occurredAt: Date = new Date()): OutboxRow {
-  const contact = { patientName: row.patient_name, patientContact: row.patient_contact, slotStartTime: row.slot_start_time };
+export function bookingEvent(topic: string, type: BookingEventType, row: BookingRow, occurredAt: Date = new Date()): OutboxEvent {
+  const contact = {
+    patientName: row.patient_name,
+    patientContact: row.patient_contact,
+    patientPhone: row.patient_phone,
+    slotStartTime: row.slot_start_time,
+  };
   const payload: eventsV1.BookingEvent["payload"] =
     type === "booking.created"
       ? { $case: "created", value: { ...contact, expireTime: row.expires_at } }
@@ -39,10 +35,10 @@ export function bookingEvent(type: BookingEventType, row: BookingRow, occurredAt
     payload,
   };
   return {
-    event_id: event.eventId,
-    topic: BOOKING_EVENTS_TOPIC,
-    message_key: row.slot_id,
-    event_type: type,
-    payload: Buffer.from(eventsV1.BookingEvent.encode(event).finish()),
+    eventId: event.eventId,
+    topic,
+    key: row.slot_id,
+    type,
+    payload: eventsV1.BookingEvent.encode(event).finish(),
   };
 }

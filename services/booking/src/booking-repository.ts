@@ -1,5 +1,5 @@
-import type { Knex } from "@clinic/platform";
-import { bookingEvent, type BookingEventType, type OutboxRow } from "./booking-events";
+import { writeOutbox, type Knex } from "@clinic/platform";
+import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
 
 export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
@@ -12,6 +12,7 @@ export interface BookingRow {
   patient_id: string;
   patient_name: string;
   patient_contact: string;
+  patient_phone: string;
   status: StoredStatus;
   slot_start_time: Date;
   expires_at: Date;
@@ -33,6 +34,7 @@ export interface NewBooking {
   patientId: string;
   patientName: string;
   patientContact: string;
+  patientPhone: string;
   holdTtlMs: number;
 }
 
@@ -92,6 +94,8 @@ export class BookingShardRepository {
   constructor(
     readonly index: number,
     readonly db: Knex,
+    /** Kafka topic of the booking events this shard's outbox records. */
+    private readonly eventsTopic = "clinic.booking.events.v1",
   ) {}
 
   async findById(id: string, createdAt: Date): Promise<BookingRow | undefined> {
@@ -127,12 +131,18 @@ export class BookingShardRepository {
           `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
           [input.slot.id, input.patientId],
         );
-        if (duplicates[0]) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicates[0].id });
+        const duplicate = duplicates[0];
+        if (duplicate?.id === input.id) {
+          // A concurrent retry with the same idempotency key created this very booking first.
+          const existing = await this.findById(input.id, input.createdAt);
+          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
+        }
+        if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
 
         const { rows } = await trx.raw<{ rows: BookingRow[] }>(
           `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
-                                 status, slot_start_time, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, now() + make_interval(secs => ?))
+                                 patient_phone, status, slot_start_time, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, now() + make_interval(secs => ?))
            ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
            RETURNING *`,
           [
@@ -143,6 +153,7 @@ export class BookingShardRepository {
             input.patientId,
             input.patientName,
             input.patientContact,
+            input.patientPhone,
             input.slot.startTime,
             input.holdTtlMs / 1000,
           ],
@@ -154,7 +165,7 @@ export class BookingShardRepository {
           if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
           throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
         }
-        await this.writeEvents(trx, [bookingEvent("booking.created", booking)]);
+        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.created", booking)]);
         return { kind: "created", booking } satisfies CreateOutcome;
       });
     } catch (err) {
@@ -213,7 +224,7 @@ export class BookingShardRepository {
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);
       }
-      await this.writeEvents(trx, [bookingEvent(event, booking)]);
+      await writeOutbox(trx, [bookingEvent(this.eventsTopic, event, booking)]);
       return { kind: "ok", booking } as const;
     });
   }
@@ -371,7 +382,16 @@ export class BookingShardRepository {
        LIMIT 1`,
       [patientId, key, requestHash, bookingId, patientId, key],
     );
-    const row = rows[0];
+    let row = rows[0];
+    if (!row) {
+      // A concurrent request committed the key while our insert waited on it; that row is not
+      // in this statement's snapshot, but a new statement sees it.
+      const again = await this.db.raw<{ rows: { booking_id: string; request_hash: string }[] }>(
+        "SELECT booking_id, request_hash FROM idempotency_keys WHERE patient_id = ? AND key = ?",
+        [patientId, key],
+      );
+      row = again.rows[0];
+    }
     if (!row) throw new Error("idempotency key neither inserted nor found");
     return { bookingId: row.booking_id, requestHash: row.request_hash };
   }
@@ -423,11 +443,6 @@ export class BookingShardRepository {
     for (const slotId of [...perSlot.keys()].sort()) {
       await trx.raw("UPDATE slot_inventory SET held = held - ?, updated_at = now() WHERE slot_id = ?", [perSlot.get(slotId) ?? 0, slotId]);
     }
-    await this.writeEvents(trx, expired.map((row) => bookingEvent("booking.expired", row)));
-  }
-
-  private async writeEvents(trx: Knex.Transaction, events: readonly OutboxRow[]): Promise<void> {
-    if (events.length === 0) return;
-    await trx("outbox").insert(events.map((e) => ({ ...e, headers: {} })));
+    await writeOutbox(trx, expired.map((row) => bookingEvent(this.eventsTopic, "booking.expired", row)));
   }
 }

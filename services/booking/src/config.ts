@@ -1,4 +1,4 @@
-import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit } from "@clinic/platform";
+import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
 import { z } from "zod";
 
 /**
@@ -9,6 +9,7 @@ const shardEntry = z.string().regex(/^([^\s/:]+:\d{1,5}\/)?[A-Za-z_][A-Za-z0-9_]
 
 export const configSchema = commonConfigSchema.extend({
   ...databaseConfigSchema.shape,
+  ...kafkaConfigSchema.shape,
   GRPC_PORT: env.port().default(50053),
   METRICS_PORT: env.port().default(9467),
   BOOKING_SHARDS: env.list().pipe(z.array(shardEntry)).default(["clinic_booking_0", "clinic_booking_1", "clinic_booking_2", "clinic_booking_3"]),
@@ -23,6 +24,11 @@ export const configSchema = commonConfigSchema.extend({
   /** Slot details (doctor, times) cached in-process; capacity is never read from this cache. */
   SLOT_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
   IDEMPOTENCY_TTL_HOURS: env.positiveInt().default(24),
+  BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
+  /** Events per Kafka batch, and the pause when a shard's outbox is empty. */
+  OUTBOX_BATCH_SIZE: env.positiveInt().default(500),
+  OUTBOX_IDLE_MS: env.positiveInt().default(100),
+  OUTBOX_RETENTION_HOURS: env.positiveInt().default(24),
 });
 
 export type BookingConfig = z.output<typeof configSchema>;

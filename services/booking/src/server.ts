@@ -34,6 +34,7 @@ export function toBooking(row: BookingRow, now: Date = new Date()): bookingV1.Bo
     patientId: row.patient_id,
     patientName: row.patient_name,
     patientContact: row.patient_contact,
+    patientPhone: row.patient_phone,
     status: TO_PROTO[effectiveStatus(row, now)],
     createTime: row.created_at,
     updateTime: row.updated_at,
@@ -71,8 +72,9 @@ function nextToken(rows: readonly BookingRow[], hasMore: boolean): string {
 }
 
 /** What a request asks for, so a retry with the same idempotency key can be compared. */
-function requestHash(req: { slotId: string; patientName: string; patientContact: string }): string {
-  return createHash("sha256").update(JSON.stringify([req.slotId, req.patientName, req.patientContact])).digest("hex");
+function requestHash(req: { slotId: string; patientName: string; patientContact: string; patientPhone: string }): string {
+  const fields = [req.slotId, req.patientName, req.patientContact, req.patientPhone];
+  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 }
 
 const WRONG_STATE: Record<"confirm" | "cancel", Partial<Record<StoredStatus, [string, string]>>> = {
@@ -127,6 +129,8 @@ export function bookingService({ router, slots, metrics, holdTtlMs }: BookingSer
       if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
         v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
       }
+      const patientPhone = req.patientPhone.trim();
+      if (patientPhone !== "" && !E164.test(patientPhone)) v.add("patient_phone", "must be an E.164 phone number");
       if (req.idempotencyKey !== "" && !PRINTABLE_KEY.test(req.idempotencyKey)) {
         v.add("idempotency_key", "must be 1 to 200 printable ASCII characters");
       }
@@ -142,7 +146,7 @@ export function bookingService({ router, slots, metrics, holdTtlMs }: BookingSer
 
       let id = newBookingId(bucket);
       if (req.idempotencyKey !== "") {
-        const hash = requestHash({ slotId, patientName, patientContact });
+        const hash = requestHash({ slotId, patientName, patientContact, patientPhone });
         const claim = await router.forIdempotencyKey(patientId, req.idempotencyKey).claimIdempotencyKey(patientId, req.idempotencyKey, hash, id);
         if (claim.requestHash !== hash) {
           throw new DomainError("unprocessable", "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
@@ -162,6 +166,7 @@ export function bookingService({ router, slots, metrics, holdTtlMs }: BookingSer
         patientId,
         patientName,
         patientContact,
+        patientPhone,
         holdTtlMs,
       });
       switch (outcome.kind) {

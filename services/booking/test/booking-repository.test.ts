@@ -40,6 +40,7 @@ describe("booking shard repository on real PostgreSQL", () => {
       patientId: opts.patientId ?? randomUUID(),
       patientName: "Ada Lovelace",
       patientContact: "ada@example.org",
+      patientPhone: "",
       holdTtlMs: opts.holdTtlMs ?? 120_000,
     });
   };

@@ -1,0 +1,259 @@
+import { randomUUID } from "node:crypto";
+import type { Producer } from "kafkajs";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Knex } from "./database";
+import type { Logger } from "./logger";
+
+/**
+ * The transactional outbox: an event row commits with the state change it describes, and a relay
+ * publishes it to Kafka afterwards. Every service database that emits events has this table.
+ */
+export async function createOutboxTable(knex: Knex): Promise<void> {
+  await knex.raw(`
+    CREATE TABLE outbox (
+      id bigint GENERATED ALWAYS AS IDENTITY,
+      event_id uuid NOT NULL,
+      topic text NOT NULL,
+      message_key text NOT NULL,
+      event_type text NOT NULL,
+      payload bytea NOT NULL,
+      headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      published_at timestamptz,
+      CONSTRAINT outbox_pkey PRIMARY KEY (id),
+      CONSTRAINT outbox_event_id_key UNIQUE (event_id)
+    )`);
+  // The relay's only query path, and the backlog metric's.
+  await knex.raw("CREATE INDEX outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL");
+  await knex.raw("CREATE INDEX outbox_published_at_idx ON outbox (published_at) WHERE published_at IS NOT NULL");
+}
+
+export async function dropOutboxTable(knex: Knex): Promise<void> {
+  await knex.raw("DROP TABLE outbox");
+}
+
+export interface OutboxEvent {
+  topic: string;
+  /** Kafka message key: events with one key stay in order on one partition. */
+  key: string;
+  /** e.g. "booking.created"; travels as the `event-type` header. */
+  type: string;
+  payload: Uint8Array;
+  /** Defaults to a new UUID; consumers deduplicate by it. */
+  eventId?: string;
+  headers?: Record<string, string>;
+}
+
+/** Inserts events inside the caller's transaction, so they commit or roll back with it. */
+export async function writeOutbox(trx: Knex | Knex.Transaction, events: readonly OutboxEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((event) => ({
+    event_id: event.eventId ?? randomUUID(),
+    topic: event.topic,
+    message_key: event.key,
+    event_type: event.type,
+    payload: Buffer.from(event.payload),
+    headers: event.headers ?? {},
+  }));
+  await trx("outbox").insert(rows);
+  return rows.map((r) => r.event_id);
+}
+
+interface OutboxRow {
+  id: number;
+  event_id: string;
+  topic: string;
+  message_key: string;
+  event_type: string;
+  payload: Buffer;
+  headers: Record<string, string>;
+}
+
+export interface OutboxMetrics {
+  published: Counter<"outbox">;
+  failures: Counter<"outbox">;
+  track(name: string, db: Knex): void;
+}
+
+/**
+ * `outbox_backlog{outbox}` and `outbox_oldest_age_seconds{outbox}` are read from each database at
+ * scrape time (a partial index keeps that cheap), so the backlog is visible even while Kafka is
+ * down and no relay makes progress.
+ */
+export function createOutboxMetrics(registry: Registry): OutboxMetrics {
+  const tracked = new Map<string, Knex>();
+  const snapshot = async (): Promise<Map<string, { backlog: number; age: number }>> => {
+    const result = new Map<string, { backlog: number; age: number }>();
+    await Promise.all(
+      [...tracked].map(async ([name, db]) => {
+        try {
+          const { rows } = await db.raw<{ rows: { backlog: number; age: number | null }[] }>(
+            `SELECT count(*)::int AS backlog, extract(epoch FROM now() - min(created_at))::float8 AS age
+               FROM outbox WHERE published_at IS NULL`,
+          );
+          result.set(name, { backlog: rows[0]?.backlog ?? 0, age: rows[0]?.age ?? 0 });
+        } catch {
+          // A database that cannot answer is reported by its own pool and query metrics.
+        }
+      }),
+    );
+    return result;
+  };
+  new Gauge({
+    name: "outbox_backlog",
+    help: "Outbox events not yet published to Kafka",
+    labelNames: ["outbox"],
+    registers: [registry],
+    async collect() {
+      for (const [name, s] of await snapshot()) this.set({ outbox: name }, s.backlog);
+    },
+  });
+  new Gauge({
+    name: "outbox_oldest_age_seconds",
+    help: "Age of the oldest unpublished outbox event (0 when none)",
+    labelNames: ["outbox"],
+    registers: [registry],
+    async collect() {
+      for (const [name, s] of await snapshot()) this.set({ outbox: name }, s.age);
+    },
+  });
+  return {
+    published: new Counter({ name: "outbox_published_total", help: "Outbox events published to Kafka", labelNames: ["outbox"], registers: [registry] }),
+    failures: new Counter({ name: "outbox_publish_failures_total", help: "Failed outbox relay rounds (Kafka or database errors)", labelNames: ["outbox"], registers: [registry] }),
+    track: (name, db) => void tracked.set(name, db),
+  };
+}
+
+export interface OutboxRelayOptions {
+  /** Label for logs and metrics, e.g. "booking-shard-2". */
+  name: string;
+  db: Knex;
+  producer: Producer;
+  logger: Logger;
+  metrics: OutboxMetrics;
+  batchSize?: number;
+  /** Pause when the outbox is empty. */
+  idleMs?: number;
+  /** Published rows are deleted after this long. */
+  retentionHours?: number;
+}
+
+/**
+ * Publishes one database's outbox in id order. Only one relay per database works at a time (a
+ * transaction-scoped advisory lock), which keeps each key's events in commit order even with
+ * several replicas running; the others wait their turn. A crash between the Kafka ack and the
+ * commit republishes the batch: delivery is at-least-once, consumers deduplicate by event id.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly idleMs: number;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private lastCleanup = 0;
+  private consecutiveFailures = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.idleMs = options.idleMs ?? 100;
+    options.metrics.track(options.name, options.db);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  /**
+   * Stops after the current round. A round stuck connecting to an unreachable broker is not
+   * waited for beyond `timeoutMs`: it has nothing to commit, and the producer's disconnect (a
+   * later shutdown stage) ends it.
+   */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Publishes up to one batch; resolves to how many events were published. */
+  async relayOnce(): Promise<number> {
+    const { db, producer, name, metrics } = this.options;
+    const published = await db.transaction(async (trx) => {
+      const { rows: lock } = await trx.raw<{ rows: { locked: boolean }[] }>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked",
+      );
+      if (!lock[0]?.locked) return 0;
+      const { rows } = await trx.raw<{ rows: OutboxRow[] }>(
+        `SELECT id, event_id, topic, message_key, event_type, payload, headers
+           FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const byTopic = new Map<string, OutboxRow[]>();
+      for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, topicRows]) => ({
+          topic,
+          messages: topicRows.map((row) => ({
+            key: row.message_key,
+            value: row.payload,
+            headers: { ...row.headers, "event-id": row.event_id, "event-type": row.event_type },
+          })),
+        })),
+      });
+      await trx.raw("UPDATE outbox SET published_at = now() WHERE id = ANY(?::bigint[])", [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+    if (published > 0) metrics.published.inc({ outbox: name }, published);
+    return published;
+  }
+
+  private async run(): Promise<void> {
+    const { logger, name, metrics, producer } = this.options;
+    let connected = false;
+    while (!this.stopped) {
+      let delay = this.idleMs;
+      try {
+        if (!connected) {
+          await producer.connect();
+          connected = true;
+        }
+        const published = await this.relayOnce();
+        await this.cleanup();
+        if (this.consecutiveFailures > 0) logger.info({ outbox: name }, "outbox relay recovered");
+        this.consecutiveFailures = 0;
+        if (published === this.batchSize) delay = 0;
+      } catch (err) {
+        this.consecutiveFailures += 1;
+        metrics.failures.inc({ outbox: name });
+        // Exponential back-off to 5 s; one warning per outage, not one per attempt.
+        delay = Math.min(5_000, 200 * 2 ** Math.min(this.consecutiveFailures, 5));
+        if (this.consecutiveFailures === 1) logger.warn({ err, outbox: name }, "outbox relay failed; retrying");
+      }
+      if (delay > 0 && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    const hours = this.options.retentionHours ?? 24;
+    if (Date.now() - this.lastCleanup < 60_000) return;
+    this.lastCleanup = Date.now();
+    await this.options.db.raw(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE published_at < now() - make_interval(hours => ?) LIMIT 10000)`,
+      [hours],
+    );
+  }
+}
