@@ -98,9 +98,10 @@ export class BookingShardRepository {
     private readonly eventsTopic = "clinic.booking.events.v1",
   ) {}
 
-  async findById(id: string, createdAt: Date): Promise<BookingRow | undefined> {
+  /** Inside a transaction pass it: a second pool connection per transaction can starve the pool. */
+  async findById(id: string, createdAt: Date, executor: Knex | Knex.Transaction = this.db): Promise<BookingRow | undefined> {
     // created_at (from the UUIDv7) lets PostgreSQL prune to the one partition holding the row.
-    const { rows } = await this.db.raw<{ rows: BookingRow[] }>("SELECT * FROM bookings WHERE id = ? AND created_at = ?", [id, createdAt]);
+    const { rows } = await executor.raw<{ rows: BookingRow[] }>("SELECT * FROM bookings WHERE id = ? AND created_at = ?", [id, createdAt]);
     return rows[0];
   }
 
@@ -134,7 +135,7 @@ export class BookingShardRepository {
         const duplicate = duplicates[0];
         if (duplicate?.id === input.id) {
           // A concurrent retry with the same idempotency key created this very booking first.
-          const existing = await this.findById(input.id, input.createdAt);
+          const existing = await this.findById(input.id, input.createdAt, trx);
           throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
         }
         if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
@@ -161,7 +162,7 @@ export class BookingShardRepository {
         const booking = rows[0];
         if (!booking) {
           // A concurrent retry with the same idempotency key won; give the seat back.
-          const existing = await this.findById(input.id, input.createdAt);
+          const existing = await this.findById(input.id, input.createdAt, trx);
           if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
           throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
         }
@@ -216,7 +217,7 @@ export class BookingShardRepository {
       );
       const booking = rows[0];
       if (!booking) {
-        const current = await this.findById(id, createdAt);
+        const current = await this.findById(id, createdAt, trx);
         return current
           ? ({ kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const)
           : ({ kind: "not_found" } as const);
