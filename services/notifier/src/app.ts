@@ -1,0 +1,141 @@
+import {
+  Lifecycle,
+  createDatabase,
+  createKafka,
+  createLogger,
+  createPoolMetrics,
+  createServiceMetrics,
+  databaseSettingsFrom,
+  migrateLatest,
+  startServiceHost,
+  type Logger,
+  type ServiceHost,
+} from "@clinic/platform";
+import { descriptorSetPath } from "@clinic/proto";
+import { migrations } from "../migrations";
+import { BookingEventConsumer, ConsumerLagPoller } from "./booking-event-consumer";
+import { BookingEventHandler } from "./booking-event-handler";
+import { retrySettingsOf, type NotifierConfig } from "./config";
+import { DeadLetterPublisher } from "./dead-letter-publisher";
+import { DeadLetterReplayer } from "./dead-letter-replay";
+import { NotificationRepository } from "./notification-repository";
+import { createNotifierMetrics } from "./notifier-metrics";
+import { HttpSmsSender, SmtpSender } from "./senders";
+import { NOTIFIER_SERVICE_NAME, notifierService } from "./server";
+
+export interface RunningNotifierService extends ServiceHost {
+  lifecycle: Lifecycle;
+}
+
+/** Test seams that are not configuration. */
+export interface NotifierOverrides {
+  /** Randomness of the backoff jitter, in [0, 1). */
+  random?: () => number;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * Wires the notifier; `main.ts` and tests both start it here. Health turns SERVING only once the
+ * consumer has joined its group, and goes NOT_SERVING while the consumer is down.
+ */
+export async function startNotifierService(
+  config: NotifierConfig,
+  logger?: Logger,
+  overrides: NotifierOverrides = {},
+): Promise<RunningNotifierService> {
+  const log = logger ?? createLogger({ service: "notifier", level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(log);
+  const metrics = createServiceMetrics("notifier");
+  const notifierMetrics = createNotifierMetrics(metrics.registry);
+  try {
+    // Shutdown by stage: gRPC server (traffic), consumer and pollers (workers: stop consuming,
+    // commit what is handled), DLQ producer (messaging), senders (clients), database (storage).
+    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "notifier" }));
+    createPoolMetrics(metrics.registry).add("notifier", db);
+    lifecycle.onShutdown("database", "storage", () => db.destroy());
+    const applied = await migrateLatest(db, migrations);
+    log.info({ applied }, "migrations applied");
+    const repo = new NotificationRepository(db);
+
+    const senders = {
+      email: new SmtpSender({
+        host: config.SMTP_HOST,
+        port: config.SMTP_PORT,
+        secure: config.SMTP_SECURE,
+        user: config.SMTP_USER,
+        password: config.SMTP_PASSWORD,
+        from: config.SMTP_FROM,
+        timeoutMs: config.SMTP_SEND_TIMEOUT_MS,
+      }),
+      sms: new HttpSmsSender({ url: config.SMS_PROVIDER_URL, token: config.SMS_PROVIDER_TOKEN, timeoutMs: config.SMS_SEND_TIMEOUT_MS }),
+    };
+    lifecycle.onShutdown("senders", "clients", () => Promise.all([senders.email.close(), senders.sms.close()]));
+
+    const kafka = createKafka({ clientId: "notifier", brokers: config.KAFKA_BROKERS, logger: log });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    lifecycle.onShutdown("dead-letter producer", "messaging", () => producer.disconnect());
+
+    const handler = new BookingEventHandler({
+      repo,
+      senders,
+      dlq: new DeadLetterPublisher(producer, config.DLQ_TOPIC),
+      metrics: notifierMetrics,
+      logger: log,
+      retry: retrySettingsOf(config),
+      leaseMs: config.CLAIM_LEASE_MS,
+      ...(overrides.random ? { random: overrides.random } : {}),
+    });
+    const consumer = new BookingEventConsumer(
+      kafka,
+      {
+        topic: config.BOOKING_EVENTS_TOPIC,
+        groupId: config.CONSUMER_GROUP,
+        fromBeginning: config.CONSUMER_FROM_BEGINNING,
+        partitionsConsumedConcurrently: config.PARTITIONS_CONSUMED_CONCURRENTLY,
+        sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
+        rebalanceTimeoutMs: config.CONSUMER_REBALANCE_TIMEOUT_MS,
+        joinTimeoutMs: config.CONSUMER_JOIN_TIMEOUT_MS,
+      },
+      handler,
+      log,
+    );
+    lifecycle.onShutdown("consumer", "workers", () => consumer.stop());
+    await consumer.start();
+
+    const lag = new ConsumerLagPoller(
+      kafka.admin(),
+      { topic: config.BOOKING_EVENTS_TOPIC, groupId: config.CONSUMER_GROUP, fromBeginning: config.CONSUMER_FROM_BEGINNING, intervalMs: config.LAG_POLL_INTERVAL_MS },
+      notifierMetrics.consumerLag,
+      log,
+    );
+    lifecycle.onShutdown("lag poller", "workers", () => lag.stop());
+    await lag.start();
+
+    const maintenance = setInterval(() => {
+      repo.purgeContacts(config.CONTACT_RETENTION_HOURS).catch((err: unknown) => log.warn({ err }, "contact purge failed"));
+    }, HOUR_MS);
+    maintenance.unref();
+    lifecycle.onShutdown("maintenance", "workers", async () => clearInterval(maintenance));
+
+    const host = await startServiceHost({
+      config,
+      logger: log,
+      metrics,
+      lifecycle,
+      descriptorSetPath,
+      services: [notifierService(repo, new DeadLetterReplayer({ repo, senders, metrics: notifierMetrics, logger: log }))],
+    });
+    consumer.onMembershipChange((member) => {
+      if (lifecycle.shuttingDown) return;
+      host.grpc.health.set("", member ? "SERVING" : "NOT_SERVING");
+      host.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
+    });
+    return { ...host, lifecycle };
+  } catch (err) {
+    // Release whatever was opened before the failing step, then report the failure.
+    await lifecycle.shutdown("start-up failed");
+    throw err;
+  }
+}
