@@ -1,6 +1,8 @@
 import {
   Lifecycle,
   createDatabase,
+  createPoolMetrics,
+  databaseSettingsFrom,
   createGrpcClient,
   createLogger,
   createServiceMetrics,
@@ -26,17 +28,8 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("slot");
   try {
-    const db = createDatabase({
-      host: config.PGHOST,
-      port: config.PGPORT,
-      user: config.PGUSER,
-      password: config.PGPASSWORD,
-      database: config.PGDATABASE,
-      poolMin: config.DB_POOL_MIN,
-      poolMax: config.DB_POOL_MAX,
-      statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-      applicationName: "slot",
-    });
+    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "slot" }));
+    createPoolMetrics(metrics.registry).add("slot", db);
     lifecycle.onShutdown("database", "storage", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
