@@ -34,7 +34,8 @@ export interface StackOptions {
   edge?: Record<string, string>;
 }
 
-const postgresEnv = (): Record<string, string> => ({
+const serviceEnv = (): Record<string, string> => ({
+  KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
   PGUSER: stackEnv("PGUSER"),
@@ -75,7 +76,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startDoctorService(
         parseConfig(doctorConfigSchema, {
-          ...postgresEnv(),
+          ...serviceEnv(),
           PGDATABASE: doctorDb.name,
           GRPC_PORT: String(doctorPort),
           METRICS_PORT: "0",
@@ -87,7 +88,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startSlotService(
         parseConfig(slotConfigSchema, {
-          ...postgresEnv(),
+          ...serviceEnv(),
           PGDATABASE: slotDb.name,
           GRPC_PORT: String(slotPort),
           METRICS_PORT: "0",
@@ -101,7 +102,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const booking = withLifecycle(
       await startBookingService(
         parseConfig(bookingConfigSchema, {
-          ...postgresEnv(),
+          ...serviceEnv(),
           GRPC_PORT: String(bookingPort),
           METRICS_PORT: "0",
           BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Producer } from "kafkajs";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Knex } from "./database";
+import { createKafka } from "./kafka";
+import type { Lifecycle } from "./lifecycle";
 import type { Logger } from "./logger";
 
 /**
@@ -256,4 +258,47 @@ export class OutboxRelay {
       [hours],
     );
   }
+}
+
+export interface OutboxPublisher {
+  relays: OutboxRelay[];
+  /** Starts every relay; Kafka is not needed to serve, an outage only grows the backlog. */
+  start(): void;
+}
+
+/**
+ * One idempotent producer and one relay per database, registered with the lifecycle: relays stop
+ * with the background workers, the producer disconnects with messaging.
+ */
+export function createOutboxPublisher(options: {
+  clientId: string;
+  brokers: readonly string[];
+  logger: Logger;
+  registry: Registry;
+  lifecycle: Lifecycle;
+  databases: readonly { name: string; db: Knex }[];
+  batchSize?: number;
+  idleMs?: number;
+  retentionHours?: number;
+}): OutboxPublisher {
+  const kafka = createKafka({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
+  // One in flight keeps each partition's order through broker-side retries.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const metrics = createOutboxMetrics(options.registry);
+  const relays = options.databases.map(
+    ({ name, db }) =>
+      new OutboxRelay({
+        name,
+        db,
+        producer,
+        logger: options.logger,
+        metrics,
+        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+        ...(options.idleMs ? { idleMs: options.idleMs } : {}),
+        ...(options.retentionHours ? { retentionHours: options.retentionHours } : {}),
+      }),
+  );
+  options.lifecycle.onShutdown("outbox relays", "workers", () => Promise.all(relays.map((relay) => relay.stop())));
+  options.lifecycle.onShutdown("kafka producer", "messaging", () => producer.disconnect());
+  return { relays, start: () => relays.forEach((relay) => relay.start()) };
 }

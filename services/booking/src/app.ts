@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import {
   Lifecycle,
-  OutboxRelay,
   createDatabase,
-  createKafka,
-  createOutboxMetrics,
+  createOutboxPublisher,
   databaseSettingsFrom,
   createGrpcClient,
   createLogger,
@@ -14,6 +12,7 @@ import {
   startServiceHost,
   type Knex,
   type Logger,
+  type OutboxRelay,
   type ServiceHost,
 } from "@clinic/platform";
 import { descriptorSetPath, slotV1 } from "@clinic/proto";
@@ -81,25 +80,17 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     });
     lifecycle.onShutdown("slot client", "clients", async () => slotClient.close());
 
-    // One idempotent producer for all shards; each shard's relay publishes its own outbox.
-    const kafka = createKafka({ clientId: "booking", brokers: config.KAFKA_BROKERS, logger: log });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    const outboxMetrics = createOutboxMetrics(metrics.registry);
-    const relays = shards.map(
-      (shard) =>
-        new OutboxRelay({
-          name: `booking-shard-${shard.index}`,
-          db: shard.db,
-          producer,
-          logger: log,
-          metrics: outboxMetrics,
-          batchSize: config.OUTBOX_BATCH_SIZE,
-          idleMs: config.OUTBOX_IDLE_MS,
-          retentionHours: config.OUTBOX_RETENTION_HOURS,
-        }),
-    );
-    lifecycle.onShutdown("outbox relays", "workers", () => Promise.all(relays.map((relay) => relay.stop())));
-    lifecycle.onShutdown("kafka producer", "messaging", () => producer.disconnect());
+    const outbox = createOutboxPublisher({
+      clientId: "booking",
+      brokers: config.KAFKA_BROKERS,
+      logger: log,
+      registry: metrics.registry,
+      lifecycle,
+      databases: shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db })),
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      idleMs: config.OUTBOX_IDLE_MS,
+      retentionHours: config.OUTBOX_RETENTION_HOURS,
+    });
 
     const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
     const maintenance = setInterval(() => {
@@ -130,9 +121,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       await sweeper.stop();
     });
     sweeper.start();
-    // Kafka is not needed to serve: a broker outage only grows the outbox backlog.
-    for (const relay of relays) relay.start();
-    return { ...host, lifecycle, router, sweeper, relays };
+    outbox.start();
+    return { ...host, lifecycle, router, sweeper, relays: outbox.relays };
   } catch (err) {
     await lifecycle.shutdown("start-up failed");
     throw err;

@@ -1,6 +1,7 @@
 import {
   Lifecycle,
   createDatabase,
+  createOutboxPublisher,
   createPoolMetrics,
   databaseSettingsFrom,
   createGrpcClient,
@@ -33,6 +34,14 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
     lifecycle.onShutdown("database", "storage", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
+    const outbox = createOutboxPublisher({
+      clientId: "doctor",
+      brokers: config.KAFKA_BROKERS,
+      logger: log,
+      registry: metrics.registry,
+      lifecycle,
+      databases: [{ name: "doctor", db }],
+    });
 
     const booking = createGrpcClient(bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
@@ -49,12 +58,13 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       lifecycle,
       descriptorSetPath,
       services: [
-        doctorService(new DoctorRepository(db), {
+        doctorService(new DoctorRepository(db, config.DOCTOR_EVENTS_TOPIC), {
           countActiveBookings: async (doctorId) =>
             (await unary(booking.countActiveBookings.bind(booking), { doctorId })).count,
         }),
       ],
     });
+    outbox.start();
     return { ...host, lifecycle };
   } catch (err) {
     // Release whatever was opened before the failing step, then report the failure.

@@ -1,8 +1,10 @@
-import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit } from "@clinic/platform";
+import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
 import { z } from "zod";
 
 export const configSchema = commonConfigSchema.extend({
   ...databaseConfigSchema.shape,
+  ...kafkaConfigSchema.shape,
+  DOCTOR_EVENTS_TOPIC: z.string().default("clinic.doctor.events.v1"),
   GRPC_PORT: env.port().default(50051),
   METRICS_PORT: env.port().default(9465),
   PGDATABASE: z.string().default("clinic_doctor"),

@@ -1,4 +1,5 @@
-import type { Knex } from "@clinic/platform";
+import { writeOutbox, type Knex } from "@clinic/platform";
+import { doctorEvent } from "./doctor-events";
 
 export interface DoctorRow {
   id: string;
@@ -19,12 +20,19 @@ export interface DoctorListQuery {
 /** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
 const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** Every write records its event in the outbox in the same transaction. */
 export class DoctorRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly eventsTopic = "clinic.doctor.events.v1",
+  ) {}
 
   async create(name: string, specialization: string): Promise<DoctorRow> {
-    const [row] = await this.db<DoctorRow>("doctors").insert({ name, specialization }).returning("*");
-    return row as DoctorRow;
+    return this.db.transaction(async (trx) => {
+      const [row] = (await trx<DoctorRow>("doctors").insert({ name, specialization }).returning("*")) as DoctorRow[];
+      await writeOutbox(trx, [doctorEvent(this.eventsTopic, "doctor.created", row!)]);
+      return row!;
+    });
   }
 
   async get(id: string): Promise<DoctorRow | undefined> {
@@ -40,14 +48,21 @@ export class DoctorRepository {
   }
 
   async update(id: string, changes: { name?: string; specialization?: string }): Promise<DoctorRow | undefined> {
-    const rows: DoctorRow[] = await this.db("doctors")
-      .where({ id })
-      .update({ ...changes, updated_at: this.db.fn.now() })
-      .returning("*");
-    return rows[0];
+    return this.db.transaction(async (trx) => {
+      const rows: DoctorRow[] = await trx("doctors")
+        .where({ id })
+        .update({ ...changes, updated_at: trx.fn.now() })
+        .returning("*");
+      if (rows[0]) await writeOutbox(trx, [doctorEvent(this.eventsTopic, "doctor.updated", rows[0])]);
+      return rows[0];
+    });
   }
 
   async delete(id: string): Promise<boolean> {
-    return (await this.db("doctors").where({ id }).delete()) > 0;
+    return this.db.transaction(async (trx) => {
+      const rows: DoctorRow[] = await trx("doctors").where({ id }).delete().returning("*");
+      if (rows[0]) await writeOutbox(trx, [doctorEvent(this.eventsTopic, "doctor.deleted", rows[0])]);
+      return rows.length > 0;
+    });
   }
 }

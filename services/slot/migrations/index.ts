@@ -1,5 +1,6 @@
 import type { Migration } from "@clinic/platform";
 import { createSlots } from "./20261130170000_create_slots";
+import { createOutbox } from "./20261130190000_create_outbox";
 
 /** Every migration of the slot database, in order. */
-export const migrations: readonly Migration[] = [createSlots];
+export const migrations: readonly Migration[] = [createSlots, createOutbox];

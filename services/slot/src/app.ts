@@ -1,6 +1,7 @@
 import {
   Lifecycle,
   createDatabase,
+  createOutboxPublisher,
   createPoolMetrics,
   databaseSettingsFrom,
   createGrpcClient,
@@ -33,6 +34,14 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
     lifecycle.onShutdown("database", "storage", () => db.destroy());
     const applied = await migrateLatest(db, migrations);
     log.info({ applied }, "migrations applied");
+    const outbox = createOutboxPublisher({
+      clientId: "slot",
+      brokers: config.KAFKA_BROKERS,
+      logger: log,
+      registry: metrics.registry,
+      lifecycle,
+      databases: [{ name: "slot", db }],
+    });
 
     const doctor = createGrpcClient(doctorV1.DoctorServiceClient, {
       address: config.DOCTOR_ADDR,
@@ -56,8 +65,9 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       metrics,
       lifecycle,
       descriptorSetPath,
-      services: [slotService(new SlotRepository(db), doctorDirectory(doctor), seatInventory(booking))],
+      services: [slotService(new SlotRepository(db, config.SLOT_EVENTS_TOPIC), doctorDirectory(doctor), seatInventory(booking))],
     });
+    outbox.start();
     return { ...host, lifecycle };
   } catch (err) {
     // Release whatever was opened before the failing step, then report the failure.

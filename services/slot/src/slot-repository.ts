@@ -1,4 +1,5 @@
-import { DomainError, type Knex } from "@clinic/platform";
+import { DomainError, writeOutbox, type Knex } from "@clinic/platform";
+import { slotEvent } from "./slot-events";
 
 export interface SlotRow {
   id: string;
@@ -41,8 +42,12 @@ const overlap = (doctorId: string): DomainError =>
 
 const byStartTime = (a: SlotRow, b: SlotRow): number => a.start_time.getTime() - b.start_time.getTime();
 
+/** Every write records its events in the outbox in the same transaction. */
 export class SlotRepository {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly eventsTopic = "clinic.slot.events.v1",
+  ) {}
 
   /**
    * Inserts all slots in one INSERT statement, so they are created all together or not at all.
@@ -52,13 +57,18 @@ export class SlotRepository {
     const first = slots[0];
     if (!first) return [];
     try {
-      const rows: SlotRow[] = await this.db("slots")
-        .insert(
-          slots.map((s) => ({ doctor_id: s.doctorId, start_time: s.startTime, end_time: s.endTime, capacity: s.capacity })),
-        )
-        .returning("*");
-      // RETURNING order is not promised by PostgreSQL; callers get slots in time order.
-      return rows.sort(byStartTime);
+      const rows = await this.db.transaction(async (trx) => {
+        const inserted: SlotRow[] = await trx("slots")
+          .insert(
+            slots.map((s) => ({ doctor_id: s.doctorId, start_time: s.startTime, end_time: s.endTime, capacity: s.capacity })),
+          )
+          .returning("*");
+        // RETURNING order is not promised by PostgreSQL; callers (and events) get time order.
+        inserted.sort(byStartTime);
+        await writeOutbox(trx, inserted.map((row) => slotEvent(this.eventsTopic, "slot.created", row)));
+        return inserted;
+      });
+      return rows;
     } catch (err) {
       if (isOverlapViolation(err)) throw overlap(first.doctorId);
       throw err;
@@ -110,6 +120,7 @@ export class SlotRepository {
         .where({ id })
         .update({ capacity, updated_at: trx.fn.now() })
         .returning("*");
+      if (rows[0]) await writeOutbox(trx, [slotEvent(this.eventsTopic, "slot.updated", rows[0])]);
       return rows[0];
     });
   }
@@ -124,7 +135,9 @@ export class SlotRepository {
       const slot = await trx<SlotRow>("slots").where({ id }).forUpdate().first();
       if (!slot) return false;
       await beforeDelete(slot);
-      return (await trx("slots").where({ id }).delete()) > 0;
+      const deleted = (await trx("slots").where({ id }).delete()) > 0;
+      if (deleted) await writeOutbox(trx, [slotEvent(this.eventsTopic, "slot.deleted", slot)]);
+      return deleted;
     });
   }
 }

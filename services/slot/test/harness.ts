@@ -7,7 +7,8 @@ import { startSlotService } from "../src/app";
 import { configSchema as slotConfigSchema } from "../src/config";
 
 /** The test stack's PostgreSQL, as exported by scripts/test. */
-export const postgresEnv = (): Record<string, string> => ({
+export const serviceEnv = (): Record<string, string> => ({
+  KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
   PGUSER: stackEnv("PGUSER"),
@@ -37,7 +38,7 @@ function started(grpcPort: number, db: ScratchDatabase, lifecycle: Lifecycle): S
 export async function startDoctor(): Promise<StartedService> {
   const db = await createScratchDatabase("slot_test_doctor");
   const config = parseConfig(doctorConfigSchema, {
-    ...postgresEnv(),
+    ...serviceEnv(),
     PGDATABASE: db.name,
     GRPC_PORT: "0",
     METRICS_PORT: "0",
@@ -49,7 +50,7 @@ export async function startDoctor(): Promise<StartedService> {
 export async function startSlot(env: { DOCTOR_ADDR: string; BOOKING_ADDR: string }): Promise<StartedService> {
   const db = await createScratchDatabase("slot_test_slot");
   const config = parseConfig(slotConfigSchema, {
-    ...postgresEnv(),
+    ...serviceEnv(),
     ...env,
     PGDATABASE: db.name,
     GRPC_PORT: "0",

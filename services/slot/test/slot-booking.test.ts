@@ -5,7 +5,7 @@ import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchData
 import { status } from "@grpc/grpc-js";
 import { startBookingService } from "../../booking/src/app";
 import { configSchema as bookingConfigSchema } from "../../booking/src/config";
-import { DoctorApi, SlotApi, addMinutes, failure, hoursAhead, postgresEnv, startDoctor, startSlot, type StartedService } from "./harness";
+import { DoctorApi, SlotApi, addMinutes, failure, hoursAhead, serviceEnv, startDoctor, startSlot, type StartedService } from "./harness";
 
 /**
  * Capacity changes and deletes go through the booking service, which owns the seats held. Here
@@ -29,7 +29,7 @@ describe("slot service with the real booking service", () => {
     slotService = await startSlot({ DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: `127.0.0.1:${bookingPort}` });
     shardDbs.push(await createScratchDatabase("slot_test_booking_0"), await createScratchDatabase("slot_test_booking_1"));
     const config = parseConfig(bookingConfigSchema, {
-      ...postgresEnv(),
+      ...serviceEnv(),
       GRPC_PORT: String(bookingPort),
       METRICS_PORT: "0",
       BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
