@@ -36,6 +36,7 @@ export interface StackOptions {
 
 const serviceEnv = (): Record<string, string> => ({
   KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
+  REDIS_URL: stackEnv("REDIS_URL"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
   PGUSER: stackEnv("PGUSER"),

@@ -9,6 +9,7 @@ import { configSchema as slotConfigSchema } from "../src/config";
 /** The test stack's PostgreSQL, as exported by scripts/test. */
 export const serviceEnv = (): Record<string, string> => ({
   KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
+  REDIS_URL: stackEnv("REDIS_URL"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
   PGUSER: stackEnv("PGUSER"),
