@@ -6,6 +6,9 @@ import { startDoctorService } from "../services/doctor/src/app";
 import { configSchema as doctorConfigSchema } from "../services/doctor/src/config";
 import { startEdge, type RunningEdge } from "../services/edge/src/app";
 import { configSchema as edgeConfigSchema } from "../services/edge/src/config";
+import { startNotifierService } from "../services/notifier/src/app";
+import { configSchema as notifierConfigSchema } from "../services/notifier/src/config";
+import { TestSmsProvider, TestSmtpServer } from "../services/notifier/test/harness";
 import { startSlotService } from "../services/slot/src/app";
 import { configSchema as slotConfigSchema } from "../services/slot/src/config";
 
@@ -22,6 +25,8 @@ export interface Stack {
   booking: RunningBookingService;
   /** The booking shard databases, in shard order. */
   shardDbs: ScratchDatabase[];
+  /** Present when started with the `notifier` option. */
+  notifier?: RunningNotifier;
   stop(): Promise<void>;
 }
 
@@ -32,10 +37,24 @@ export interface StackOptions {
   booking?: Record<string, string>;
   /** Extra edge settings. */
   edge?: Record<string, string>;
+  /** Another Kafka than the test stack's (e.g. one a test stops and restarts). */
+  kafkaBrokers?: string;
+  /**
+   * Also run the notifier, consuming these topics, with a real SMTP server and a real HTTP SMS
+   * provider on loopback; booking publishes its events to `eventsTopic`.
+   */
+  notifier?: { eventsTopic: string; dlqTopic: string; group: string };
 }
 
-const serviceEnv = (): Record<string, string> => ({
-  KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
+export interface RunningNotifier {
+  smtp: TestSmtpServer;
+  sms: TestSmsProvider;
+  lifecycle: Lifecycle;
+  address: string;
+}
+
+const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS")): Record<string, string> => ({
+  KAFKA_BROKERS: kafkaBrokers,
   REDIS_URL: stackEnv("REDIS_URL"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
@@ -66,6 +85,37 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return service;
   };
 
+  async function startNotifier(topics: NonNullable<StackOptions["notifier"]>): Promise<RunningNotifier> {
+    const smtp = new TestSmtpServer();
+    const sms = new TestSmsProvider();
+    await smtp.start();
+    stops.push(() => smtp.stop());
+    await sms.start();
+    stops.push(() => sms.stop());
+    const db = await scratch("notifier");
+    const service = withLifecycle(
+      await startNotifierService(
+        parseConfig(notifierConfigSchema, {
+          ...serviceEnv(options.kafkaBrokers),
+          PGDATABASE: db.name,
+          GRPC_PORT: "0",
+          METRICS_PORT: "0",
+          BOOKING_EVENTS_TOPIC: topics.eventsTopic,
+          DLQ_TOPIC: topics.dlqTopic,
+          CONSUMER_GROUP: topics.group,
+          SMTP_HOST: "127.0.0.1",
+          SMTP_PORT: String(smtp.port),
+          SMTP_FROM: "Clinic <notify@clinic.example>",
+          SMS_PROVIDER_URL: sms.url,
+          RETRY_BASE_DELAY_MS: "200",
+          RETRY_MAX_DELAY_MS: "1000",
+        }),
+        testLogger("notifier"),
+      ),
+    );
+    return { smtp, sms, lifecycle: service.lifecycle, address: `127.0.0.1:${service.grpcPort}` };
+  }
+
   try {
     const [doctorPort, slotPort, bookingPort] = [await freePort(), await freePort(), await freePort()];
     const address = (port: number) => `127.0.0.1:${port}`;
@@ -77,7 +127,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startDoctorService(
         parseConfig(doctorConfigSchema, {
-          ...serviceEnv(),
+          ...serviceEnv(options.kafkaBrokers),
           PGDATABASE: doctorDb.name,
           GRPC_PORT: String(doctorPort),
           METRICS_PORT: "0",
@@ -89,7 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startSlotService(
         parseConfig(slotConfigSchema, {
-          ...serviceEnv(),
+          ...serviceEnv(options.kafkaBrokers),
           PGDATABASE: slotDb.name,
           GRPC_PORT: String(slotPort),
           METRICS_PORT: "0",
@@ -103,19 +153,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const booking = withLifecycle(
       await startBookingService(
         parseConfig(bookingConfigSchema, {
-          ...serviceEnv(),
+          ...serviceEnv(options.kafkaBrokers),
           GRPC_PORT: String(bookingPort),
           METRICS_PORT: "0",
           BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
           SLOT_ADDR: address(slotPort),
-          // The outbox relay publishes booking events to the stack's real broker.
-          KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
           GRPC_CLIENT_DEADLINE_MS: "10000",
+          ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
           ...options.booking,
         }),
         testLogger("booking"),
       ),
     );
+    const notifier = options.notifier ? await startNotifier(options.notifier) : undefined;
     const edge = withLifecycle(
       await startEdge(
         parseConfig(edgeConfigSchema, {
@@ -124,6 +174,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           DOCTOR_ADDR: address(doctorPort),
           SLOT_ADDR: address(slotPort),
           BOOKING_ADDR: address(bookingPort),
+          ...(notifier ? { NOTIFIER_ADDR: notifier.address } : {}),
           // Generous for loaded CI machines; the contention test queues hundreds of calls.
           GRPC_DEADLINE_MS: "20000",
           ...options.edge,
@@ -131,7 +182,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         testLogger("edge"),
       ),
     );
-    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, stop };
+    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, ...(notifier ? { notifier } : {}), stop };
   } catch (err) {
     await stop();
     throw err;

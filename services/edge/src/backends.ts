@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { createGrpcClient, healthServiceDefinition, unary } from "@clinic/platform";
-import { bookingV1, doctorV1, slotV1 } from "@clinic/proto";
+import { bookingV1, doctorV1, notifierV1, slotV1 } from "@clinic/proto";
 import type { EdgeConfig } from "./config";
 
 /** The gRPC services the edge translates to, one client (one channel) each. */
@@ -8,6 +8,8 @@ export interface Backends {
   doctor: doctorV1.DoctorServiceClient;
   slot: slotV1.SlotServiceClient;
   booking: bookingV1.BookingServiceClient;
+  /** Admin routes only: the booking path never waits on notifications. */
+  notifier: notifierV1.NotifierServiceClient;
   /** Asks each backend's grpc.health.v1 Check for its own service name. */
   readiness(timeoutMs: number): Promise<Readiness>;
   close(): void;
@@ -27,6 +29,7 @@ export interface Readiness {
 const DOCTOR_READS = ["GetDoctor", "ListDoctors"];
 const SLOT_READS = ["GetSlot", "BatchGetSlots", "ListSlots"];
 const BOOKING_READS = ["GetBooking", "ListBookings", "ListAllBookings", "GetAvailability"];
+const NOTIFIER_READS = ["ListNotifications", "ListDeadLetters"];
 
 export const SERVICE_NAMES: Record<BackendName, string> = {
   doctor: "clinic.doctor.v1.DoctorService",
@@ -69,6 +72,12 @@ export function createBackends(config: EdgeConfig): Backends {
     deadlineMs,
     idempotentMethods: BOOKING_READS,
   });
+  const notifier = createGrpcClient(notifierV1.NotifierServiceClient, {
+    address: config.NOTIFIER_ADDR,
+    serviceName: "clinic.notifier.v1.NotifierService",
+    deadlineMs,
+    idempotentMethods: NOTIFIER_READS,
+  });
   const clients: Record<BackendName, grpc.Client> = { doctor, slot, booking };
 
   // Health checks ride on the very channel the API calls use, so "ready" means the connection
@@ -99,6 +108,7 @@ export function createBackends(config: EdgeConfig): Backends {
     doctor,
     slot,
     booking,
+    notifier,
     async readiness(timeoutMs) {
       const names = Object.keys(clients) as BackendName[];
       const results = await Promise.all(names.map((name) => checkOne(name, timeoutMs)));
@@ -108,6 +118,7 @@ export function createBackends(config: EdgeConfig): Backends {
     close() {
       // The health clients share the API clients' channels; closing those closes both.
       for (const client of Object.values(clients)) client.close();
+      notifier.close();
     },
   };
 }

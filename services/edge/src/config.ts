@@ -13,6 +13,8 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   DOCTOR_ADDR: env.hostPort().default("127.0.0.1:50051"),
   SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
   BOOKING_ADDR: env.hostPort().default("127.0.0.1:50053"),
+  /** Notifications and dead letters (admin routes only; readiness does not depend on it). */
+  NOTIFIER_ADDR: env.hostPort().default("127.0.0.1:50054"),
   /** Deadline of every gRPC call made for an HTTP request. */
   GRPC_DEADLINE_MS: env.positiveInt().default(5_000),
   /** Deadline of each backend's health check behind `/readyz`. */

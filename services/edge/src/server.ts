@@ -12,11 +12,13 @@ import { coerceQuery } from "./query-coercion";
 import { bookingRoutes } from "./routes/bookings";
 import { doctorRoutes } from "./routes/doctors";
 import { healthRoutes, type HealthState } from "./routes/health";
+import { notificationRoutes } from "./routes/notifications";
 import { API_PREFIX } from "./routes/prefix";
 import { slotRoutes } from "./routes/slots";
 import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
 import { ErrorSchema } from "./schemas/common";
 import { DoctorPageSchema, DoctorSchema } from "./schemas/doctor";
+import { DeadLetterPageSchema, DeadLetterSchema, NotificationListSchema, NotificationSchema } from "./schemas/notification";
 import { SlotBatchSchema, SlotListSchema, SlotPageSchema, SlotSchema } from "./schemas/slot";
 import type { EdgeFastify, TypeBoxProvider } from "./type-provider";
 
@@ -52,6 +54,10 @@ const SHARED_SCHEMAS = [
   BookingPageSchema,
   SlotAvailabilitySchema,
   AvailabilitySchema,
+  NotificationSchema,
+  NotificationListSchema,
+  DeadLetterSchema,
+  DeadLetterPageSchema,
 ];
 
 interface KnownRoute {
@@ -181,6 +187,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       doctorRoutes(api, backends);
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
+      notificationRoutes(api, backends);
     },
     { prefix: API_PREFIX },
   );
