@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from "kafkajs";
 import type { Logger } from "./logger";
 
-export { Kafka } from "kafkajs";
+export { Kafka, Partitioners } from "kafkajs";
 export type { Consumer, Producer, Admin, EachMessagePayload, KafkaMessage } from "kafkajs";
 
 /** Routes kafkajs's own logs into the service's JSON log at matching levels. */

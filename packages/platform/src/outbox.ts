@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Producer } from "kafkajs";
+import { Partitioners, type Producer } from "kafkajs";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Knex } from "./database";
 import { createKafka } from "./kafka";
@@ -283,7 +283,9 @@ export function createOutboxPublisher(options: {
 }): OutboxPublisher {
   const kafka = createKafka({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
   // One in flight keeps each partition's order through broker-side retries.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // The default partitioner named explicitly: the same key always lands on the same partition
+  // (and it silences kafkajs's start-up notice about its v2 default change).
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createOutboxMetrics(options.registry);
   const relays = options.databases.map(
     ({ name, db }) =>

@@ -1,5 +1,6 @@
 import {
   Lifecycle,
+  Partitioners,
   createDatabase,
   createKafka,
   createLogger,
@@ -73,7 +74,7 @@ export async function startNotifierService(
     lifecycle.onShutdown("senders", "clients", () => Promise.all([senders.email.close(), senders.sms.close()]));
 
     const kafka = createKafka({ clientId: "notifier", brokers: config.KAFKA_BROKERS, logger: log });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     lifecycle.onShutdown("dead-letter producer", "messaging", () => producer.disconnect());
 
