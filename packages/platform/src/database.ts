@@ -1,6 +1,7 @@
 import knexFactory, { type Knex } from "knex";
 import { types as pgTypes } from "pg";
-import { Gauge, type Registry } from "prom-client";
+import { Gauge, Histogram, type Registry } from "prom-client";
+import { LATENCY_BUCKETS } from "./metrics";
 import type { DatabaseConfig } from "./config";
 
 export type { Knex } from "knex";
@@ -100,18 +101,25 @@ export async function migrateRollbackAll(knex: Knex, migrations: readonly Migrat
 }
 
 interface TarnPool {
+  max: number;
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;
   numPendingCreates(): number;
 }
 
+const UP_PROBE_TIMEOUT_MS = 1_000;
+
 /**
- * `db_pool_connections{pool, state}` for every pool added: used, free and waiting acquires, read
- * at scrape time. A pool with waiters is the first sign of a slow or failing database.
+ * Database metrics for every pool added, read at scrape time where they are state:
+ * `db_pool_connections{pool, state}` (used, free, pending acquires), `db_pool_max_connections`,
+ * `db_up` (a `SELECT 1` within a second: 0 means the database is unavailable to this service),
+ * and `db_query_duration_seconds{pool}` for every query. A pool with waiters is the first sign
+ * of a slow or failing database.
  */
 export function createPoolMetrics(registry: Registry): { add(pool: string, knex: Knex): void } {
   const pools = new Map<string, Knex>();
+  const tarn = (knex: Knex): TarnPool | undefined => (knex.client as { pool?: TarnPool }).pool;
   new Gauge({
     name: "db_pool_connections",
     help: "Database pool connections by pool and state (used, free, pending)",
@@ -119,7 +127,7 @@ export function createPoolMetrics(registry: Registry): { add(pool: string, knex:
     registers: [registry],
     collect() {
       for (const [name, knex] of pools) {
-        const pool = (knex.client as { pool?: TarnPool }).pool;
+        const pool = tarn(knex);
         if (!pool) continue;
         this.set({ pool: name, state: "used" }, pool.numUsed());
         this.set({ pool: name, state: "free" }, pool.numFree());
@@ -127,7 +135,64 @@ export function createPoolMetrics(registry: Registry): { add(pool: string, knex:
       }
     },
   });
-  return { add: (name, knex) => void pools.set(name, knex) };
+  new Gauge({
+    name: "db_pool_max_connections",
+    help: "Configured maximum size of each database pool",
+    labelNames: ["pool"],
+    registers: [registry],
+    collect() {
+      for (const [name, knex] of pools) {
+        const pool = tarn(knex);
+        if (pool) this.set({ pool: name }, pool.max);
+      }
+    },
+  });
+  new Gauge({
+    name: "db_up",
+    help: "1 when the database answered SELECT 1 within a second at scrape time, else 0",
+    labelNames: ["pool"],
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        [...pools].map(async ([name, knex]) => {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), UP_PROBE_TIMEOUT_MS)));
+          const probe = knex.raw("SELECT 1").then(
+            () => true,
+            () => false,
+          );
+          const up = await Promise.race([probe, timeout]);
+          clearTimeout(timer);
+          this.set({ pool: name }, up ? 1 : 0);
+        }),
+      );
+    },
+  });
+  const queryDuration = new Histogram({
+    name: "db_query_duration_seconds",
+    help: "Database query latency, from send to response or error",
+    labelNames: ["pool", "outcome"],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  return {
+    add: (name, knex) => {
+      pools.set(name, knex);
+      const started = new Map<string, bigint>();
+      const finish = (outcome: string) => (_: unknown, query: { __knexQueryUid?: string }) => {
+        const uid = query.__knexQueryUid;
+        const start = uid ? started.get(uid) : undefined;
+        if (!uid || start === undefined) return;
+        started.delete(uid);
+        queryDuration.observe({ pool: name, outcome }, Number(process.hrtime.bigint() - start) / 1e9);
+      };
+      knex.on("query", (query: { __knexQueryUid?: string }) => {
+        if (query.__knexQueryUid) started.set(query.__knexQueryUid, process.hrtime.bigint());
+      });
+      knex.on("query-response", finish("ok"));
+      knex.on("query-error", (err: unknown, query: { __knexQueryUid?: string }) => finish("error")(err, query));
+    },
+  };
 }
 
 /** Pool settings from a service's validated database configuration. */
