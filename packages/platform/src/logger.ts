@@ -1,3 +1,4 @@
+import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import pino, { type Logger, type LoggerOptions } from "pino";
 
 export type { Logger } from "pino";
@@ -43,13 +44,19 @@ export interface LoggerSettings {
  * (shutdown).
  */
 export function createLogger(settings: LoggerSettings): Logger {
+  // Every line logged inside a traced operation names its trace and span, so a log line leads
+  // to its trace in Jaeger and back.
+  const traceFields = (): Record<string, unknown> => {
+    const spanContext = trace.getSpan(context.active())?.spanContext();
+    return spanContext && isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+  };
   const options: LoggerOptions = {
     level: settings.level,
     base: { service: settings.service, ...settings.base },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: redactedPaths, censor: "[redacted]" },
-    ...(settings.mixin ? { mixin: settings.mixin } : {}),
+    mixin: () => ({ ...traceFields(), ...settings.mixin?.() }),
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from "@opentelemetry/api";
 import { Partitioners, type Producer } from "kafkajs";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Knex } from "./database";
@@ -49,13 +50,17 @@ export interface OutboxEvent {
 /** Inserts events inside the caller's transaction, so they commit or roll back with it. */
 export async function writeOutbox(trx: Knex | Knex.Transaction, events: readonly OutboxEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
+  // The trace of the request that caused the event travels with it (W3C traceparent), so the
+  // relay's publish and the consumers' work join that trace although they run later.
+  const traceHeaders: Record<string, string> = {};
+  propagation.inject(context.active(), traceHeaders);
   const rows = events.map((event) => ({
     event_id: event.eventId ?? randomUUID(),
     topic: event.topic,
     message_key: event.key,
     event_type: event.type,
     payload: Buffer.from(event.payload),
-    headers: event.headers ?? {},
+    headers: { ...traceHeaders, ...event.headers },
   }));
   await trx("outbox").insert(rows);
   return rows.map((r) => r.event_id);
@@ -140,6 +145,8 @@ export interface OutboxRelayOptions {
   retentionHours?: number;
 }
 
+const tracer = trace.getTracer("clinic-outbox");
+
 /**
  * Publishes one database's outbox in id order. Only one relay per database works at a time (a
  * transaction-scoped advisory lock), which keeps each key's events in commit order even with
@@ -194,19 +201,46 @@ export class OutboxRelay {
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
+      // One producer span per event, child of the request that wrote it; its context replaces
+      // the stored traceparent so consumers continue from the publish.
+      const spans = new Map<number, Span>();
+      const messageOf = (row: OutboxRow) => {
+        const parent = propagation.extract(context.active(), row.headers);
+        const span = tracer.startSpan(
+          `${row.topic} publish`,
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.destination.name": row.topic,
+              "messaging.operation.type": "send",
+              "messaging.kafka.message.key": row.message_key,
+              "messaging.message.id": row.event_id,
+              "clinic.event.type": row.event_type,
+            },
+          },
+          parent,
+        );
+        spans.set(row.id, span);
+        const headers: Record<string, string> = { ...row.headers, "event-id": row.event_id, "event-type": row.event_type };
+        propagation.inject(trace.setSpan(parent, span), headers);
+        return { key: row.message_key, value: row.payload, headers };
+      };
       const byTopic = new Map<string, OutboxRow[]>();
       for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, topicRows]) => ({
-          topic,
-          messages: topicRows.map((row) => ({
-            key: row.message_key,
-            value: row.payload,
-            headers: { ...row.headers, "event-id": row.event_id, "event-type": row.event_type },
-          })),
-        })),
-      });
+      try {
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, topicRows]) => ({ topic, messages: topicRows.map(messageOf) })),
+        });
+      } catch (err) {
+        for (const span of spans.values()) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+          span.end();
+        }
+        throw err;
+      }
+      for (const span of spans.values()) span.end();
       await trx.raw("UPDATE outbox SET published_at = now() WHERE id = ANY(?::bigint[])", [rows.map((r) => r.id)]);
       return rows.length;
     });

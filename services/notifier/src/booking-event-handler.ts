@@ -8,7 +8,7 @@ import type { NotificationRepository, NotificationRow, NewDeadLetter, DeadLetter
 import type { NotifierMetrics } from "./notifier-metrics";
 import { contactOf, eventTypeOf, notifiable, renderMessages, type Channel, type OutgoingMessage } from "./notification-policy";
 import { scrubContactDetails } from "./scrub";
-import { SendError, type Sender } from "./senders";
+import { SendError, sendTraced, type Sender } from "./senders";
 
 /** Reasons on dead letters (and in `dlq_messages_total{reason}`). */
 export const DeadLetterReason = {
@@ -206,7 +206,7 @@ export class BookingEventHandler {
       const stopTimer = metrics.sendSeconds.startTimer({ channel });
       let failure: SendError | undefined;
       try {
-        await sender.send(message, row.id);
+        await sendTraced(sender, message, row.id);
       } catch (err) {
         failure = err instanceof SendError ? err : new SendError(err instanceof Error ? err.message : String(err), false);
       } finally {

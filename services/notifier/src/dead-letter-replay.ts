@@ -2,7 +2,7 @@ import { DomainError, type Logger } from "@clinic/platform";
 import type { DeadLetterRow, NotificationRepository } from "./notification-repository";
 import type { Channel } from "./notification-policy";
 import type { NotifierMetrics } from "./notifier-metrics";
-import { SendError, type Sender } from "./senders";
+import { SendError, sendTraced, type Sender } from "./senders";
 
 /**
  * ReplayDeadLetter: one more send of a parked notification, after someone fixed the cause (the
@@ -24,7 +24,7 @@ export class DeadLetterReplayer {
     const stopTimer = metrics.sendSeconds.startTimer({ channel: message.channel });
     let outcome: { sent: true } | { sent: false; error: string };
     try {
-      await this.deps.senders[message.channel].send(message, letter.notification_id ?? letter.id);
+      await sendTraced(this.deps.senders[message.channel], message, letter.notification_id ?? letter.id);
       outcome = { sent: true };
     } catch (err) {
       outcome = { sent: false, error: err instanceof SendError ? err.message : new SendError(String(err), false).message };

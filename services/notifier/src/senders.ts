@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import nodemailer from "nodemailer";
 import type { Channel, OutgoingMessage } from "./notification-policy";
 import { scrubContactDetails } from "./scrub";
@@ -146,4 +147,28 @@ export class HttpSmsSender implements Sender {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+const tracer = trace.getTracer("clinic-notifier");
+
+/**
+ * Sends through a channel inside a span of the current trace (the consumed event's), so a
+ * booking's trace ends with the e-mail or SMS that went out, or with why it did not.
+ */
+export function sendTraced(sender: Sender, message: OutgoingMessage, reference: string): Promise<void> {
+  return tracer.startActiveSpan(
+    `notification send ${sender.channel}`,
+    { kind: SpanKind.CLIENT, attributes: { "clinic.notification.channel": sender.channel, "clinic.notification.reference": reference } },
+    async (span) => {
+      try {
+        await sender.send(message, reference);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        if (err instanceof SendError) span.setAttribute("clinic.notification.permanent", err.permanent);
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }

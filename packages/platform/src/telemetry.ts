@@ -1,0 +1,81 @@
+// Tracing bootstrap. This module is its own entry point (`@clinic/platform/telemetry`) and
+// imports nothing but OpenTelemetry: it must run before gRPC, pg, ioredis, kafkajs and http are
+// first required, or their instrumentation cannot patch them. Each service's `src/main.ts`
+// imports `./tracing` first for that reason.
+import { diag, DiagConsoleLogger, DiagLogLevel } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
+import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
+import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
+import { KafkaJsInstrumentation } from "@opentelemetry/instrumentation-kafkajs";
+import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+
+export interface TelemetryOptions {
+  /** service.name, e.g. "booking". */
+  service: string;
+  /** Extra resource attributes, e.g. the shards a booking process serves. */
+  attributes?: Record<string, string | number>;
+  /**
+   * Instrument kafkajs consumers (the notifier). Producers publish from outbox relays, which
+   * carry each event's own trace context themselves; the kafkajs producer instrumentation would
+   * replace it with the relay's.
+   */
+  kafkaConsumer?: boolean;
+}
+
+export interface Telemetry {
+  /** Flushes spans still buffered; the last step of a shutdown. */
+  shutdown(): Promise<void>;
+}
+
+/** Probes and scrapes are not traffic: tracing them would drown the traces that matter. */
+const UNTRACED_PATHS = ["/metrics", "/healthz", "/readyz"];
+
+function sampleRatio(): number {
+  const raw = process.env["TRACES_SAMPLE_RATIO"];
+  if (raw === undefined || raw === "") return 1;
+  const ratio = Number(raw);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    process.stderr.write(`TRACES_SAMPLE_RATIO must be a number from 0 to 1, got "${raw}"\n`);
+    process.exit(78);
+  }
+  return ratio;
+}
+
+/**
+ * Starts the OpenTelemetry SDK. Spans are exported over OTLP/HTTP when
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; without one, trace
+ * context still flows (log lines carry trace ids, Kafka headers carry traceparent) but nothing is
+ * exported. Sampling: parent-based, TRACES_SAMPLE_RATIO of new traces (default 1).
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  if (process.env["OTEL_LOG_LEVEL"] === "debug") diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
+  const exporting = Boolean(process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.service,
+      [ATTR_SERVICE_VERSION]: process.env["SERVICE_VERSION"] ?? "0.1.0",
+      "deployment.environment.name": process.env["NODE_ENV"] ?? "development",
+      ...options.attributes,
+    }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio()) }),
+    spanProcessors: exporting ? [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })] : [],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.includes((request.url ?? "").split("?")[0] ?? ""),
+        // Exports to the collector are not part of any request.
+        ignoreOutgoingRequestHook: (request) => String(request.path ?? "").startsWith("/v1/traces"),
+      }),
+      new GrpcInstrumentation({ ignoreGrpcMethods: [/^Check$/, /^Watch$/, /ServerReflectionInfo/] }),
+      new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+      ...(options.kafkaConsumer ? [new KafkaJsInstrumentation()] : []),
+    ],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}

@@ -1,0 +1,4 @@
+import { startTelemetry } from "@clinic/platform/telemetry";
+
+/** Started before anything else is loaded (see main.ts), so every library is instrumented. */
+export const telemetry = startTelemetry({ service: "slot" });
