@@ -8,6 +8,7 @@ import type { Backends } from "./backends";
 import type { EdgeConfig } from "./config";
 import { ApiError, replyError } from "./errors";
 import { registerHttpMetrics } from "./http-metrics";
+import { registerHttpTracing } from "./http-tracing";
 import { coerceQuery } from "./query-coercion";
 import { bookingRoutes } from "./routes/bookings";
 import { doctorRoutes } from "./routes/doctors";
@@ -143,6 +144,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
   });
   app.addHook("preValidation", async (request) => coerceQuery(request));
   registerHttpMetrics(app, registry);
+  registerHttpTracing(app);
 
   app.setErrorHandler((err, request, reply) => replyError(request, reply, err));
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
