@@ -111,6 +111,11 @@ PORT_DEFAULTS=(
   CLINIC_NOTIFIER_METRICS_PORT:9468
   CLINIC_SMTP_PORT:2525
   CLINIC_SMS_PORT:8025
+  CLINIC_OTLP_GRPC_PORT:4317
+  CLINIC_OTLP_HTTP_PORT:4318
+  CLINIC_JAEGER_UI_PORT:16686
+  CLINIC_JAEGER_GRPC_PORT:16685
+  CLINIC_PROMETHEUS_PORT:9090
 )
 
 # Lets the OS pick N distinct free loopback ports: all sockets stay bound until
@@ -385,6 +390,11 @@ service_common_env() {
   export DOCTOR_ADDR="127.0.0.1:$CLINIC_DOCTOR_PORT" SLOT_ADDR="127.0.0.1:$CLINIC_SLOT_PORT"
   export BOOKING_ADDR="127.0.0.1:$CLINIC_BOOKING_PORT" NOTIFIER_ADDR="127.0.0.1:$CLINIC_NOTIFIER_PORT"
   export REDIS_URL="redis://127.0.0.1:$CLINIC_REDIS_PORT" KAFKA_BROKERS="127.0.0.1:$CLINIC_KAFKA_PORT"
+  # Traces go to the stack's Jaeger when it runs; without one, services keep trace context (log
+  # lines, Kafka headers) but export nothing.
+  if running_pid jaeger >/dev/null 2>&1; then
+    export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$CLINIC_OTLP_HTTP_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+  fi
 }
 
 # node_service_up NAME HEALTH_TIMEOUT VAR=VALUE...
