@@ -1,0 +1,107 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+
+/** Stack components that run as processes, as named by `scripts/stack` pid files. */
+const COMPONENTS = ["postgres", "redis", "kafka", "jaeger", "prometheus", "sinks", "doctor", "slot", "booking", "notifier", "edge"] as const;
+
+interface ProcStat {
+  ppid: number;
+  /** utime + stime of the process itself, in clock ticks. */
+  own: number;
+  /** cutime + cstime: children that exited and were reaped (PostgreSQL backends, pgbench). */
+  reaped: number;
+}
+
+function readStat(pid: number | "self"): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may contain spaces and parentheses.
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
+  } catch {
+    return undefined;
+  }
+}
+
+const CLOCK_TICKS = ((): number => {
+  const out = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+  const n = Number(out.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+export type CpuSample = Map<string, number>;
+
+/**
+ * CPU time per stack component (the process, its live descendants and its reaped children), the
+ * harness itself and its children (pgbench). The difference of two samples over the wall time
+ * says where a run's CPU went; on a 2-core machine the sum is at most 200%.
+ */
+export class CpuSampler {
+  private readonly pids = new Map<string, number>();
+
+  constructor(stateDir: string | undefined) {
+    if (!stateDir) return;
+    for (const name of COMPONENTS) {
+      const file = path.join(stateDir, "run", `${name}.pid`);
+      if (!existsSync(file)) continue;
+      const pid = Number(readFileSync(file, "utf8").trim().split("\n")[0]);
+      if (Number.isInteger(pid) && pid > 0) this.pids.set(name, pid);
+    }
+  }
+
+  get available(): boolean {
+    return this.pids.size > 0;
+  }
+
+  sample(): CpuSample {
+    const stats = new Map<number, ProcStat>();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const s = readStat(Number(entry));
+      if (s) stats.set(Number(entry), s);
+    }
+    const children = new Map<number, number[]>();
+    for (const [pid, s] of stats) {
+      const list = children.get(s.ppid);
+      if (list) list.push(pid);
+      else children.set(s.ppid, [pid]);
+    }
+    const tree = (pid: number): number => {
+      const s = stats.get(pid);
+      if (!s) return 0;
+      return s.own + s.reaped + (children.get(pid) ?? []).reduce((sum, child) => sum + tree(child), 0);
+    };
+    const sample: CpuSample = new Map();
+    for (const [name, pid] of this.pids) sample.set(name, tree(pid));
+    // The whole machine, from /proc/stat: what the stack and harness did not use went to other
+    // processes (or stayed idle). On a shared machine that share explains a low number.
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+    sample.set("machine", cpu.slice(0, 8).reduce((a, b) => a + b, 0) - idle);
+    const self = readStat("self");
+    if (self) {
+      sample.set("harness", self.own);
+      sample.set("pgbench", self.reaped + (children.get(process.pid) ?? []).reduce((sum, child) => sum + tree(child), 0));
+    }
+    return sample;
+  }
+
+  /**
+   * Percent of one core per component between two samples; `machine` is every core's busy time
+   * and `other` what processes outside the stack and the harness took of it.
+   */
+  static usage(before: CpuSample, after: CpuSample, seconds: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    const pct = (delta: number) => Math.round((delta / CLOCK_TICKS / seconds) * 1000) / 10;
+    let ours = 0;
+    for (const [name, ticks] of after) {
+      const delta = ticks - (before.get(name) ?? ticks);
+      out[name] = pct(delta);
+      if (name !== "machine") ours += delta;
+    }
+    const machine = (after.get("machine") ?? 0) - (before.get("machine") ?? 0);
+    out.other = Math.max(0, pct(machine - ours));
+    return out;
+  }
+}

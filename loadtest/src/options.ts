@@ -1,0 +1,122 @@
+import { parseArgs } from "node:util";
+
+export const SCENARIOS = ["spread", "hot", "browse", "lifecycle"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** a: through the edge, b: booking over gRPC, c: the seed's algorithm, d: our SQL under pgbench. */
+export const MODES = ["edge", "grpc", "baseline", "pgbench"] as const;
+export type ModeName = (typeof MODES)[number];
+
+const MODE_ALIASES: Record<string, ModeName> = { a: "edge", b: "grpc", c: "baseline", d: "pgbench" };
+
+export interface Options {
+  quick: boolean;
+  /** Seconds of each (scenario, mode) run. */
+  durationS: number;
+  /** Closed-loop clients of the spread, browse and lifecycle scenarios. */
+  concurrency: number;
+  /** Clients fired at once at each hot slot. */
+  hotClients: number;
+  /** Seats of each hot slot. */
+  hotCapacity: number;
+  /** Most hot slots per mode (rounds stop earlier when the duration is over). */
+  hotRounds: number;
+  scenarios: ScenarioName[];
+  modes: ModeName[];
+  outDir: string | undefined;
+  /** Connections of the seed baseline's pool (the seed app's pg pool). */
+  baselinePool: number;
+  /** Most pgbench clients: every client is a server process, and max_connections is 300. */
+  pgbenchMaxClients: number;
+  chart: boolean;
+  /** Wait for the outbox relay to drain between runs so one mode's aftermath does not tax the next. */
+  settle: boolean;
+}
+
+const USAGE = `usage: loadtest/run [--private] [options]
+  --quick              smoke run (~15 s on a running stack): every scenario and mode, tiny load, correctness only
+  --duration S         seconds per scenario and mode (default 15; quick 0.5)
+  --concurrency N      closed-loop clients for spread, browse, lifecycle (default 64; quick 8)
+  --hot-clients N      clients fired at once at each hot slot (default 1000; quick 100)
+  --hot-capacity N     seats per hot slot (default 10)
+  --hot-rounds N       most hot slots per mode (default 40; quick 1)
+  --scenarios LIST     comma-separated: ${SCENARIOS.join(",")} (default all)
+  --modes LIST         comma-separated: ${MODES.join(",")} or a,b,c,d (default all)
+  --out DIR            result directory (default loadtest/results/<timestamp>/; relative to the repository root under loadtest/run)
+  --baseline-pool N    pg pool size of the seed baseline (default 20)
+  --pgbench-max-clients N  cap on pgbench -c (default 100; quick 8)
+  --no-chart / --chart     PNG chart (default on; off with --quick)
+  --no-settle          do not wait for the outbox to drain between runs
+`;
+
+function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? "integer" : "number"}, got '${raw}'`);
+  }
+  return value;
+}
+
+function list<T extends string>(name: string, raw: string | undefined, known: readonly T[], aliases: Record<string, T> = {}): T[] {
+  if (raw === undefined) return [...known];
+  const picked: T[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const value = aliases[item] ?? (known as readonly string[]).find((k) => k === item);
+    if (!value) throw new UsageError(`--${name}: unknown '${item}' (known: ${known.join(", ")})`);
+    if (!picked.includes(value as T)) picked.push(value as T);
+  }
+  if (picked.length === 0) throw new UsageError(`--${name} is empty`);
+  // Keep the canonical order so tables always read the same way.
+  return known.filter((k) => picked.includes(k));
+}
+
+export class UsageError extends Error {
+  readonly usage = USAGE;
+}
+
+export function parseOptions(argv: readonly string[]): Options | "help" {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: "boolean", default: false },
+      duration: { type: "string" },
+      concurrency: { type: "string" },
+      "hot-clients": { type: "string" },
+      "hot-capacity": { type: "string" },
+      "hot-rounds": { type: "string" },
+      scenarios: { type: "string" },
+      modes: { type: "string" },
+      out: { type: "string" },
+      "baseline-pool": { type: "string" },
+      "pgbench-max-clients": { type: "string" },
+      chart: { type: "boolean" },
+      "no-chart": { type: "boolean" },
+      "no-settle": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const quick = values.quick ?? false;
+  const hotCapacity = positive("hot-capacity", values["hot-capacity"], 10);
+  if (hotCapacity > 1000) throw new UsageError("--hot-capacity must be at most 1000 (the API's limit)");
+  return {
+    quick,
+    durationS: positive("duration", values.duration, quick ? 0.5 : 15, false),
+    concurrency: positive("concurrency", values.concurrency, quick ? 8 : 64),
+    hotClients: positive("hot-clients", values["hot-clients"], quick ? 100 : 1000),
+    hotCapacity,
+    hotRounds: positive("hot-rounds", values["hot-rounds"], quick ? 1 : 40),
+    scenarios: list("scenarios", values.scenarios, SCENARIOS),
+    modes: list("modes", values.modes, MODES, MODE_ALIASES),
+    outDir: values.out,
+    baselinePool: positive("baseline-pool", values["baseline-pool"], 20),
+    pgbenchMaxClients: positive("pgbench-max-clients", values["pgbench-max-clients"], quick ? 8 : 100),
+    chart: values["no-chart"] ? false : (values.chart ?? !quick),
+    settle: !values["no-settle"] && !quick,
+  };
+}
+
+export const usage = USAGE;
