@@ -11,7 +11,7 @@ import { KafkaJsInstrumentation } from "@opentelemetry/instrumentation-kafkajs";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOffSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 
 export interface TelemetryOptions {
@@ -50,7 +50,8 @@ function sampleRatio(): number {
  * Starts the OpenTelemetry SDK. Spans are exported over OTLP/HTTP when
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; without one, trace
  * context still flows (log lines carry trace ids, Kafka headers carry traceparent) but nothing is
- * exported. Sampling: parent-based, TRACES_SAMPLE_RATIO of new traces (default 1).
+ * exported and not even recorded. Sampling: parent-based, TRACES_SAMPLE_RATIO of new traces
+ * (default 1).
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (process.env["OTEL_LOG_LEVEL"] === "debug") diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
@@ -62,7 +63,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       "deployment.environment.name": process.env["NODE_ENV"] ?? "development",
       ...options.attributes,
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio()) }),
+    // With nowhere to export, spans are not recorded at all (recording costs CPU on the booking
+    // path); their ids still exist, so log lines and Kafka headers keep carrying trace context.
+    sampler: new ParentBasedSampler({ root: exporting ? new TraceIdRatioBasedSampler(sampleRatio()) : new AlwaysOffSampler() }),
     spanProcessors: exporting ? [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })] : [],
     instrumentations: [
       new HttpInstrumentation({
