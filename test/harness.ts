@@ -1,5 +1,5 @@
 import { parseConfig, type Lifecycle } from "@clinic/platform";
-import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
 import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
 import { startDoctorService } from "../services/doctor/src/app";
@@ -53,8 +53,10 @@ export interface RunningNotifier {
   address: string;
 }
 
-const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS")): Record<string, string> => ({
+const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS"), cacheKeyPrefix = ""): Record<string, string> => ({
   KAFKA_BROKERS: kafkaBrokers,
+  // Parallel test stacks share the test Redis; each keeps its cache keys to itself.
+  CACHE_KEY_PREFIX: cacheKeyPrefix,
   REDIS_URL: stackEnv("REDIS_URL"),
   PGHOST: stackEnv("PGHOST"),
   PGPORT: stackEnv("PGPORT"),
@@ -70,6 +72,7 @@ export const SHARD_COUNT = 4;
  * The edge listens on port 0. On any failure, whatever was started is stopped again.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
+  const cachePrefix = uniqueKeyPrefix(options.name);
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async (): Promise<void> => {
     // Reverse start order: the edge first, databases last.
@@ -96,7 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const service = withLifecycle(
       await startNotifierService(
         parseConfig(notifierConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix),
           PGDATABASE: db.name,
           GRPC_PORT: "0",
           METRICS_PORT: "0",
@@ -127,7 +130,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startDoctorService(
         parseConfig(doctorConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix),
           PGDATABASE: doctorDb.name,
           GRPC_PORT: String(doctorPort),
           METRICS_PORT: "0",
@@ -139,7 +142,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     withLifecycle(
       await startSlotService(
         parseConfig(slotConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix),
           PGDATABASE: slotDb.name,
           GRPC_PORT: String(slotPort),
           METRICS_PORT: "0",
@@ -153,7 +156,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const booking = withLifecycle(
       await startBookingService(
         parseConfig(bookingConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix),
           GRPC_PORT: String(bookingPort),
           METRICS_PORT: "0",
           BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),

@@ -13,3 +13,4 @@ export * from "./kafka";
 export * from "./service-host";
 export * from "./validation";
 export * from "./outbox";
+export * from "./cache";

@@ -7,8 +7,10 @@ import {
   createGrpcClient,
   createLogger,
   createPoolMetrics,
+  createKafka,
   createServiceMetrics,
   migrateLatest,
+  startCache,
   startServiceHost,
   type Knex,
   type Logger,
@@ -22,9 +24,10 @@ import { BookingShardRepository } from "./booking-repository";
 import { BookingRouter } from "./booking-router";
 import type { BookingConfig } from "./config";
 import { ensureMonthlyPartitions } from "./partitions";
-import { bookingService } from "./server";
+import { bookingService, seatCountKey, type SeatCount } from "./server";
 import { ShardMap } from "./shard-router";
 import { SlotDirectory } from "./slot-directory";
+import { SlotEventListener } from "./slot-event-listener";
 import { ExpirySweeper } from "./sweeper";
 
 export interface RunningBookingService extends ServiceHost {
@@ -32,6 +35,8 @@ export interface RunningBookingService extends ServiceHost {
   router: BookingRouter<BookingShardRepository>;
   sweeper: ExpirySweeper;
   relays: OutboxRelay[];
+  slots: SlotDirectory;
+  slotEvents: SlotEventListener;
 }
 
 function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
@@ -69,7 +74,11 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
         log.info({ shard: index, applied }, "shard migrated");
       }),
     );
-    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC));
+    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+    const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
+    // After every committed seat change; the seat itself never waits on Redis beyond that.
+    const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged));
     const router = new BookingRouter(shards, map);
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
@@ -79,6 +88,20 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       idempotentMethods: ["GetSlot", "BatchGetSlots"],
     });
     lifecycle.onShutdown("slot client", "clients", async () => slotClient.close());
+    const slots = new SlotDirectory(slotClient, config.SLOT_CACHE_TTL_MS);
+    const slotEvents = new SlotEventListener(
+      createKafka({ clientId: "booking-slot-events", brokers: config.KAFKA_BROKERS, logger: log }),
+      config.SLOT_EVENTS_TOPIC,
+      {
+        slotChanged: async (slotId) => {
+          slots.invalidate(slotId);
+          await seatCounts.invalidate(slotId);
+        },
+        resynchronize: () => slots.clear(),
+      },
+      log,
+    );
+    lifecycle.onShutdown("slot event listener", "workers", () => slotEvents.stop());
 
     const outbox = createOutboxPublisher({
       clientId: "booking",
@@ -110,7 +133,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       services: [
         bookingService({
           router,
-          slots: new SlotDirectory(slotClient, config.SLOT_CACHE_TTL_MS),
+          slots,
+          seatCounts,
           metrics: bookingMetrics,
           holdTtlMs: config.HOLD_TTL_MS,
         }),
@@ -122,7 +146,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     });
     sweeper.start();
     outbox.start();
-    return { ...host, lifecycle, router, sweeper, relays: outbox.relays };
+    slotEvents.start();
+    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents };
   } catch (err) {
     await lifecycle.shutdown("start-up failed");
     throw err;

@@ -87,8 +87,15 @@ const STATUS_CONDITION: Record<StoredStatus, string> = {
 };
 
 /**
+ * Told which slots' seats a committed transaction changed (to drop their cached availability).
+ * Must not throw: the seat change has committed and the caller gets its answer regardless.
+ */
+export type SeatsChanged = (slotIds: readonly string[]) => Promise<void>;
+
+/**
  * SQL of one booking shard. Every seat change is one transaction in this shard; the inventory
- * row's `held <= capacity` check is the last line of defence against overbooking.
+ * row's `held <= capacity` check is the last line of defence against overbooking. Nothing here
+ * reads a cache: seats are taken in PostgreSQL only.
  */
 export class BookingShardRepository {
   constructor(
@@ -96,6 +103,8 @@ export class BookingShardRepository {
     readonly db: Knex,
     /** Kafka topic of the booking events this shard's outbox records. */
     private readonly eventsTopic = "clinic.booking.events.v1",
+    /** Called after the commit of every transaction that changed seats. */
+    private readonly seatsChanged: SeatsChanged = async () => undefined,
   ) {}
 
   /** Inside a transaction pass it: a second pool connection per transaction can starve the pool. */
@@ -111,8 +120,9 @@ export class BookingShardRepository {
    * this patient under that lock, the booking row and its outbox event, in one transaction.
    */
   async create(input: NewBooking): Promise<CreateOutcome> {
+    let outcome: CreateOutcome;
     try {
-      return await this.db.transaction(async (trx) => {
+      outcome = await this.db.transaction(async (trx) => {
         let seat = await this.takeSeat(trx, input.slot.id);
         if (!seat) {
           const inventory = await this.inventory(trx, input.slot.id);
@@ -170,9 +180,12 @@ export class BookingShardRepository {
         return { kind: "created", booking } satisfies CreateOutcome;
       });
     } catch (err) {
+      // Every other outcome rolled back, lapsed holds reclaimed on the way included: no change.
       if (err instanceof Rollback) return err.outcome as CreateOutcome;
       throw err;
     }
+    await this.seatsChanged([input.slot.id]);
+    return outcome;
   }
 
   async confirm(id: string, createdAt: Date): Promise<TransitionOutcome> {
@@ -210,7 +223,7 @@ export class BookingShardRepository {
     event: BookingEventType,
     releasesSeat: boolean,
   ): Promise<TransitionOutcome> {
-    return this.db.transaction(async (trx) => {
+    const outcome = await this.db.transaction(async (trx) => {
       const { rows } = await trx.raw<{ rows: BookingRow[] }>(
         `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard} RETURNING *`,
         [to, id, createdAt],
@@ -228,6 +241,8 @@ export class BookingShardRepository {
       await writeOutbox(trx, [bookingEvent(this.eventsTopic, event, booking)]);
       return { kind: "ok", booking } as const;
     });
+    if (outcome.kind === "ok" && releasesSeat) await this.seatsChanged([outcome.booking.slot_id]);
+    return outcome;
   }
 
   async list(filter: ListFilter, cursor: ListCursor | undefined, limit: number): Promise<BookingRow[]> {
@@ -287,7 +302,8 @@ export class BookingShardRepository {
    * (undefined) when more seats are held than the new capacity.
    */
   async setCapacity(slot: SlotInfo, capacity: number): Promise<InventoryRow | undefined> {
-    return this.db.transaction(async (trx) => {
+    // Even a refused change commits: the inventory row may be new, lapsed holds were reclaimed.
+    const row = await this.db.transaction(async (trx) => {
       await this.insertInventory(trx, slot, capacity);
       await this.reclaimExpired(trx, slot.id);
       const { rows } = await trx.raw<{ rows: InventoryRow[] }>(
@@ -297,6 +313,8 @@ export class BookingShardRepository {
       );
       return rows[0];
     });
+    await this.seatsChanged([slot.id]);
+    return row;
   }
 
   /**
@@ -304,7 +322,7 @@ export class BookingShardRepository {
    * active bookings; the retired row stays so a late request cannot book a deleted slot.
    */
   async retire(slotId: string, doctorId: string): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
+    const retired = await this.db.transaction(async (trx) => {
       await trx.raw(
         `INSERT INTO slot_inventory (slot_id, doctor_id, start_time, end_time, capacity, held, retired)
          VALUES (?, ?, '-infinity', 'infinity', 0, 0, true) ON CONFLICT (slot_id) DO NOTHING`,
@@ -317,6 +335,8 @@ export class BookingShardRepository {
       );
       return rowCount > 0;
     });
+    await this.seatsChanged([slotId]);
+    return retired;
   }
 
   async countActive(doctorId: string): Promise<number> {
@@ -335,7 +355,7 @@ export class BookingShardRepository {
    * Returns how many bookings expired.
    */
   async sweepExpired(batchSize: number): Promise<BookingRow[]> {
-    return this.db.transaction(async (trx) => {
+    const expired = await this.db.transaction(async (trx) => {
       const { rows: lock } = await trx.raw<{ rows: { locked: boolean }[] }>(
         "SELECT pg_try_advisory_xact_lock(hashtext('booking-expiry-sweeper')) AS locked",
       );
@@ -352,6 +372,8 @@ export class BookingShardRepository {
       await this.releaseSeats(trx, rows);
       return rows;
     });
+    if (expired.length > 0) await this.seatsChanged([...new Set(expired.map((row) => row.slot_id))]);
+    return expired;
   }
 
   /** Deletes idempotency keys older than the retention; a retry after that creates anew. */

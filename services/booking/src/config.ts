@@ -1,4 +1,4 @@
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
 import { z } from "zod";
 
 /**
@@ -10,6 +10,7 @@ const shardEntry = z.string().regex(/^([^\s/:]+:\d{1,5}\/)?[A-Za-z_][A-Za-z0-9_]
 export const configSchema = commonConfigSchema.extend({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
+  ...cacheConfigSchema.shape,
   GRPC_PORT: env.port().default(50053),
   METRICS_PORT: env.port().default(9467),
   BOOKING_SHARDS: env.list().pipe(z.array(shardEntry)).default(["clinic_booking_0", "clinic_booking_1", "clinic_booking_2", "clinic_booking_3"]),
@@ -21,8 +22,15 @@ export const configSchema = commonConfigSchema.extend({
   HOLD_TTL_MS: env.positiveInt().default(120_000),
   SWEEP_INTERVAL_MS: env.positiveInt().default(1_000),
   SWEEP_BATCH_SIZE: env.positiveInt().default(500),
-  /** Slot details (doctor, times) cached in-process; capacity is never read from this cache. */
+  /**
+   * Slot details (doctor, times) cached in-process; seats are never read from this cache. Slot
+   * events invalidate it; the TTL covers events missed while Kafka was away.
+   */
   SLOT_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
+  /** GetAvailability per slot (`slot:{id}:bookings:count`); every seat change invalidates it. */
+  CACHE_AVAILABILITY_TTL_SECONDS: env.positiveInt().default(60),
+  /** The slot service's events, consumed by every replica to invalidate its slot directory. */
+  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
   IDEMPOTENCY_TTL_HOURS: env.positiveInt().default(24),
   BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
   /** Events per Kafka batch, and the pause when a shard's outbox is empty. */

@@ -6,6 +6,7 @@ import {
   defineService,
   encodeCursor,
   notFound,
+  type KeyedCache,
 } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
 import { newBookingId, decodeBookingId } from "./booking-id";
@@ -89,18 +90,49 @@ const WRONG_STATE: Record<"confirm" | "cancel", Partial<Record<StoredStatus, [st
   },
 };
 
+/** What GetAvailability caches per slot (`slot:{id}:bookings:count`). */
+export interface SeatCount {
+  capacity: number;
+  held: number;
+}
+
+/** The availability cache key of a slot (design section 5.2). */
+export const seatCountKey = (slotId: string): string => `slot:${slotId}:bookings:count`;
+
 export interface BookingServiceDeps {
   router: BookingRouter<BookingShardRepository>;
   slots: SlotDirectory;
+  /** Read by GetAvailability only; invalidated by the shard repositories after every seat change. */
+  seatCounts: KeyedCache<SeatCount>;
   metrics: BookingMetrics;
   holdTtlMs: number;
 }
 
-export function bookingService({ router, slots, metrics, holdTtlMs }: BookingServiceDeps) {
+export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }: BookingServiceDeps) {
   async function requireSlot(slotId: string): Promise<SlotInfo> {
     const slot = await slots.get(slotId);
     if (!slot) throw notFound("slot", slotId);
     return slot;
+  }
+
+  /** Seats of existing, open slots from their shards; deleted (retired) and unknown slots are absent. */
+  async function seatCountsFromShards(slotIds: readonly string[]): Promise<Map<string, SeatCount>> {
+    const found = await slots.getMany(slotIds);
+    const byShard = new Map<BookingShardRepository, string[]>();
+    for (const slot of found.values()) {
+      const shard = router.forDoctor(slot.doctorId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), slot.id]);
+    }
+    const rows = (await Promise.all([...byShard].map(([shard, ids]) => shard.availability(ids)))).flat();
+    const inventory = new Map(rows.map((r) => [r.slot_id, r]));
+    const counts = new Map<string, SeatCount>();
+    for (const slot of found.values()) {
+      const row = inventory.get(slot.id);
+      if (row?.retired) continue;
+      // No inventory row yet means nobody has booked: every seat is free.
+      counts.set(slot.id, { capacity: row?.capacity ?? slot.capacity, held: Math.max(0, row?.held ?? 0) });
+    }
+    return counts;
   }
 
   async function transition(action: "confirm" | "cancel", rawId: string): Promise<bookingV1.Booking> {
@@ -252,27 +284,13 @@ export function bookingService({ router, slots, metrics, holdTtlMs }: BookingSer
       const ids = [...new Set(req.slotIds.map((id, i) => v.uuid(`slot_ids[${i}]`, id)))];
       v.check();
 
-      const found = await slots.getMany(ids);
-      const byShard = new Map<BookingShardRepository, string[]>();
-      for (const slot of found.values()) {
-        const shard = router.forDoctor(slot.doctorId);
-        byShard.set(shard, [...(byShard.get(shard) ?? []), slot.id]);
-      }
-      const rows = (await Promise.all([...byShard].map(([shard, slotIds]) => shard.availability(slotIds)))).flat();
-      const inventory = new Map(rows.map((r) => [r.slot_id, r]));
+      const counts = await seatCounts.getMany(ids, (uncached) => seatCountsFromShards(uncached));
       const availability: bookingV1.SlotAvailability[] = [];
       const missing: string[] = [];
       for (const id of ids) {
-        const slot = found.get(id);
-        const row = inventory.get(id);
-        if (!slot || row?.retired) {
-          missing.push(id);
-          continue;
-        }
-        // No inventory row yet means nobody has booked: every seat is free.
-        const capacity = row?.capacity ?? slot.capacity;
-        const held = Math.max(0, row?.held ?? 0);
-        availability.push({ slotId: id, capacity, held, remaining: Math.max(0, capacity - held) });
+        const count = counts.get(id);
+        if (count) availability.push({ slotId: id, capacity: count.capacity, held: count.held, remaining: Math.max(0, count.capacity - count.held) });
+        else missing.push(id);
       }
       return { availability, missingSlotIds: missing };
     },

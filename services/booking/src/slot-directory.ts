@@ -28,13 +28,16 @@ export function rethrowRemote(err: unknown): never {
 }
 
 /**
- * Slot lookups through the slot service with a short in-process cache: a slot's doctor and
- * times do not change, and concurrent misses for one slot share one call (hot slots see
- * thousands of requests at once). The seat inventory never depends on this cache.
+ * Slot lookups through the slot service with a short in-process cache: concurrent misses for
+ * one slot share one call (hot slots see thousands of requests at once). Slot events from Kafka
+ * invalidate entries (`invalidate`, `clear`); the TTL bounds what a missed event can leave
+ * behind. The seat inventory never depends on this cache.
  */
 export class SlotDirectory {
   private readonly cache = new Map<string, { value: SlotInfo; expires: number }>();
   private readonly inFlight = new Map<string, Promise<SlotInfo | undefined>>();
+  /** Moves on with every invalidation: a lookup that began before one does not store its answer. */
+  private version = 0;
 
   constructor(
     private readonly client: slotV1.SlotServiceClient,
@@ -47,8 +50,11 @@ export class SlotDirectory {
     if (hit && hit.expires > Date.now()) return hit.value;
     let pending = this.inFlight.get(slotId);
     if (!pending) {
-      pending = this.fetch(slotId).finally(() => this.inFlight.delete(slotId));
-      this.inFlight.set(slotId, pending);
+      const started: Promise<SlotInfo | undefined> = this.fetch(slotId).finally(() => {
+        if (this.inFlight.get(slotId) === started) this.inFlight.delete(slotId);
+      });
+      pending = started;
+      this.inFlight.set(slotId, started);
     }
     return pending;
   }
@@ -63,10 +69,11 @@ export class SlotDirectory {
       else missing.push(id);
     }
     if (missing.length > 0) {
+      const version = this.version;
       const response = await unary(this.client.batchGetSlots.bind(this.client), { ids: missing }).catch(rethrowRemote);
       for (const slot of response.slots) {
         const info = toInfo(slot);
-        this.remember(info);
+        this.remember(info, version);
         result.set(info.id, info);
       }
     }
@@ -75,15 +82,31 @@ export class SlotDirectory {
 
   /** Forget a slot (it was deleted or changed). */
   invalidate(slotId: string): void {
+    this.version += 1;
     this.cache.delete(slotId);
+    this.inFlight.delete(slotId);
+  }
+
+  /** Forget every slot (slot events may have been missed, e.g. while rejoining Kafka). */
+  clear(): void {
+    this.version += 1;
+    this.cache.clear();
+    this.inFlight.clear();
+  }
+
+  /** Whether a slot is cached now (tests, diagnostics). */
+  has(slotId: string): boolean {
+    const hit = this.cache.get(slotId);
+    return hit !== undefined && hit.expires > Date.now();
   }
 
   private async fetch(slotId: string): Promise<SlotInfo | undefined> {
+    const version = this.version;
     try {
       const { slot } = await unary(this.client.getSlot.bind(this.client), { id: slotId });
       if (!slot) return undefined;
       const info = toInfo(slot);
-      this.remember(info);
+      this.remember(info, version);
       return info;
     } catch (err) {
       if (isServiceError(err) && fromServiceError(err).reason === "SLOT_NOT_FOUND") return undefined;
@@ -91,8 +114,8 @@ export class SlotDirectory {
     }
   }
 
-  private remember(info: SlotInfo): void {
-    if (this.ttlMs === 0) return;
+  private remember(info: SlotInfo, version: number): void {
+    if (this.ttlMs === 0 || version !== this.version) return;
     if (this.cache.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.cache.keys().next().value;

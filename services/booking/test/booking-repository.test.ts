@@ -144,6 +144,40 @@ describe("booking shard repository on real PostgreSQL", () => {
     await expectConsistent();
   });
 
+  it("reports each committed seat change after its commit, and nothing for refusals and confirms", async () => {
+    // What another connection sees when the hook runs: the committed state.
+    const seen: { slotId: string; held: number | undefined }[] = [];
+    const watched = new BookingShardRepository(0, db.knex, undefined, async (slotIds) => {
+      for (const slotId of slotIds) seen.push({ slotId, held: (await repo.availability([slotId]))[0]?.held });
+    });
+    const slot = newSlot(1);
+    const hold = (s: SlotInfo, holdTtlMs = 120_000) => {
+      const id = newBookingId(7);
+      return watched.create({ id, createdAt: decodeBookingId(id)!.createdAt, slot: s, patientId: randomUUID(), patientName: "P", patientContact: "p@example.org", patientPhone: "", holdTtlMs });
+    };
+    const created = await hold(slot);
+    if (created.kind !== "created") throw new Error(created.kind);
+    expect(seen).toEqual([{ slotId: slot.id, held: 1 }]);
+    expect((await hold(slot)).kind).toBe("full");
+    await watched.confirm(created.booking.id, created.booking.created_at);
+    expect(seen).toHaveLength(1);
+    await watched.cancel(created.booking.id, created.booking.created_at);
+    expect(seen).toEqual([{ slotId: slot.id, held: 1 }, { slotId: slot.id, held: 0 }]);
+    expect(await watched.cancel(created.booking.id, created.booking.created_at)).toMatchObject({ kind: "wrong_state" });
+    expect(seen).toHaveLength(2);
+    await watched.setCapacity(slot, 3);
+    await watched.retire(slot.id, slot.doctorId);
+    expect(seen.slice(2)).toEqual([{ slotId: slot.id, held: 0 }, { slotId: slot.id, held: 0 }]);
+
+    const lapsing = newSlot(2);
+    await hold(lapsing, 100);
+    await new Promise((r) => setTimeout(r, 200));
+    seen.length = 0;
+    // Other tests' lapsed holds may be swept in the same batch; this slot's must be reported.
+    await watched.sweepExpired(1_000);
+    expect(seen).toContainEqual({ slotId: lapsing.id, held: 0 });
+  });
+
   it("refuses a capacity below the seats held and retires only idle slots", async () => {
     const slot = newSlot(3);
     await hold(slot);

@@ -8,6 +8,7 @@ import {
   createLogger,
   createServiceMetrics,
   migrateLatest,
+  startCache,
   startServiceHost,
   unary,
   type Logger,
@@ -16,8 +17,8 @@ import {
 import { bookingV1, descriptorSetPath } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { DoctorConfig } from "./config";
-import { DoctorRepository } from "./doctor-repository";
-import { doctorService } from "./server";
+import { DoctorRepository, type DoctorRow } from "./doctor-repository";
+import { DEFAULT_PAGE_SIZE, doctorService } from "./server";
 
 export interface RunningService extends ServiceHost {
   lifecycle: Lifecycle;
@@ -43,6 +44,19 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       databases: [{ name: "doctor", db }],
     });
 
+    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+    const repository = new DoctorRepository(
+      db,
+      config.DOCTOR_EVENTS_TOPIC,
+      cache.lists<DoctorRow[]>({ name: "doctors", ttlSeconds: config.CACHE_DOCTORS_TTL_SECONDS }),
+    );
+    if (config.CACHE_WARM_ON_START) {
+      // The first page of the unfiltered list, as ListDoctors asks for it (section 5.4): one
+      // query, done before serving. Redis being down only means nothing is stored; warming is an
+      // optimization, so not even a failed query stops the start.
+      await repository.list({ limit: DEFAULT_PAGE_SIZE + 1 }).catch((err: unknown) => log.warn({ err }, "cache warming failed"));
+    }
+
     const booking = createGrpcClient(bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
       serviceName: "clinic.booking.v1.BookingService",
@@ -58,7 +72,7 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       lifecycle,
       descriptorSetPath,
       services: [
-        doctorService(new DoctorRepository(db, config.DOCTOR_EVENTS_TOPIC), {
+        doctorService(repository, {
           countActiveBookings: async (doctorId) =>
             (await unary(booking.countActiveBookings.bind(booking), { doctorId })).count,
         }),

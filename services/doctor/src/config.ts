@@ -1,9 +1,12 @@
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
 import { z } from "zod";
 
 export const configSchema = commonConfigSchema.extend({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
+  ...cacheConfigSchema.shape,
+  /** ListDoctors responses (`doctors:all`); every doctor write drops them at once. */
+  CACHE_DOCTORS_TTL_SECONDS: env.positiveInt().default(3_600),
   DOCTOR_EVENTS_TOPIC: z.string().default("clinic.doctor.events.v1"),
   GRPC_PORT: env.port().default(50051),
   METRICS_PORT: env.port().default(9465),

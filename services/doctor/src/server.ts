@@ -18,6 +18,8 @@ const toDoctor = (row: DoctorRow): doctorV1.Doctor => ({
 });
 
 const NAME_MAX = 200;
+/** Page size when the request leaves it unset; the warmed first page has this size. */
+export const DEFAULT_PAGE_SIZE = 20;
 const SPECIALIZATION_MAX = 100;
 
 export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCounter) {
@@ -41,7 +43,7 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
 
     async listDoctors(req) {
       const v = new Validator();
-      const limit = v.pageSize("page_size", req.pageSize);
+      const limit = v.pageSize("page_size", req.pageSize, { fallback: DEFAULT_PAGE_SIZE });
       const specialization = req.specialization ? v.text("specialization", req.specialization, { max: SPECIALIZATION_MAX }) : undefined;
       const nameQuery = req.nameQuery ? v.text("name_query", req.nameQuery, { max: NAME_MAX }) : undefined;
       v.check();

@@ -304,6 +304,9 @@ describe("edge HTTP contract (backends unreachable)", () => {
       "GET /api/v1/slots/{slotId}/bookings listSlotBookings",
       "GET /api/v1/doctors/{doctorId}/bookings listDoctorBookings",
       "GET /api/v1/availability getAvailability",
+      "GET /api/v1/bookings/{bookingId}/notifications listBookingNotifications",
+      "GET /api/v1/admin/dead-letters listDeadLetters",
+      "POST /api/v1/admin/dead-letters/{deadLetterId}/replay replayDeadLetter",
     ];
 
     const operations = (): { method: string; path: string; op: any }[] =>

@@ -8,6 +8,7 @@ import {
   createLogger,
   createServiceMetrics,
   migrateLatest,
+  startCache,
   startServiceHost,
   type Logger,
   type ServiceHost,
@@ -16,11 +17,14 @@ import { bookingV1, descriptorSetPath, doctorV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { SlotConfig } from "./config";
 import { doctorDirectory, seatInventory } from "./downstream";
+import { SlotCacheWarmer } from "./cache-warmer";
 import { slotService } from "./server";
-import { SlotRepository } from "./slot-repository";
+import { SlotRepository, slotKey, type SlotRow } from "./slot-repository";
 
 export interface RunningService extends ServiceHost {
   lifecycle: Lifecycle;
+  /** Start-up warming of `slot:{id}`, running in the background. */
+  warmer: SlotCacheWarmer;
 }
 
 /** Wires the slot service from its configuration; `main.ts` and tests both start it here. */
@@ -42,6 +46,21 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       lifecycle,
       databases: [{ name: "slot", db }],
     });
+
+    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+    const slotCache = cache.keyed<SlotRow>({ name: "slot", ttlSeconds: config.CACHE_SLOT_TTL_SECONDS, key: slotKey });
+    const repository = new SlotRepository(db, config.SLOT_EVENTS_TOPIC, {
+      slots: slotCache,
+      lists: cache.lists<SlotRow[]>({ name: "doctor_slots", ttlSeconds: config.CACHE_DOCTOR_SLOTS_TTL_SECONDS }),
+    });
+    const warmer = new SlotCacheWarmer(
+      repository,
+      cache,
+      slotCache,
+      { days: config.CACHE_WARM_DAYS, maxSlots: config.CACHE_WARM_MAX_SLOTS, batchSize: config.CACHE_WARM_BATCH_SIZE },
+      log,
+    );
+    lifecycle.onShutdown("cache warmer", "workers", () => warmer.stop());
 
     const doctor = createGrpcClient(doctorV1.DoctorServiceClient, {
       address: config.DOCTOR_ADDR,
@@ -65,10 +84,11 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       metrics,
       lifecycle,
       descriptorSetPath,
-      services: [slotService(new SlotRepository(db, config.SLOT_EVENTS_TOPIC), doctorDirectory(doctor), seatInventory(booking))],
+      services: [slotService(repository, doctorDirectory(doctor), seatInventory(booking))],
     });
     outbox.start();
-    return { ...host, lifecycle };
+    if (config.CACHE_WARM_ON_START) warmer.start();
+    return { ...host, lifecycle, warmer };
   } catch (err) {
     // Release whatever was opened before the failing step, then report the failure.
     await lifecycle.shutdown("start-up failed");

@@ -1,9 +1,18 @@
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
 import { z } from "zod";
 
 export const configSchema = commonConfigSchema.extend({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
+  ...cacheConfigSchema.shape,
+  /** GetSlot and BatchGetSlots (`slot:{id}`). */
+  CACHE_SLOT_TTL_SECONDS: env.positiveInt().default(300),
+  /** ListSlots (`doctor:{id}:slots`, one generation per doctor). */
+  CACHE_DOCTOR_SLOTS_TTL_SECONDS: env.positiveInt().default(1_800),
+  /** Start-up warming of `slot:{id}`: slots starting within this many days, at most this many. */
+  CACHE_WARM_DAYS: env.positiveInt().default(30),
+  CACHE_WARM_MAX_SLOTS: env.nonNegativeInt().default(10_000),
+  CACHE_WARM_BATCH_SIZE: env.positiveInt().default(500),
   SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
   GRPC_PORT: env.port().default(50052),
   METRICS_PORT: env.port().default(9466),

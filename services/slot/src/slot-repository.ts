@@ -1,4 +1,4 @@
-import { DomainError, writeOutbox, type Knex } from "@clinic/platform";
+import { DomainError, writeOutbox, type KeyedCache, type Knex, type ListCache } from "@clinic/platform";
 import { slotEvent } from "./slot-events";
 
 export interface SlotRow {
@@ -42,11 +42,36 @@ const overlap = (doctorId: string): DomainError =>
 
 const byStartTime = (a: SlotRow, b: SlotRow): number => a.start_time.getTime() - b.start_time.getTime();
 
-/** Every write records its events in the outbox in the same transaction. */
+/** Redis caches of slots (design section 5.2): `slot:{id}` and the lists `doctor:{id}:slots`. */
+export interface SlotCaches {
+  slots: KeyedCache<SlotRow>;
+  lists: ListCache<SlotRow[]>;
+}
+
+export const slotKey = (id: string): string => `slot:${id}`;
+/** The namespace (one generation) of every cached list of one doctor's slots. */
+export const doctorSlotsNamespace = (doctorId: string): string => `doctor:${doctorId}:slots`;
+
+/** The cache key of a list query within its doctor's namespace: equal requests, equal strings. */
+export function listQueryKey(query: SlotListQuery): string {
+  return JSON.stringify([
+    query.limit,
+    query.startFrom?.getTime() ?? null,
+    query.startTo?.getTime() ?? null,
+    query.after?.startTime.getTime() ?? null,
+    query.after?.id ?? null,
+  ]);
+}
+
+/**
+ * Every write records its events in the outbox in the same transaction; once it has committed,
+ * it invalidates the slot's key and its doctor's lists. Reads go through the caches when given.
+ */
 export class SlotRepository {
   constructor(
     private readonly db: Knex,
     private readonly eventsTopic = "clinic.slot.events.v1",
+    private readonly caches?: SlotCaches,
   ) {}
 
   /**
@@ -68,6 +93,8 @@ export class SlotRepository {
         await writeOutbox(trx, inserted.map((row) => slotEvent(this.eventsTopic, "slot.created", row)));
         return inserted;
       });
+      // New ids were never cached ("not found" is not stored); only the doctor's lists change.
+      await this.caches?.lists.invalidateAll(...new Set(rows.map((row) => doctorSlotsNamespace(row.doctor_id))));
       return rows;
     } catch (err) {
       if (isOverlapViolation(err)) throw overlap(first.doctorId);
@@ -81,15 +108,37 @@ export class SlotRepository {
   }
 
   async get(id: string): Promise<SlotRow | undefined> {
-    return this.db<SlotRow>("slots").where({ id }).first();
+    const load = () => this.db<SlotRow>("slots").where({ id }).first();
+    return this.caches ? this.caches.slots.getOrLoad(id, load) : load();
   }
 
+  /** The slots that exist among `ids`, in no particular order. */
   async getMany(ids: readonly string[]): Promise<SlotRow[]> {
     if (ids.length === 0) return [];
-    return this.db<SlotRow>("slots").whereIn("id", ids);
+    const load = (wanted: readonly string[]) => this.db<SlotRow>("slots").whereIn("id", wanted);
+    if (!this.caches) return load(ids);
+    const found = await this.caches.slots.getMany(ids, async (missing) => new Map((await load(missing)).map((row) => [row.id, row])));
+    return [...found.values()];
   }
 
   async list(query: SlotListQuery): Promise<SlotRow[]> {
+    if (!this.caches) return this.listFromDatabase(query);
+    return this.caches.lists.getOrLoad(doctorSlotsNamespace(query.doctorId), listQueryKey(query), () => this.listFromDatabase(query));
+  }
+
+  /** Slots starting in [from, to), in (start_time, id) order after a keyset cursor; for cache warming. */
+  async upcoming(from: Date, to: Date, limit: number, after?: { startTime: Date; id: string }): Promise<SlotRow[]> {
+    const q = this.db<SlotRow>("slots")
+      .select("*")
+      .where("start_time", ">=", from)
+      .where("start_time", "<", to)
+      .orderBy([{ column: "start_time" }, { column: "id" }])
+      .limit(limit);
+    if (after) q.whereRaw("(start_time, id) > (?, ?)", [after.startTime, after.id]);
+    return q;
+  }
+
+  private async listFromDatabase(query: SlotListQuery): Promise<SlotRow[]> {
     const q = this.db<SlotRow>("slots")
       .select("*")
       .where({ doctor_id: query.doctorId })
@@ -112,7 +161,7 @@ export class SlotRepository {
     capacity: number,
     beforeUpdate: (slot: SlotRow) => Promise<void>,
   ): Promise<SlotRow | undefined> {
-    return this.db.transaction(async (trx) => {
+    const updated = await this.db.transaction(async (trx) => {
       const slot = await trx<SlotRow>("slots").where({ id }).forUpdate().first();
       if (!slot) return undefined;
       await beforeUpdate(slot);
@@ -123,6 +172,8 @@ export class SlotRepository {
       if (rows[0]) await writeOutbox(trx, [slotEvent(this.eventsTopic, "slot.updated", rows[0])]);
       return rows[0];
     });
+    if (updated) await this.changed(updated);
+    return updated;
   }
 
   /**
@@ -131,13 +182,21 @@ export class SlotRepository {
    * `beforeDelete` keeps the slot. Resolves false when the slot does not exist.
    */
   async delete(id: string, beforeDelete: (slot: SlotRow) => Promise<void>): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
+    const deleted = await this.db.transaction(async (trx) => {
       const slot = await trx<SlotRow>("slots").where({ id }).forUpdate().first();
-      if (!slot) return false;
+      if (!slot) return undefined;
       await beforeDelete(slot);
-      const deleted = (await trx("slots").where({ id }).delete()) > 0;
-      if (deleted) await writeOutbox(trx, [slotEvent(this.eventsTopic, "slot.deleted", slot)]);
-      return deleted;
+      const gone = (await trx("slots").where({ id }).delete()) > 0;
+      if (gone) await writeOutbox(trx, [slotEvent(this.eventsTopic, "slot.deleted", slot)]);
+      return gone ? slot : undefined;
     });
+    if (deleted) await this.changed(deleted);
+    return deleted !== undefined;
+  }
+
+  /** After commit, never before: a reader in between would cache the old row again. Never throws. */
+  private async changed(slot: SlotRow): Promise<void> {
+    if (!this.caches) return;
+    await Promise.all([this.caches.slots.invalidate(slot.id), this.caches.lists.invalidateAll(doctorSlotsNamespace(slot.doctor_id))]);
   }
 }

@@ -1,9 +1,11 @@
 import { createGrpcClient, fromServiceError, isServiceError, parseConfig, unary, type Lifecycle } from "@clinic/platform";
 import { doctorV1, slotV1 } from "@clinic/proto";
 import { createScratchDatabase, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { startBookingService, type RunningBookingService } from "../../booking/src/app";
+import { configSchema as bookingConfigSchema } from "../../booking/src/config";
 import { startDoctorService } from "../../doctor/src/app";
 import { configSchema as doctorConfigSchema } from "../../doctor/src/config";
-import { startSlotService } from "../src/app";
+import { startSlotService, type RunningService as RunningSlotService } from "../src/app";
 import { configSchema as slotConfigSchema } from "../src/config";
 
 /** The test stack's PostgreSQL, as exported by scripts/test. */
@@ -19,48 +21,95 @@ export const serviceEnv = (): Record<string, string> => ({
 /** A service started in-process on port 0 over its own scratch database. */
 export interface StartedService {
   address: string;
+  metricsPort: number;
   db: ScratchDatabase;
   lifecycle: Lifecycle;
   stop(): Promise<void>;
 }
 
-function started(grpcPort: number, db: ScratchDatabase, lifecycle: Lifecycle): StartedService {
+function started(service: { grpcPort: number; metricsPort: number; lifecycle: Lifecycle }, db: ScratchDatabase, ownsDb = true): StartedService {
   return {
-    address: `127.0.0.1:${grpcPort}`,
+    address: `127.0.0.1:${service.grpcPort}`,
+    metricsPort: service.metricsPort,
     db,
-    lifecycle,
+    lifecycle: service.lifecycle,
     stop: async () => {
-      await lifecycle.shutdown("test finished");
-      await db.drop();
+      await service.lifecycle.shutdown("test finished");
+      if (ownsDb) await db.drop();
     },
   };
 }
 
-export async function startDoctor(): Promise<StartedService> {
+/** Extra settings override the defaults, e.g. `{ REDIS_URL }` of a Redis a test may kill. */
+export async function startDoctor(env: Record<string, string> = {}): Promise<StartedService> {
   const db = await createScratchDatabase("slot_test_doctor");
   const config = parseConfig(doctorConfigSchema, {
     ...serviceEnv(),
     PGDATABASE: db.name,
     GRPC_PORT: "0",
     METRICS_PORT: "0",
+    ...env,
   });
   const service = await startDoctorService(config, testLogger("doctor"));
-  return started(service.grpcPort, db, service.lifecycle);
+  return started(service, db);
 }
 
-export async function startSlot(env: { DOCTOR_ADDR: string; BOOKING_ADDR: string }): Promise<StartedService> {
-  const db = await createScratchDatabase("slot_test_slot");
+export interface StartedSlotService extends StartedService {
+  service: RunningSlotService;
+}
+
+/** `db` reuses another instance's database (a second replica, a restart); it is not dropped then. */
+export async function startSlot(
+  env: { DOCTOR_ADDR: string; BOOKING_ADDR: string } & Record<string, string>,
+  db?: ScratchDatabase,
+): Promise<StartedSlotService> {
+  const database = db ?? (await createScratchDatabase("slot_test_slot"));
   const config = parseConfig(slotConfigSchema, {
     ...serviceEnv(),
-    ...env,
-    PGDATABASE: db.name,
+    PGDATABASE: database.name,
     GRPC_PORT: "0",
     METRICS_PORT: "0",
     // Calls to a peer that is not listening fail fast; this bounds a peer that hangs.
     GRPC_CLIENT_DEADLINE_MS: "3000",
+    ...env,
   });
   const service = await startSlotService(config, testLogger("slot"));
-  return started(service.grpcPort, db, service.lifecycle);
+  return { ...started(service, database, db === undefined), service };
+}
+
+export interface StartedBooking {
+  address: string;
+  metricsPort: number;
+  service: RunningBookingService;
+  stop(): Promise<void>;
+}
+
+/**
+ * The booking service over the given shard databases (several replicas may share them), on
+ * `port` when given (peers that must know its address before it starts).
+ */
+export async function startBooking(
+  shards: readonly ScratchDatabase[],
+  env: { SLOT_ADDR: string } & Record<string, string>,
+  port = 0,
+): Promise<StartedBooking> {
+  const config = parseConfig(bookingConfigSchema, {
+    ...serviceEnv(),
+    GRPC_PORT: String(port),
+    METRICS_PORT: "0",
+    BOOKING_SHARDS: shards.map((db) => db.name).join(","),
+    GRPC_CLIENT_DEADLINE_MS: "3000",
+    ...env,
+  });
+  const service = await startBookingService(config, testLogger("booking"));
+  return {
+    address: `127.0.0.1:${service.grpcPort}`,
+    metricsPort: service.metricsPort,
+    service,
+    stop: async () => {
+      await service.lifecycle.shutdown("test finished");
+    },
+  };
 }
 
 /** Promise-returning calls of the slot service, with proto defaults for fields left out. */

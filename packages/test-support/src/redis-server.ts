@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { freePort } from "./index";
+
+/**
+ * A private redis-server child for outage tests: killed and restarted on the same port. The
+ * test stack's Redis is shared by test files running in parallel and is never stopped.
+ */
+export class RedisServer {
+  private child: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePort());
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts (again) on the same port; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = "";
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("Ready to accept connections")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${code}): ${output}`));
+      });
+    });
+  }
+
+  /** SIGSTOP: the server hangs with its connections open and answers nothing, like a stuck node. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
+  /** SIGKILL, like a crash; nothing is persisted, so the cache is empty after a restart. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+/** A key prefix of its own per test file, so parallel test stacks sharing one Redis never meet. */
+export const uniqueKeyPrefix = (name: string): string => `test-${name}-${randomBytes(4).toString("hex")}:`;
+
+/** The sum of a Prometheus counter's series matching `labels`, scraped from a service's /metrics. */
+export async function metricValue(metricsPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  const text = await response.text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const series = new Map([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (Object.entries(labels).every(([k, v]) => series.get(k) === v)) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+/** `cache_requests_total{cache, result}` of a service. */
+export const cacheRequests = (metricsPort: number, cache: string, result: "hit" | "miss" | "error"): Promise<number> =>
+  metricValue(metricsPort, "cache_requests_total", { cache, result });
