@@ -3,6 +3,8 @@ import { types as pgTypes } from "pg";
 import { Gauge, Histogram, type Registry } from "prom-client";
 import { LATENCY_BUCKETS } from "./metrics";
 import type { DatabaseConfig } from "./config";
+import type { Lifecycle } from "./lifecycle";
+import type { Logger } from "./logger";
 
 export type { Knex } from "knex";
 
@@ -211,4 +213,26 @@ export function databaseSettingsFrom(
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: target.applicationName,
   };
+}
+
+/**
+ * A service's own database, ready to serve: the pool (with metrics, closed in the lifecycle's
+ * storage stage) and every migration applied.
+ */
+export async function openServiceDatabase(options: {
+  config: DatabaseConfig;
+  database: string;
+  /** Pool label in metrics and `application_name` in pg_stat_activity, e.g. "doctor". */
+  name: string;
+  migrations: readonly Migration[];
+  lifecycle: Lifecycle;
+  registry: Registry;
+  logger: Logger;
+}): Promise<Knex> {
+  const db = createDatabase(databaseSettingsFrom(options.config, { database: options.database, applicationName: options.name }));
+  createPoolMetrics(options.registry).add(options.name, db);
+  options.lifecycle.onShutdown("database", "storage", () => db.destroy());
+  const applied = await migrateLatest(db, options.migrations);
+  options.logger.info({ applied }, "migrations applied");
+  return db;
 }

@@ -1,13 +1,10 @@
 import {
   Lifecycle,
-  createDatabase,
+  openServiceDatabase,
   createOutboxPublisher,
-  createPoolMetrics,
-  databaseSettingsFrom,
   createGrpcClient,
   createLogger,
   createServiceMetrics,
-  migrateLatest,
   startCache,
   startServiceHost,
   unary,
@@ -30,11 +27,15 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("doctor");
   try {
-    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "doctor" }));
-    createPoolMetrics(metrics.registry).add("doctor", db);
-    lifecycle.onShutdown("database", "storage", () => db.destroy());
-    const applied = await migrateLatest(db, migrations);
-    log.info({ applied }, "migrations applied");
+    const db = await openServiceDatabase({
+      config,
+      database: config.PGDATABASE,
+      name: "doctor",
+      migrations,
+      lifecycle,
+      registry: metrics.registry,
+      logger: log,
+    });
     const outbox = createOutboxPublisher({
       clientId: "doctor",
       brokers: config.KAFKA_BROKERS,

@@ -1,13 +1,10 @@
 import {
   Lifecycle,
+  openServiceDatabase,
   Partitioners,
-  createDatabase,
   createKafka,
   createLogger,
-  createPoolMetrics,
   createServiceMetrics,
-  databaseSettingsFrom,
-  migrateLatest,
   startServiceHost,
   type Logger,
   type ServiceHost,
@@ -52,11 +49,15 @@ export async function startNotifierService(
   try {
     // Shutdown by stage: gRPC server (traffic), consumer and pollers (workers: stop consuming,
     // commit what is handled), DLQ producer (messaging), senders (clients), database (storage).
-    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "notifier" }));
-    createPoolMetrics(metrics.registry).add("notifier", db);
-    lifecycle.onShutdown("database", "storage", () => db.destroy());
-    const applied = await migrateLatest(db, migrations);
-    log.info({ applied }, "migrations applied");
+    const db = await openServiceDatabase({
+      config,
+      database: config.PGDATABASE,
+      name: "notifier",
+      migrations,
+      lifecycle,
+      registry: metrics.registry,
+      logger: log,
+    });
     const repo = new NotificationRepository(db);
 
     const senders = {

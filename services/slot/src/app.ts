@@ -1,13 +1,10 @@
 import {
   Lifecycle,
-  createDatabase,
+  openServiceDatabase,
   createOutboxPublisher,
-  createPoolMetrics,
-  databaseSettingsFrom,
   createGrpcClient,
   createLogger,
   createServiceMetrics,
-  migrateLatest,
   startCache,
   startServiceHost,
   type Logger,
@@ -33,11 +30,15 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("slot");
   try {
-    const db = createDatabase(databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "slot" }));
-    createPoolMetrics(metrics.registry).add("slot", db);
-    lifecycle.onShutdown("database", "storage", () => db.destroy());
-    const applied = await migrateLatest(db, migrations);
-    log.info({ applied }, "migrations applied");
+    const db = await openServiceDatabase({
+      config,
+      database: config.PGDATABASE,
+      name: "slot",
+      migrations,
+      lifecycle,
+      registry: metrics.registry,
+      logger: log,
+    });
     const outbox = createOutboxPublisher({
       clientId: "slot",
       brokers: config.KAFKA_BROKERS,
