@@ -89,6 +89,29 @@ describe("booking events through the outbox to the notifier", () => {
     expect(sms.requestsTo(phone)).toHaveLength(1);
   });
 
+  it("books and confirms in one step: created and confirmed in one transaction, one e-mail and one SMS", async () => {
+    const slot = await make.slot((await make.doctor()).id, { capacity: 1 });
+    const email = `instant-${suffix}@example.org`;
+    const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+    const booked = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { patientContact: email, patientPhone: phone, confirm: true }));
+    expect(booked.status).toBe(201);
+    expect(booked.body.status).toBe("confirmed");
+    // The only seat is taken for good: nothing lapses, the next patient finds the slot full.
+    const late = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { confirm: true }));
+    expect({ status: late.status, code: late.body.error.code }).toEqual({ status: 409, code: "SLOT_FULL" });
+
+    const events = await eventually(async () => {
+      const found = eventsOf(booked.body.id);
+      return found.length >= 2 ? found : undefined;
+    }, 20_000);
+    expect(events.map((e) => e.type)).toEqual(["booking.created", "booking.confirmed"]);
+    const { smtp, sms } = stack.notifier!;
+    await eventually(async () => (smtp.mailsTo(email).length === 1 && sms.requestsTo(phone).length === 1) || undefined, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(smtp.mailsTo(email)).toHaveLength(1);
+    expect(sms.requestsTo(phone)).toHaveLength(1);
+  });
+
   it("lists dead letters and refuses a bad id through the edge's admin routes", async () => {
     const page = await http.get("/api/v1/admin/dead-letters?pageSize=5");
     expect(page.status).toBe(200);

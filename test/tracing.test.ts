@@ -66,28 +66,27 @@ describe("distributed tracing through Jaeger", () => {
       capacity: 2,
     });
     expect(slot.status).toBe(201);
+    // Book and confirm in one request: the slot lookup, the seat, the events and the
+    // "confirmed" e-mail all belong to this one request's trace.
     const booking = await http.post("/api/v1/bookings", {
       slotId: slot.body.id,
       patientId: randomUUID(),
       patientName: "Trace Patient",
       patientContact: "trace@example.org",
+      confirm: true,
     });
     expect(booking.status).toBe(201);
-    // The confirm request starts the trace that ends with the "confirmed" e-mail.
-    const confirmed = await http.request("POST", `/api/v1/bookings/${booking.body.id}/confirm`, {
-      headers: { traceparent: `00-${randomUUID().replace(/-/g, "")}-${randomUUID().replace(/-/g, "").slice(0, 16)}-01` },
-    });
-    expect(confirmed.status).toBe(200);
+    expect(booking.body.status).toBe("confirmed");
 
     const jaeger = settings["JAEGER_QUERY_URL"]!;
     const trace = await eventually(
       async () => {
-        const res = await fetch(`${jaeger}/api/traces?service=edge&operation=${encodeURIComponent("POST /api/v1/bookings/:bookingId/confirm")}&limit=20&lookback=1h`);
+        const res = await fetch(`${jaeger}/api/traces?service=edge&operation=${encodeURIComponent("POST /api/v1/bookings")}&limit=20&lookback=1h`);
         if (!res.ok) return undefined;
         const { data } = (await res.json()) as { data: JaegerTrace[] };
         return data.find((t) => {
           const services = new Set(t.spans.map((s) => t.processes[s.processID]?.serviceName));
-          return ["edge", "booking", "notifier"].every((s) => services.has(s)) && t.spans.some((s) => s.operationName.startsWith("notification send email"));
+          return ["edge", "booking", "slot", "notifier"].every((s) => services.has(s)) && t.spans.some((s) => s.operationName === "notification send email");
         });
       },
       90_000,
@@ -96,24 +95,17 @@ describe("distributed tracing through Jaeger", () => {
 
     const services = new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName));
     const operations = trace.spans.map((s) => `${trace.processes[s.processID]?.serviceName}: ${s.operationName}`);
-    expect([...services].sort()).toEqual(expect.arrayContaining(["booking", "edge", "notifier"]));
+    expect([...services].sort()).toEqual(expect.arrayContaining(["booking", "edge", "notifier", "slot"]));
     const has = (predicate: (s: JaegerSpan) => boolean, what: string) => {
       if (!trace.spans.some(predicate)) throw new Error(`no ${what} span in the trace; spans: ${operations.join(" | ")}`);
     };
     const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
     has((s) => trace.processes[s.processID]?.serviceName === "edge" && tag(s, "span.kind") === "server", "edge HTTP server");
-    has((s) => s.operationName.includes("BookingService/ConfirmBooking") && tag(s, "span.kind") === "server", "booking gRPC server");
+    has((s) => s.operationName.includes("BookingService/CreateBooking") && tag(s, "span.kind") === "server", "booking gRPC server");
+    has((s) => s.operationName.includes("SlotService/GetSlot") && trace.processes[s.processID]?.serviceName === "slot", "slot gRPC server");
     has((s) => tag(s, "db.system") === "postgresql" || tag(s, "db.system.name") === "postgresql", "PostgreSQL");
     has((s) => s.operationName === "clinic.booking.events.v1 publish", "Kafka publish");
     has((s) => trace.processes[s.processID]?.serviceName === "notifier" && tag(s, "span.kind") === "consumer", "notifier consume");
     has((s) => s.operationName === "notification send email", "notifier send");
-
-    // The slot service is part of the booking's own trace (booking reads the slot over gRPC).
-    const created = await eventually(async () => {
-      const res = await fetch(`${jaeger}/api/traces?service=edge&operation=${encodeURIComponent("POST /api/v1/bookings")}&limit=20&lookback=1h`);
-      const { data } = (await res.json()) as { data: JaegerTrace[] };
-      return data.find((t) => t.spans.some((s) => t.processes[s.processID]?.serviceName === "slot"));
-    }, 30_000, 1_000);
-    expect(created.spans.some((s) => s.operationName.includes("SlotService/GetSlot"))).toBe(true);
   });
 });

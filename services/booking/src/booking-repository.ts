@@ -36,6 +36,8 @@ export interface NewBooking {
   patientContact: string;
   patientPhone: string;
   holdTtlMs: number;
+  /** Book and confirm in one step: the seat is taken as CONFIRMED, with no hold to lapse. */
+  confirm?: boolean;
 }
 
 export type CreateOutcome =
@@ -153,7 +155,7 @@ export class BookingShardRepository {
         const { rows } = await trx.raw<{ rows: BookingRow[] }>(
           `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
                                  patient_phone, status, slot_start_time, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, now() + make_interval(secs => ?))
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?))
            ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
            RETURNING *`,
           [
@@ -165,8 +167,10 @@ export class BookingShardRepository {
             input.patientName,
             input.patientContact,
             input.patientPhone,
+            input.confirm ? "CONFIRMED" : "PENDING",
             input.slot.startTime,
-            input.holdTtlMs / 1000,
+            // A confirmed booking has no hold; its expiry is moot and set to its creation.
+            input.confirm ? 0 : input.holdTtlMs / 1000,
           ],
         );
         const booking = rows[0];
@@ -176,7 +180,11 @@ export class BookingShardRepository {
           if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
           throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
         }
-        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.created", booking)]);
+        // An instant booking is still created, then confirmed: consumers see the usual sequence.
+        await writeOutbox(trx, [
+          bookingEvent(this.eventsTopic, "booking.created", booking),
+          ...(input.confirm ? [bookingEvent(this.eventsTopic, "booking.confirmed", booking)] : []),
+        ]);
         return { kind: "created", booking } satisfies CreateOutcome;
       });
     } catch (err) {

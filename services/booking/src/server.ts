@@ -73,8 +73,8 @@ function nextToken(rows: readonly BookingRow[], hasMore: boolean): string {
 }
 
 /** What a request asks for, so a retry with the same idempotency key can be compared. */
-function requestHash(req: { slotId: string; patientName: string; patientContact: string; patientPhone: string }): string {
-  const fields = [req.slotId, req.patientName, req.patientContact, req.patientPhone];
+function requestHash(req: { slotId: string; patientName: string; patientContact: string; patientPhone: string; confirm: boolean }): string {
+  const fields = [req.slotId, req.patientName, req.patientContact, req.patientPhone, req.confirm];
   return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 }
 
@@ -178,7 +178,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
 
       let id = newBookingId(bucket);
       if (req.idempotencyKey !== "") {
-        const hash = requestHash({ slotId, patientName, patientContact, patientPhone });
+        const hash = requestHash({ slotId, patientName, patientContact, patientPhone, confirm: req.confirm });
         const claim = await router.forIdempotencyKey(patientId, req.idempotencyKey).claimIdempotencyKey(patientId, req.idempotencyKey, hash, id);
         if (claim.requestHash !== hash) {
           throw new DomainError("unprocessable", "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
@@ -200,10 +200,13 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
         patientContact,
         patientPhone,
         holdTtlMs,
+        confirm: req.confirm,
       });
       switch (outcome.kind) {
         case "created":
+          // An instant booking is a hold confirmed at once: it counts at both funnel steps.
           metrics.outcomes.inc({ outcome: "held" });
+          if (req.confirm) metrics.outcomes.inc({ outcome: "confirmed" });
           return { booking: toBooking(outcome.booking), replayed: false };
         case "existing":
           metrics.outcomes.inc({ outcome: "replayed" });

@@ -27,14 +27,10 @@ class Bookings {
   /** A new booking's id. */
   book = async (slotId: string): Promise<string> =>
     (
-      await unary(this.client.createBooking.bind(this.client), {
-        slotId,
-        patientId: randomUUID(),
-        patientName: "Test Patient",
-        patientContact: "patient@example.org",
-        patientPhone: "",
-        idempotencyKey: "",
-      })
+      await unary(
+        this.client.createBooking.bind(this.client),
+        bookingV1.CreateBookingRequest.fromPartial({ slotId, patientId: randomUUID(), patientName: "Test Patient", patientContact: "patient@example.org" }),
+      )
     ).booking!.id;
   cancel = (id: string) => unary(this.client.cancelBooking.bind(this.client), { id });
   confirm = (id: string) => unary(this.client.confirmBooking.bind(this.client), { id });

@@ -66,14 +66,10 @@ describe("slot service with the real booking service", () => {
   }
 
   const book = async (slotId: string): Promise<string> => {
-    const { booking: created } = await unary(booking.createBooking.bind(booking), {
-      slotId,
-      patientId: randomUUID(),
-      patientName: "Test Patient",
-      patientContact: "patient@example.org",
-      patientPhone: "",
-      idempotencyKey: "",
-    });
+    const { booking: created } = await unary(
+      booking.createBooking.bind(booking),
+      bookingV1.CreateBookingRequest.fromPartial({ slotId, patientId: randomUUID(), patientName: "Test Patient", patientContact: "patient@example.org" }),
+    );
     return created!.id;
   };
   const cancel = (id: string) => unary(booking.cancelBooking.bind(booking), { id });

@@ -88,6 +88,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
           patientName: body.patientName,
           patientContact: body.patientContact,
           patientPhone: body.patientPhone ?? "",
+          confirm: body.confirm ?? false,
           idempotencyKey: request.headers["idempotency-key"] ?? "",
         }),
         { idempotency_key: "idempotency-key" },

@@ -68,6 +68,9 @@ export const CreateBookingBody = Type.Object(
     patientName: Type.String({ minLength: 1, maxLength: 200 }),
     patientContact: Contact,
     patientPhone: Type.Optional(Phone),
+    confirm: Type.Optional(
+      Type.Boolean({ description: "Book and confirm in one step: the booking is `confirmed` at once (no pending hold) when a seat is free." }),
+    ),
   },
   { title: "CreateBookingRequest", additionalProperties: false },
 );
