@@ -70,7 +70,9 @@ function observabilityInterceptor(logger: Logger, metrics: ServiceMetrics): grpc
         const line = { grpc: { service, method, code }, duration_ms: Math.round(seconds * 1e4) / 10 };
         if (statusObject.code === grpc.status.OK) logger.debug(line, "grpc call");
         else if (code === "INTERNAL" || code === "UNKNOWN") logger.error(line, "grpc call failed");
-        else logger.info({ ...line, reason: statusObject.metadata?.get("clinic-error-reason")[0] }, "grpc call rejected");
+        // A refused request (full slot, bad input) is an answer, not an incident: under contention
+        // there are thousands per second, which metrics count and debug logs can show.
+        else logger.debug({ ...line, reason: statusObject.metadata?.get("clinic-error-reason")[0] }, "grpc call rejected");
         next(statusObject);
       })
       .build();

@@ -93,6 +93,21 @@ describe("transactional outbox relay (real PostgreSQL and Kafka)", () => {
     expect(await registry.getSingleMetricAsString("outbox_published_total")).toMatch(/outbox_published_total\{outbox="test"\} 200/);
   });
 
+  it("is woken by the commit (LISTEN/NOTIFY) instead of waiting for its fallback poll", async () => {
+    const registry = new Registry();
+    const metrics = createOutboxMetrics(registry);
+    const relay = new OutboxRelay({ name: "notify", db: db.knex, producer: producers[0]!, logger: testLogger(), metrics, idleMs: 30_000 });
+    await db.knex.raw("UPDATE outbox SET published_at = now() WHERE published_at IS NULL");
+    relay.start();
+    // The first round runs at start; from then on only a notification can wake it within 30 s.
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    await db.knex.transaction((trx) => writeOutbox(trx, [{ topic, key: "slot-n", type: "test.event", payload: Buffer.from('{"seq":1000}') }]));
+    await eventually(async () => (/outbox_published_total\{outbox="notify"\} 1/.test(await registry.getSingleMetricAsString("outbox_published_total")) ? true : undefined), 10_000, 20);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await relay.stop();
+  });
+
   it("keeps writes working and the backlog visible while Kafka is unreachable", async () => {
     const registry = new Registry();
     const metrics = createOutboxMetrics(registry);

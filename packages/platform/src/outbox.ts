@@ -35,6 +35,9 @@ export async function dropOutboxTable(knex: Knex): Promise<void> {
   await knex.raw("DROP TABLE outbox");
 }
 
+/** The NOTIFY channel that tells relays new events were committed. */
+export const OUTBOX_CHANNEL = "clinic_outbox";
+
 export interface OutboxEvent {
   topic: string;
   /** Kafka message key: events with one key stay in order on one partition. */
@@ -63,7 +66,15 @@ export async function writeOutbox(trx: Knex | Knex.Transaction, events: readonly
     headers: { ...traceHeaders, ...event.headers },
   }));
   await trx("outbox").insert(rows);
+  // Wakes the relays at commit (PostgreSQL delivers NOTIFY only then, once per transaction).
+  await trx.raw("SELECT pg_notify(?, '')", [OUTBOX_CHANNEL]);
   return rows.map((r) => r.event_id);
+}
+
+/** The part of a node-postgres client the listener uses. */
+interface PgListener {
+  on(event: "notification" | "error" | "end", listener: (...args: unknown[]) => void): unknown;
+  query(sql: string): Promise<unknown>;
 }
 
 interface OutboxRow {
@@ -139,7 +150,7 @@ export interface OutboxRelayOptions {
   logger: Logger;
   metrics: OutboxMetrics;
   batchSize?: number;
-  /** Pause when the outbox is empty. */
+  /** Fallback poll when no notification arrives (default 1 s). */
   idleMs?: number;
   /** Published rows are deleted after this long. */
   retentionHours?: number;
@@ -159,12 +170,15 @@ export class OutboxRelay {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Set by a notification that arrived while a round was running: run again at once. */
+  private woken = false;
+  private listener: { end(): Promise<void> } | undefined;
   private lastCleanup = 0;
   private consecutiveFailures = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.idleMs = options.idleMs ?? 100;
+    this.idleMs = options.idleMs ?? 1_000;
     options.metrics.track(options.name, options.db);
   }
 
@@ -172,6 +186,33 @@ export class OutboxRelay {
     if (!this.stopped) return;
     this.stopped = false;
     this.loop = this.run();
+  }
+
+  private notified(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /**
+   * A dedicated connection LISTENs for commits that wrote events, so a relay publishes within
+   * milliseconds while polling only every `idleMs` as a fallback (a lost notification, a
+   * listener that is reconnecting). Outside the pool: it stays idle for the relay's lifetime.
+   */
+  private async listen(): Promise<void> {
+    if (this.listener) return;
+    const client = this.options.db.client as {
+      acquireRawConnection(): Promise<PgListener>;
+      destroyRawConnection(connection: PgListener): Promise<void>;
+    };
+    const connection = await client.acquireRawConnection();
+    const forget = (): void => {
+      this.listener = undefined;
+    };
+    connection.on("notification", () => this.notified());
+    connection.on("error", forget);
+    connection.on("end", forget);
+    await connection.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.listener = { end: () => client.destroyRawConnection(connection) };
   }
 
   /**
@@ -185,6 +226,8 @@ export class OutboxRelay {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
   }
 
   /** Publishes up to one batch; resolves to how many events were published. */
@@ -258,6 +301,8 @@ export class OutboxRelay {
           await producer.connect();
           connected = true;
         }
+        await this.listen().catch((err: unknown) => logger.debug({ err, outbox: name }, "outbox listener unavailable; polling"));
+        this.woken = false;
         const published = await this.relayOnce();
         await this.cleanup();
         if (this.consecutiveFailures > 0) logger.info({ outbox: name }, "outbox relay recovered");
@@ -270,7 +315,7 @@ export class OutboxRelay {
         delay = Math.min(5_000, 200 * 2 ** Math.min(this.consecutiveFailures, 5));
         if (this.consecutiveFailures === 1) logger.warn({ err, outbox: name }, "outbox relay failed; retrying");
       }
-      if (delay > 0 && !this.stopped) {
+      if (delay > 0 && !this.stopped && !this.woken) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           this.wake = () => {

@@ -33,9 +33,9 @@ export const configSchema = commonConfigSchema.extend({
   SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
   IDEMPOTENCY_TTL_HOURS: env.positiveInt().default(24),
   BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
-  /** Events per Kafka batch, and the pause when a shard's outbox is empty. */
+  /** Events per Kafka batch, and the fallback poll of a shard's outbox (relays are woken by NOTIFY). */
   OUTBOX_BATCH_SIZE: env.positiveInt().default(500),
-  OUTBOX_IDLE_MS: env.positiveInt().default(100),
+  OUTBOX_IDLE_MS: env.positiveInt().default(1_000),
   OUTBOX_RETENTION_HOURS: env.positiveInt().default(24),
 });
 
