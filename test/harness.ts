@@ -27,6 +27,8 @@ export interface Stack {
   shardDbs: ScratchDatabase[];
   /** Present when started with the `notifier` option. */
   notifier?: RunningNotifier;
+  /** Each running service's /metrics port. */
+  metricsPorts: Partial<Record<"edge" | "doctor" | "slot" | "booking" | "notifier", number>>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export interface RunningNotifier {
   sms: TestSmsProvider;
   lifecycle: Lifecycle;
   address: string;
+  metricsPort: number;
 }
 
 const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS"), cacheKeyPrefix = ""): Record<string, string> => ({
@@ -116,7 +119,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         testLogger("notifier"),
       ),
     );
-    return { smtp, sms, lifecycle: service.lifecycle, address: `127.0.0.1:${service.grpcPort}` };
+    return { smtp, sms, lifecycle: service.lifecycle, address: `127.0.0.1:${service.grpcPort}`, metricsPort: service.metricsPort };
   }
 
   try {
@@ -127,7 +130,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const shardDbs: ScratchDatabase[] = [];
     for (let i = 0; i < SHARD_COUNT; i++) shardDbs.push(await scratch(`shard${i}`));
 
-    withLifecycle(
+    const doctor = withLifecycle(
       await startDoctorService(
         parseConfig(doctorConfigSchema, {
           ...serviceEnv(options.kafkaBrokers, cachePrefix),
@@ -139,7 +142,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         testLogger("doctor"),
       ),
     );
-    withLifecycle(
+    const slot = withLifecycle(
       await startSlotService(
         parseConfig(slotConfigSchema, {
           ...serviceEnv(options.kafkaBrokers, cachePrefix),
@@ -185,7 +188,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         testLogger("edge"),
       ),
     );
-    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, ...(notifier ? { notifier } : {}), stop };
+    const metricsPorts = {
+      edge: edge.metricsPort,
+      doctor: doctor.metricsPort,
+      slot: slot.metricsPort,
+      booking: booking.metricsPort,
+      ...(notifier ? { notifier: notifier.metricsPort } : {}),
+    };
+    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, ...(notifier ? { notifier } : {}), metricsPorts, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -72,56 +72,6 @@ function total(scrape: Scrape, name: string, match: Record<string, string> = {})
     .reduce((sum, s) => sum + s.value, 0);
 }
 
-// ------------------------------------------------------------------ finding the metrics ports
-
-/**
- * The harness exposes the edge's and booking's metrics ports only; doctor, slot and the notifier
- * run in this process too, on port 0. Their metrics servers are found among this process's own
- * listening sockets (Linux /proc): every socket that answers GET /metrics in the exposition
- * format, identified by the `service` label all its series carry.
- */
-async function discoverMetricsPorts(known: Partial<Record<ServiceName, number>>): Promise<Record<ServiceName, number>> {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync("/proc/self/fd")) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // The fd was closed between listing and reading it.
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
-    if (!fs.existsSync(table)) continue;
-    for (const row of fs.readFileSync(table, "utf8").split("\n").slice(1)) {
-      const f = row.trim().split(/\s+/);
-      // local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is the 10th field.
-      if (f.length < 10 || f[3] !== "0A" || !inodes.has(f[9]!)) continue;
-      ports.add(parseInt(f[1]!.split(":")[1]!, 16));
-    }
-  }
-  const found: Partial<Record<ServiceName, number>> = { ...known };
-  const knownPorts = new Set(Object.values(known));
-  await Promise.all(
-    [...ports]
-      .filter((p) => !knownPorts.has(p))
-      .map(async (port) => {
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2_000) });
-          const text = await res.text();
-          if (res.status !== 200 || !text.includes("# TYPE process_cpu_seconds_total")) return;
-          const service = /^process_cpu_seconds_total\{[^}]*service="([^"]+)"/m.exec(text)?.[1];
-          if (service && (SERVICES as readonly string[]).includes(service)) found[service as ServiceName] = port;
-        } catch {
-          // Not HTTP (gRPC, SMTP, Redis clients' sockets never listen): not a metrics port.
-        }
-      }),
-  );
-  const missing = SERVICES.filter((s) => found[s] === undefined);
-  if (missing.length > 0) throw new Error(`no metrics endpoint found for ${missing.join(", ")} among listening ports ${[...ports].join(", ")}`);
-  return found as Record<ServiceName, number>;
-}
-
 // ------------------------------------------------------------------ PromQL in the repo
 
 const PROMQL_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2"]);
@@ -231,7 +181,9 @@ describe("observability: dashboards and alerts against real metrics", () => {
     stack = await startStack({ name: "obs", notifier: topics });
     http = new Http(stack.baseUrl);
     make = new Fixtures(http);
-    ports = await discoverMetricsPorts({ edge: stack.edge.metricsPort, booking: stack.booking.metricsPort });
+    const missing = SERVICES.filter((service) => stack.metricsPorts[service] === undefined);
+    if (missing.length > 0) throw new Error(`no metrics port for ${missing.join(", ")}`);
+    ports = stack.metricsPorts as Record<ServiceName, number>;
 
     // Traffic: a slot with one seat booked and refused, one booked, confirmed and cancelled, a
     // 404, reads repeated so the caches hit, and events on their way to the notifier.
