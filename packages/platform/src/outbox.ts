@@ -65,9 +65,9 @@ export async function writeOutbox(trx: Knex | Knex.Transaction, events: readonly
     payload: Buffer.from(event.payload),
     headers: { ...traceHeaders, ...event.headers },
   }));
-  await trx("outbox").insert(rows);
-  // Wakes the relays at commit (PostgreSQL delivers NOTIFY only then, once per transaction).
-  await trx.raw("SELECT pg_notify(?, '')", [OUTBOX_CHANNEL]);
+  // One round trip: the insert, and the NOTIFY that wakes the relays at commit (PostgreSQL
+  // delivers it only then, once per transaction).
+  await trx.raw("WITH inserted AS (?) SELECT pg_notify(?, '')", [trx("outbox").insert(rows), OUTBOX_CHANNEL]);
   return rows.map((r) => r.event_id);
 }
 
