@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { Lifecycle, createLogger, createServiceMetrics, startMetricsServer, type Logger } from "@clinic/platform";
+import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
 import { buildServer, type ServerState } from "./server";
@@ -12,6 +13,8 @@ export interface RunningEdge {
   lifecycle: Lifecycle;
   /** For tests: the Fastify instance (inject, route table, OpenAPI document). */
   http: EdgeFastify;
+  /** Accounts and tokens; undefined when the configuration has no database (accounts off). */
+  auth?: AuthService;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,7 +29,15 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     // gRPC channels connect lazily: the edge starts (and reports not ready) while a backend is down.
     const backends = createBackends(config);
     lifecycle.onShutdown("grpc clients", "clients", async () => backends.close());
-    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state });
+    const auth = await startAuth({ config, lifecycle, registry: metrics.registry, logger: log });
+    const http = await buildServer({
+      config,
+      logger: log,
+      backends,
+      registry: metrics.registry,
+      state,
+      ...(auth ? { auth } : {}),
+    });
     // Stop taking traffic and drain it before the clients it uses go away.
     lifecycle.onShutdown("http server", "traffic", async () => {
       state.draining = true; // /readyz now fails, so load balancers stop sending new requests
@@ -50,7 +61,7 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     const port = (http.server.address() as AddressInfo).port;
     log.info({ port, metricsPort: metricsServer.port }, "serving");
-    return { port, metricsPort: metricsServer.port, lifecycle, http };
+    return { port, metricsPort: metricsServer.port, lifecycle, http, ...(auth ? { auth } : {}) };
   } catch (err) {
     // Release whatever was opened before the failing step, then report the failure.
     await lifecycle.shutdown("start-up failed");

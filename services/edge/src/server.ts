@@ -4,6 +4,8 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "@clinic/platform";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
+import { AUTH_SCHEMAS, authRoutes, jwksRoute } from "./auth/routes";
+import type { AuthService } from "./auth/service";
 import type { Backends } from "./backends";
 import type { EdgeConfig } from "./config";
 import { ApiError, replyError } from "./errors";
@@ -34,6 +36,8 @@ export interface ServerOptions {
   backends: Backends;
   registry: Registry;
   state: ServerState;
+  /** Accounts and tokens; without it the auth routes and the JWKS are not served. */
+  auth?: AuthService;
 }
 
 // Same rules as ajv-formats' "email"; E.164 is "+", a country code not starting with 0, and at
@@ -80,7 +84,7 @@ function routePattern(url: string): RegExp {
  * Builds the HTTP server without listening, so tests can also drive it with `inject`.
  */
 export async function buildServer(options: ServerOptions): Promise<EdgeFastify> {
-  const { config, logger, backends, registry, state } = options;
+  const { config, logger, backends, registry, state, auth } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Request logs would be one line per call at the busiest tier; metrics count requests and
@@ -157,7 +161,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
     return replyError(request, reply, new ApiError(404, "NOT_FOUND", `no route ${request.method} ${path}`));
   });
 
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...(auth ? AUTH_SCHEMAS : [])]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -174,6 +178,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
         { name: "slots", description: "Bookable time ranges with a seat capacity" },
         { name: "bookings", description: "Seats held, confirmed and cancelled" },
         { name: "admin", description: "Operations across all shards" },
+        ...(auth ? [{ name: "auth", description: "Accounts, access and refresh tokens, signing keys" }] : []),
       ],
     },
     // Shared schemas keep their $id as the component name (`#/components/schemas/Booking`).
@@ -183,6 +188,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, backends, state, config.READINESS_TIMEOUT_MS);
+  if (auth) jwksRoute(app, auth);
 
   await app.register(
     async (api) => {
@@ -190,6 +196,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
       notificationRoutes(api, backends);
+      if (auth) authRoutes(api, auth);
     },
     { prefix: API_PREFIX },
   );

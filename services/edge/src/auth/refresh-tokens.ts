@@ -1,0 +1,69 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import type { Knex } from "@clinic/platform";
+
+interface RefreshTokenRow {
+  id: string;
+  family_id: string;
+  account_id: string;
+  expires_at: Date;
+  used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Only the SHA-256 of a refresh token is stored: a database dump yields no usable tokens. */
+const hashOf = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest();
+
+async function insertToken(db: Knex, accountId: string, familyId: string, ttlSeconds: number): Promise<string> {
+  const token = randomBytes(32).toString("base64url");
+  await db("refresh_tokens").insert({
+    family_id: familyId,
+    account_id: accountId,
+    token_hash: hashOf(token),
+    expires_at: db.raw("now() + make_interval(secs => ?)", [ttlSeconds]),
+  });
+  return token;
+}
+
+/** A new family: one sign-in. */
+export function issueRefreshToken(db: Knex, accountId: string, ttlSeconds: number): Promise<string> {
+  return insertToken(db, accountId, randomUUID(), ttlSeconds);
+}
+
+export type RotateResult =
+  | { ok: true; accountId: string; refreshToken: string }
+  | { ok: false; reason: "unknown" | "reused" | "revoked" | "expired" };
+
+/**
+ * Exchanges a refresh token for the next one of its family. Each token works once: presenting
+ * a used one means it leaked (or a client raced itself), so the whole family is revoked and
+ * whoever holds the newest token must sign in again.
+ */
+export async function rotateRefreshToken(db: Knex, token: string, ttlSeconds: number): Promise<RotateResult> {
+  return db.transaction(async (trx) => {
+    const row = await trx<RefreshTokenRow>("refresh_tokens")
+      .where("token_hash", hashOf(token))
+      .forUpdate()
+      .first("id", "family_id", "account_id", "used_at", "revoked_at", trx.raw("expires_at <= now() AS expired"));
+    if (!row) return { ok: false, reason: "unknown" } as const;
+    if (row.used_at) {
+      await revokeFamilyIn(trx, row.family_id);
+      return { ok: false, reason: "reused" } as const;
+    }
+    if (row.revoked_at) return { ok: false, reason: "revoked" } as const;
+    if ((row as unknown as { expired: boolean }).expired) return { ok: false, reason: "expired" } as const;
+    await trx("refresh_tokens").where({ id: row.id }).update({ used_at: trx.fn.now() });
+    const next = await insertToken(trx, row.account_id, row.family_id, ttlSeconds);
+    return { ok: true, accountId: row.account_id, refreshToken: next };
+  });
+}
+
+const revokeFamilyIn = (db: Knex, familyId: string) =>
+  db("refresh_tokens").where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: db.fn.now() });
+
+/** Logout: the token's whole family stops working. Unknown tokens are ignored. */
+export async function revokeFamilyOf(db: Knex, token: string): Promise<boolean> {
+  const row = await db<RefreshTokenRow>("refresh_tokens").where("token_hash", hashOf(token)).first("family_id");
+  if (!row) return false;
+  await revokeFamilyIn(db, row.family_id);
+  return true;
+}

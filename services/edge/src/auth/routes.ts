@@ -1,0 +1,143 @@
+import type { FastifyReply } from "fastify";
+import { ApiError } from "../errors";
+import { ErrorSchema, bodyErrors, errorResponses, ref } from "../schemas/common";
+import type { EdgeFastify } from "../type-provider";
+import { EmailTakenError } from "./accounts";
+import { AccountSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
+import type { AuthService, TokenFailure } from "./service";
+
+const tags = ["auth"];
+
+/** Schemas the auth answers share, registered with the server's other named components. */
+export const AUTH_SCHEMAS = [AccountSchema, TokenPairSchema];
+
+const unauthorized = (description: string) => ({ 401: ref(ErrorSchema, { description }) });
+
+const FAILURES: Record<TokenFailure["reason"], ApiError> = {
+  invalid_credentials: new ApiError(401, "INVALID_CREDENTIALS", "e-mail or password is wrong"),
+  unknown: new ApiError(401, "INVALID_REFRESH_TOKEN", "the refresh token is not valid"),
+  reused: new ApiError(
+    401,
+    "REFRESH_TOKEN_REUSED",
+    "the refresh token was already used; every token of this sign-in is revoked, sign in again",
+  ),
+  revoked: new ApiError(401, "REFRESH_TOKEN_REVOKED", "the refresh token was revoked; sign in again"),
+  expired: new ApiError(401, "REFRESH_TOKEN_EXPIRED", "the refresh token has expired; sign in again"),
+};
+
+// Tokens must not end up in shared caches or browser history.
+const noStore = (reply: FastifyReply) => reply.header("cache-control", "no-store").header("pragma", "no-cache");
+
+/** `/api/v1/auth/*`: registration, sign-in, refresh and logout. */
+export function authRoutes(api: EdgeFastify, auth: AuthService): void {
+  api.post(
+    "/auth/register",
+    {
+      schema: {
+        tags,
+        operationId: "registerPatient",
+        summary: "Register as a patient",
+        description: "Creates a patient account. Doctor and admin accounts are created by an admin.",
+        body: RegisterBody,
+        response: { 201: ref(AccountSchema, { description: "Created" }), ...errorResponses(409, ...bodyErrors) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const account = await auth.registerPatient(request.body.email, request.body.password);
+        return reply.code(201).send(accountJson(account));
+      } catch (err) {
+        if (err instanceof EmailTakenError) throw new ApiError(409, "EMAIL_TAKEN", err.message);
+        throw err;
+      }
+    },
+  );
+
+  api.post(
+    "/auth/token",
+    {
+      schema: {
+        tags,
+        operationId: "createToken",
+        summary: "Sign in: e-mail and password for an access and a refresh token",
+        body: TokenBody,
+        response: {
+          200: ref(TokenPairSchema),
+          ...unauthorized("Wrong e-mail or password (`INVALID_CREDENTIALS`)."),
+          ...errorResponses(...bodyErrors),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await auth.signIn(request.body.email, request.body.password);
+      if (!result.ok) throw FAILURES[result.reason];
+      return noStore(reply).send(result.tokens);
+    },
+  );
+
+  api.post(
+    "/auth/refresh",
+    {
+      schema: {
+        tags,
+        operationId: "refreshToken",
+        summary: "Exchange a refresh token for a new token pair",
+        description:
+          "Refresh tokens are single use. Presenting one again answers `REFRESH_TOKEN_REUSED` and revokes " +
+          "every token of that sign-in.",
+        body: RefreshBody,
+        response: {
+          200: ref(TokenPairSchema),
+          ...unauthorized(
+            "`INVALID_REFRESH_TOKEN`, `REFRESH_TOKEN_REUSED`, `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_EXPIRED`.",
+          ),
+          ...errorResponses(...bodyErrors),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await auth.refresh(request.body.refreshToken);
+      if (!result.ok) throw FAILURES[result.reason];
+      return noStore(reply).send(result.tokens);
+    },
+  );
+
+  api.post(
+    "/auth/logout",
+    {
+      schema: {
+        tags,
+        operationId: "logout",
+        summary: "Revoke a refresh token and every token of its sign-in",
+        description: "Answers 204 for unknown tokens too. Access tokens stay valid until they expire.",
+        body: RefreshBody,
+        response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(...bodyErrors) },
+      },
+    },
+    async (request, reply) => {
+      await auth.logout(request.body.refreshToken);
+      return reply.code(204).send();
+    },
+  );
+}
+
+/** `/.well-known/jwks.json`: the public keys of every key whose tokens may still be valid. */
+export function jwksRoute(app: EdgeFastify, auth: AuthService): void {
+  app.get(
+    "/.well-known/jwks.json",
+    {
+      schema: {
+        tags,
+        operationId: "getJwks",
+        summary: "Public keys that verify access tokens (JWKS, RFC 7517)",
+        response: { 200: JwksSchema, ...errorResponses() },
+      },
+    },
+    async (_request, reply) => {
+      const keys = await auth.publicKeys();
+      // Short: a rotated-in key must reach verifiers (a mesh, other services) quickly.
+      void reply.header("cache-control", "public, max-age=60");
+      return { keys: keys.map((k) => k.jwk) };
+    },
+  );
+}

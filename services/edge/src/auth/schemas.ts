@@ -1,0 +1,70 @@
+import { Type, type Static } from "@sinclair/typebox";
+import { DateTime, StringEnum, Uuid } from "../schemas/common";
+import type { AccountRow } from "./accounts";
+import { ROLES } from "./verify";
+
+const Email = Type.String({ format: "email", maxLength: 254, description: "Case-insensitive; unique." });
+const Password = Type.String({ minLength: 12, maxLength: 200, description: "12 to 200 characters." });
+const RefreshToken = Type.String({ minLength: 1, maxLength: 512, description: "The opaque `refreshToken` of a token answer." });
+
+export const AccountSchema = Type.Object(
+  {
+    id: Uuid(),
+    email: Type.String(),
+    role: StringEnum(ROLES),
+    doctorId: Type.Optional(Uuid({ description: "Set for doctor accounts: the doctor record they act for." })),
+    createTime: DateTime(),
+  },
+  { $id: "Account", title: "Account", additionalProperties: false },
+);
+export type AccountJson = Static<typeof AccountSchema>;
+
+export const TokenPairSchema = Type.Object(
+  {
+    accessToken: Type.String({ description: "ES256 JWT; send as `Authorization: Bearer ...`." }),
+    tokenType: Type.Literal("Bearer"),
+    expiresIn: Type.Integer({ description: "Seconds until the access token expires." }),
+    refreshToken: Type.String({ description: "Opaque, single use: each refresh answers a new one." }),
+  },
+  { $id: "TokenPair", title: "TokenPair", additionalProperties: false },
+);
+
+export const JwksSchema = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object({
+        kty: Type.String(),
+        crv: Type.String(),
+        x: Type.String(),
+        y: Type.String(),
+        kid: Type.String(),
+        alg: Type.String(),
+        use: Type.Literal("sig"),
+      }),
+    ),
+  },
+  { title: "JsonWebKeySet" },
+);
+
+export const RegisterBody = Type.Object(
+  { email: Email, password: Password },
+  { title: "RegisterRequest", additionalProperties: false },
+);
+
+export const TokenBody = Type.Object(
+  // No length rules on sign-in: a too-short password simply does not match.
+  { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
+  { title: "TokenRequest", additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object({ refreshToken: RefreshToken }, { title: "RefreshRequest", additionalProperties: false });
+
+export function accountJson(row: AccountRow): AccountJson {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    ...(row.doctor_id ? { doctorId: row.doctor_id } : {}),
+    createTime: row.created_at.toISOString(),
+  };
+}

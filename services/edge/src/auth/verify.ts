@@ -1,0 +1,107 @@
+import { decodeProtectedHeader, errors, jwtVerify, type KeyLike } from "jose";
+import { SIGNING_ALGORITHM } from "./keys";
+
+export const ROLES = ["patient", "doctor", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a verified access token says about its bearer. */
+export interface AccessClaims {
+  /** The account id. */
+  sub: string;
+  role: Role;
+  /** Set exactly when the role is doctor. */
+  doctorId?: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export type VerifyFailure =
+  | "malformed"
+  | "alg_none"
+  | "unsupported_alg"
+  | "unknown_kid"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "wrong_issuer"
+  | "wrong_audience"
+  | "invalid_claims";
+
+export type VerifyResult = { ok: true; claims: AccessClaims } | { ok: false; failure: VerifyFailure; message: string };
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  /** The key that verifies tokens carrying this kid; undefined when none does (any longer). */
+  keyFor(kid: string): Promise<KeyLike | Uint8Array | undefined>;
+  /** Accepted clock difference between the signer and this process. */
+  clockToleranceSeconds?: number;
+}
+
+const fail = (failure: VerifyFailure, message: string): VerifyResult => ({ ok: false, failure, message });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Checks an access token: ES256 only (never `none`, never an HMAC that could be keyed with a
+ * public key), a kid the edge still verifies, signature, `iss`, `aud`, `exp`, and the claims the
+ * edge relies on. Never throws for a bad token: the failure says why, for logs and metrics;
+ * clients should only be told 401.
+ */
+export async function verifyAccessToken(token: string, options: VerifierOptions): Promise<VerifyResult> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    return fail("malformed", "not a compact JWS");
+  }
+  if (token.split(".").length !== 3) return fail("malformed", "not a compact JWS");
+  if (typeof header.alg !== "string" || header.alg.toLowerCase() === "none") return fail("alg_none", "unsigned token");
+  if (header.alg !== SIGNING_ALGORITHM) return fail("unsupported_alg", `algorithm ${header.alg} is not accepted`);
+  if (typeof header.kid !== "string" || header.kid === "") return fail("unknown_kid", "the token names no key");
+  const key = await options.keyFor(header.kid);
+  if (!key) return fail("unknown_kid", "the token's key is unknown or no longer verifies");
+
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [SIGNING_ALGORITHM],
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: ["sub", "exp", "iat", "jti"],
+      clockTolerance: options.clockToleranceSeconds ?? 0,
+    }));
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) return fail("expired", "the token has expired");
+    if (err instanceof errors.JWSSignatureVerificationFailed) return fail("bad_signature", "the signature does not verify");
+    if (err instanceof errors.JWTClaimValidationFailed) {
+      if (err.claim === "iss") return fail("wrong_issuer", "the token was issued by someone else");
+      if (err.claim === "aud") return fail("wrong_audience", "the token is meant for another audience");
+      if (err.claim === "nbf" || (err.claim === "iat" && err.reason === "check_failed")) {
+        return fail("not_yet_valid", "the token is not valid yet");
+      }
+      return fail("invalid_claims", `claim ${err.claim} is invalid`);
+    }
+    if (err instanceof errors.JOSEAlgNotAllowed) return fail("unsupported_alg", "algorithm not accepted");
+    return fail("malformed", "the token cannot be read");
+  }
+
+  const { sub, role, doctor_id: doctorId, jti, iat, exp } = payload;
+  if (typeof sub !== "string" || !UUID.test(sub)) return fail("invalid_claims", "sub must be an account id");
+  if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) return fail("invalid_claims", "unknown role");
+  if ((role === "doctor") !== (typeof doctorId === "string" && UUID.test(doctorId))) {
+    return fail("invalid_claims", "doctor_id must be set exactly for doctors");
+  }
+  return {
+    ok: true,
+    claims: {
+      sub,
+      role: role as Role,
+      ...(role === "doctor" ? { doctorId: doctorId as string } : {}),
+      jti: String(jti),
+      iat: Number(iat),
+      exp: Number(exp),
+    },
+  };
+}
