@@ -78,3 +78,16 @@ export function runMain(service: string, start: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/**
+ * Runs a service's start-up steps; when one fails, whatever the earlier steps registered with the
+ * lifecycle (pools, clients, servers) is closed again before the error is passed on.
+ */
+export async function startOrRelease<T>(lifecycle: Lifecycle, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await lifecycle.shutdown("start-up failed");
+    throw err;
+  }
+}

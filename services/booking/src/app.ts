@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import {
+  startOrRelease,
   Lifecycle,
   createDatabase,
   createOutboxPublisher,
@@ -59,7 +60,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("booking");
   const bookingMetrics = createBookingMetrics(metrics.registry);
-  try {
+  return startOrRelease(lifecycle, async () => {
     const map = loadShardMap(config);
     const pools: Knex[] = config.BOOKING_SHARDS.map((entry, index) =>
       createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}` })),
@@ -148,8 +149,5 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     outbox.start();
     slotEvents.start();
     return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents };
-  } catch (err) {
-    await lifecycle.shutdown("start-up failed");
-    throw err;
-  }
+  });
 }

@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createGrpcClient, createKafka, createRedis, unary, type Redis } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
 import { status } from "@grpc/grpc-js";
-import { RedisServer, cacheRequests } from "@clinic/test-support";
 import {
   DoctorApi,
   SlotApi,

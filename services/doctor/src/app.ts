@@ -1,4 +1,5 @@
 import {
+  startOrRelease,
   Lifecycle,
   openServiceDatabase,
   createOutboxPublisher,
@@ -26,7 +27,7 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
   const log = logger ?? createLogger({ service: "doctor", level: config.LOG_LEVEL });
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("doctor");
-  try {
+  return startOrRelease(lifecycle, async () => {
     const db = await openServiceDatabase({
       config,
       database: config.PGDATABASE,
@@ -81,9 +82,5 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
     });
     outbox.start();
     return { ...host, lifecycle };
-  } catch (err) {
-    // Release whatever was opened before the failing step, then report the failure.
-    await lifecycle.shutdown("start-up failed");
-    throw err;
-  }
+  });
 }

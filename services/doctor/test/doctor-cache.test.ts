@@ -1,7 +1,6 @@
 import { createGrpcClient, createRedis, unary, type Redis } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
-import { RedisServer, cacheRequests, uniqueKeyPrefix } from "@clinic/test-support";
+import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startBooking, startDoctor, type StartedBooking, type StartedService } from "../../slot/test/harness";
 
 class Doctors {

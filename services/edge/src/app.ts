@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { Lifecycle, createLogger, createServiceMetrics, startMetricsServer, type Logger } from "@clinic/platform";
+import { Lifecycle, createLogger, createServiceMetrics, startMetricsServer, startOrRelease, type Logger } from "@clinic/platform";
 import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
@@ -25,7 +25,7 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("edge");
   const state: ServerState = { draining: false, closing: false };
-  try {
+  return startOrRelease(lifecycle, async () => {
     // gRPC channels connect lazily: the edge starts (and reports not ready) while a backend is down.
     const backends = createBackends(config);
     lifecycle.onShutdown("grpc clients", "clients", async () => backends.close());
@@ -62,9 +62,5 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     const port = (http.server.address() as AddressInfo).port;
     log.info({ port, metricsPort: metricsServer.port }, "serving");
     return { port, metricsPort: metricsServer.port, lifecycle, http, ...(auth ? { auth } : {}) };
-  } catch (err) {
-    // Release whatever was opened before the failing step, then report the failure.
-    await lifecycle.shutdown("start-up failed");
-    throw err;
-  }
+  });
 }

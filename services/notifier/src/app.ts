@@ -1,4 +1,5 @@
 import {
+  startOrRelease,
   Lifecycle,
   openServiceDatabase,
   Partitioners,
@@ -46,7 +47,7 @@ export async function startNotifierService(
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("notifier");
   const notifierMetrics = createNotifierMetrics(metrics.registry);
-  try {
+  return startOrRelease(lifecycle, async () => {
     // Shutdown by stage: gRPC server (traffic), consumer and pollers (workers: stop consuming,
     // commit what is handled), DLQ producer (messaging), senders (clients), database (storage).
     const db = await openServiceDatabase({
@@ -135,9 +136,5 @@ export async function startNotifierService(
       host.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
     });
     return { ...host, lifecycle };
-  } catch (err) {
-    // Release whatever was opened before the failing step, then report the failure.
-    await lifecycle.shutdown("start-up failed");
-    throw err;
-  }
+  });
 }

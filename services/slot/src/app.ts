@@ -1,4 +1,5 @@
 import {
+  startOrRelease,
   Lifecycle,
   openServiceDatabase,
   createOutboxPublisher,
@@ -29,7 +30,7 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
   const log = logger ?? createLogger({ service: "slot", level: config.LOG_LEVEL });
   const lifecycle = new Lifecycle(log);
   const metrics = createServiceMetrics("slot");
-  try {
+  return startOrRelease(lifecycle, async () => {
     const db = await openServiceDatabase({
       config,
       database: config.PGDATABASE,
@@ -90,9 +91,5 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
     outbox.start();
     if (config.CACHE_WARM_ON_START) warmer.start();
     return { ...host, lifecycle, warmer };
-  } catch (err) {
-    // Release whatever was opened before the failing step, then report the failure.
-    await lifecycle.shutdown("start-up failed");
-    throw err;
-  }
+  });
 }

@@ -1,7 +1,6 @@
 import { createRedis, type Redis } from "@clinic/platform";
-import { createScratchDatabase, eventually, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { status } from "@grpc/grpc-js";
-import { RedisServer, cacheRequests, uniqueKeyPrefix } from "@clinic/test-support";
 import {
   DoctorApi,
   SlotApi,
