@@ -75,6 +75,10 @@ export const commonConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: env.positiveInt().default(10_000),
   /** Time between reporting NOT_SERVING and closing the listener, for load balancers to notice. */
   SHUTDOWN_GRACE_MS: env.nonNegativeInt().default(0),
+  /** Where the edge publishes the keys that verify access tokens forwarded in gRPC metadata. */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8080/.well-known/jwks.json"),
+  JWT_ISSUER: z.string().default("clinic-edge"),
+  JWT_AUDIENCE: z.string().default("clinic-api"),
 });
 
 /** PostgreSQL connection, as libpq's own variable names so psql and the service agree. */

@@ -19,6 +19,8 @@ export interface GrpcClientOptions {
    */
   idempotentMethods?: readonly string[];
   maxAttempts?: number;
+  /** Run before the deadline interceptor on every call (e.g. to attach metadata). */
+  interceptors?: readonly grpc.Interceptor[];
 }
 
 /** Every call gets a deadline: a call without one can hang forever on a stuck peer. */
@@ -52,7 +54,7 @@ export function retryServiceConfig(options: GrpcClientOptions): string | undefin
 export function createGrpcClient<C>(Client: ClientConstructor<C>, options: GrpcClientOptions): C {
   const serviceConfig = retryServiceConfig(options);
   return new Client(options.address, grpc.credentials.createInsecure(), {
-    interceptors: [defaultDeadlineInterceptor(options.deadlineMs)],
+    interceptors: [...(options.interceptors ?? []), defaultDeadlineInterceptor(options.deadlineMs)],
     "grpc.enable_retries": 1,
     "grpc.keepalive_time_ms": 30_000,
     ...(serviceConfig ? { "grpc.service_config": serviceConfig } : {}),

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import type { Caller, CallerResolver } from "./caller";
 import { toGrpcStatus } from "./errors";
 import { HealthBoard } from "./health";
 import type { Logger } from "./logger";
@@ -14,6 +15,8 @@ export interface CallContext {
   signal: AbortSignal;
   deadline: grpc.Deadline;
   peer: string;
+  /** Who the call acts for, verified from its `authorization` metadata before the handler runs. */
+  caller: Caller;
 }
 
 type UnaryMethod<Req, Res> = grpc.MethodDefinition<Req, Res> & {
@@ -83,19 +86,25 @@ function observabilityInterceptor(logger: Logger, metrics: ServiceMetrics): grpc
 function adaptHandlers(
   registered: RegisteredService,
   logger: Logger,
+  callers: CallerResolver,
 ): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [key, handler] of Object.entries(registered.handlers)) {
     const unary: grpc.handleUnaryCall<unknown, unknown> = (call, callback) => {
       const controller = new AbortController();
       call.on("cancelled", () => controller.abort());
-      const ctx: CallContext = {
-        metadata: call.metadata,
-        signal: controller.signal,
-        deadline: call.getDeadline(),
-        peer: call.getPeer(),
-      };
-      handler(call.request, ctx).then(
+      callers
+        .resolve(call.metadata)
+        .then((caller) =>
+          handler(call.request, {
+            metadata: call.metadata,
+            signal: controller.signal,
+            deadline: call.getDeadline(),
+            peer: call.getPeer(),
+            caller,
+          }),
+        )
+        .then(
         (response: unknown) => callback(null, response),
         (err: unknown) => {
           const statusObject = toGrpcStatus(err);
@@ -115,6 +124,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   metrics: ServiceMetrics;
   services: readonly RegisteredService<any>[];
+  /** Verifies the caller of every call (see caller.ts). */
+  callers: CallerResolver;
   /** A FileDescriptorSet (buf build) to serve through server reflection. */
   descriptorSetPath?: string;
 }
@@ -142,7 +153,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const health = new HealthBoard(services.map((s) => s.name));
   health.addToServer(server);
   for (const registered of services) {
-    server.addService(registered.definition, adaptHandlers(registered, logger));
+    server.addService(registered.definition, adaptHandlers(registered, logger, options.callers));
   }
   if (options.descriptorSetPath) {
     const definition = protoLoader.loadFileDescriptorSetFromBuffer(readFileSync(options.descriptorSetPath));

@@ -14,3 +14,5 @@ export * from "./service-host";
 export * from "./validation";
 export * from "./outbox";
 export * from "./cache";
+export * from "./access-token";
+export * from "./caller";

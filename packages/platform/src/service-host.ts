@@ -1,3 +1,4 @@
+import { createJwksCallerResolver, type CallerResolver } from "./caller";
 import type { CommonConfig } from "./config";
 import { createGrpcServer, type GrpcServer, type RegisteredService } from "./grpc-server";
 import type { Lifecycle } from "./lifecycle";
@@ -22,12 +23,17 @@ export async function startServiceHost(options: {
   lifecycle: Lifecycle;
   services: readonly RegisteredService<any>[];
   descriptorSetPath?: string;
+  /** Defaults to verifying tokens against the edge's JWKS (AUTH_JWKS_URL). */
+  callers?: CallerResolver;
 }): Promise<ServiceHost> {
   const { config, logger, metrics, lifecycle } = options;
   const grpc = createGrpcServer({
     logger,
     metrics,
     services: options.services,
+    callers:
+      options.callers ??
+      createJwksCallerResolver({ jwksUrl: config.AUTH_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }),
     ...(options.descriptorSetPath ? { descriptorSetPath: options.descriptorSetPath } : {}),
   });
   const metricsServer = await startMetricsServer(metrics.registry, config.METRICS_PORT, config.GRPC_HOST);

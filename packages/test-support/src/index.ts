@@ -97,3 +97,4 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 export * from "./redis-server";
+export * from "./test-issuer";

@@ -1,6 +1,6 @@
 import type { Knex } from "@clinic/platform";
 import { hashPassword } from "./password";
-import type { Role } from "./verify";
+import type { Role } from "@clinic/platform";
 
 export interface AccountRow {
   id: string;

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Knex } from "@clinic/platform";
+import { SIGNING_ALGORITHM, type Knex } from "@clinic/platform";
 import { exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from "jose";
 
-export const SIGNING_ALGORITHM = "ES256";
 
 interface SigningKeyRow {
   kid: string;

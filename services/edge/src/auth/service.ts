@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import type { Knex } from "@clinic/platform";
+import { SIGNING_ALGORITHM, verifyAccessToken, type Knex, type VerifyResult } from "@clinic/platform";
 import { SignJWT } from "jose";
 import { createAccount, findAccount, findAccountByEmail, type AccountRow } from "./accounts";
-import { KeyStore, SIGNING_ALGORITHM, type PublicKey } from "./keys";
+import { KeyStore, type PublicKey } from "./keys";
 import { dummyPasswordHash, verifyPassword } from "./password";
 import { issueRefreshToken, revokeFamilyOf, rotateRefreshToken, type RotateResult } from "./refresh-tokens";
-import { verifyAccessToken, type VerifyResult } from "./verify";
 
 export interface AuthSettings {
   issuer: string;

@@ -1,5 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type KeyLike } from "jose";
-import { SIGNING_ALGORITHM } from "./keys";
+
+/** The only algorithm access tokens are signed with (ECDSA P-256). */
+export const SIGNING_ALGORITHM = "ES256";
 
 export const ROLES = ["patient", "doctor", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -11,6 +13,8 @@ export interface AccessClaims {
   role: Role;
   /** Set exactly when the role is doctor. */
   doctorId?: string;
+  /** The sign-in (refresh-token family) the token belongs to; logout revokes it. */
+  sid?: string;
   jti: string;
   iat: number;
   exp: number;
@@ -87,9 +91,10 @@ export async function verifyAccessToken(token: string, options: VerifierOptions)
     return fail("malformed", "the token cannot be read");
   }
 
-  const { sub, role, doctor_id: doctorId, jti, iat, exp } = payload;
+  const { sub, role, doctor_id: doctorId, sid, jti, iat, exp } = payload;
   if (typeof sub !== "string" || !UUID.test(sub)) return fail("invalid_claims", "sub must be an account id");
   if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) return fail("invalid_claims", "unknown role");
+  if (sid !== undefined && (typeof sid !== "string" || !UUID.test(sid))) return fail("invalid_claims", "sid must be a session id");
   if ((role === "doctor") !== (typeof doctorId === "string" && UUID.test(doctorId))) {
     return fail("invalid_claims", "doctor_id must be set exactly for doctors");
   }
@@ -99,6 +104,7 @@ export async function verifyAccessToken(token: string, options: VerifierOptions)
       sub,
       role: role as Role,
       ...(role === "doctor" ? { doctorId: doctorId as string } : {}),
+      ...(typeof sid === "string" ? { sid } : {}),
       jti: String(jti),
       iat: Number(iat),
       exp: Number(exp),
