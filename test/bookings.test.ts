@@ -12,7 +12,7 @@ describe("bookings through the edge", () => {
 
   beforeAll(async () => {
     stack = await startStack({ name: "e2e_bookings" });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -32,7 +32,7 @@ describe("bookings through the edge", () => {
       const patientId = randomUUID();
       const before = Date.now();
 
-      const created = await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId));
+      const created = await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id));
       expect(created.status).toBe(201);
       const booking = created.body;
       expect(booking).toEqual({
@@ -69,7 +69,7 @@ describe("bookings through the edge", () => {
 
     it("accepts confirm with an empty JSON body, as some clients send", async () => {
       const slot = await make.slot((await make.doctor()).id);
-      const { body: booking } = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+      const { body: booking } = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
       const res = await http.request("POST", `/api/v1/bookings/${booking.id}/confirm`, { body: "", headers: { "content-type": "application/json" } });
       expect(res.status).toBe(200);
       expect(res.body.status).toBe("confirmed");
@@ -77,14 +77,14 @@ describe("bookings through the edge", () => {
 
     it("answers SLOT_FULL when no seat is left, and a cancelled seat can be taken again", async () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 1 });
-      const first = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+      const first = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
       expect(first.status).toBe(201);
       const waiting = randomUUID();
-      expectError(await http.post("/api/v1/bookings", make.bookingBody(slot.id, waiting)), 409, "SLOT_FULL");
+      expectError(await http.asPatient(waiting).post("/api/v1/bookings", make.bookingBody(slot.id)), 409, "SLOT_FULL");
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1, remaining: 0 }));
 
       expect((await http.post(`/api/v1/bookings/${first.body.id}/cancel`)).status).toBe(200);
-      const second = await http.post("/api/v1/bookings", make.bookingBody(slot.id, waiting));
+      const second = await http.asPatient(waiting).post("/api/v1/bookings", make.bookingBody(slot.id));
       expect(second.status).toBe(201);
       expect(second.body.patientId).toBe(waiting);
     });
@@ -92,16 +92,16 @@ describe("bookings through the edge", () => {
     it("lets a patient hold only one active booking per slot", async () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 5 });
       const patientId = randomUUID();
-      const first = await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId));
+      const first = await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id));
       expect(first.status).toBe(201);
-      expectError(await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId)), 409, "ALREADY_BOOKED");
+      expectError(await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id)), 409, "ALREADY_BOOKED");
       expect((await http.post(`/api/v1/bookings/${first.body.id}/confirm`)).status).toBe(200);
-      expectError(await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId)), 409, "ALREADY_BOOKED");
+      expectError(await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id)), 409, "ALREADY_BOOKED");
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1 }));
 
       // Once cancelled, the patient may book the slot again.
       expect((await http.post(`/api/v1/bookings/${first.body.id}/cancel`)).status).toBe(200);
-      expect((await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId))).status).toBe(201);
+      expect((await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id))).status).toBe(201);
     });
 
     it("refuses a slot that has already started with 422", async () => {
@@ -110,12 +110,12 @@ describe("bookings through the edge", () => {
       const start = new Date(Date.now() + 1_500);
       const slot = await make.slot(doctor.id, { start, capacity: 3 });
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, start.getTime() - Date.now()) + 200));
-      expectError(await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID())), 422, "SLOT_IN_PAST");
+      expectError(await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id)), 422, "SLOT_IN_PAST");
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 0, remaining: 3 }));
     });
 
     it("answers 404 for unknown slots and bookings", async () => {
-      expectError(await http.post("/api/v1/bookings", make.bookingBody(randomUUID(), randomUUID())), 404, "SLOT_NOT_FOUND");
+      expectError(await http.asPatient().post("/api/v1/bookings", make.bookingBody(randomUUID())), 404, "SLOT_NOT_FOUND");
       const unknown = randomUUID();
       expectError(await http.get(`/api/v1/bookings/${unknown}`), 404, "BOOKING_NOT_FOUND");
       expectError(await http.post(`/api/v1/bookings/${unknown}/confirm`), 404, "BOOKING_NOT_FOUND");
@@ -128,9 +128,9 @@ describe("bookings through the edge", () => {
       const doctor = await make.doctor();
       const [slotA, slotB] = [await make.slot(doctor.id, { capacity: 3 }), await make.slot(doctor.id, { capacity: 3 })];
       const patient = randomUUID();
-      const mine1 = (await http.post("/api/v1/bookings", make.bookingBody(slotA.id, patient))).body;
-      const mine2 = (await http.post("/api/v1/bookings", make.bookingBody(slotB.id, patient))).body;
-      const other = (await http.post("/api/v1/bookings", make.bookingBody(slotA.id, randomUUID()))).body;
+      const mine1 = (await http.asPatient(patient).post("/api/v1/bookings", make.bookingBody(slotA.id))).body;
+      const mine2 = (await http.asPatient(patient).post("/api/v1/bookings", make.bookingBody(slotB.id))).body;
+      const other = (await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slotA.id))).body;
       await http.post(`/api/v1/bookings/${mine2.id}/confirm`);
 
       const ids = (res: { body: { bookings: { id: string }[] } }) => res.body.bookings.map((b) => b.id).sort();
@@ -151,12 +151,13 @@ describe("bookings through the edge", () => {
   describe("idempotent retries", () => {
     it("answers a retry with the same key and body with the same booking, holding one seat", async () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 3 });
-      const body = make.bookingBody(slot.id, randomUUID());
+      const body = make.bookingBody(slot.id);
+      const patient = http.asPatient();
       const key = { "idempotency-key": `retry-${randomUUID()}` };
 
-      const first = await http.post("/api/v1/bookings", body, key);
+      const first = await patient.post("/api/v1/bookings", body, key);
       expect(first.status).toBe(201);
-      const retry = await http.post("/api/v1/bookings", body, key);
+      const retry = await patient.post("/api/v1/bookings", body, key);
       expect(retry.status).toBe(200);
       expect(retry.body).toEqual(first.body);
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1, remaining: 2 }));
@@ -166,17 +167,18 @@ describe("bookings through the edge", () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 3 });
       const patientId = randomUUID();
       const key = { "idempotency-key": `reuse-${randomUUID()}` };
-      expect((await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId), key)).status).toBe(201);
-      const changed = await http.post("/api/v1/bookings", make.bookingBody(slot.id, patientId, { patientName: "Someone Else" }), key);
+      expect((await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id), key)).status).toBe(201);
+      const changed = await http.asPatient(patientId).post("/api/v1/bookings", make.bookingBody(slot.id, { patientName: "Someone Else" }), key);
       expectError(changed, 422, "IDEMPOTENCY_KEY_REUSED");
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1 }));
     });
 
     it("gives concurrent retries of one request one booking and never a server error", async () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 3 });
-      const body = make.bookingBody(slot.id, randomUUID());
+      const body = make.bookingBody(slot.id);
+      const patient = http.asPatient();
       const key = { "idempotency-key": `burst-${randomUUID()}` };
-      const answers = await Promise.all(Array.from({ length: 20 }, () => http.post("/api/v1/bookings", body, key)));
+      const answers = await Promise.all(Array.from({ length: 20 }, () => patient.post("/api/v1/bookings", body, key)));
       // Exactly one request created the booking. The others, racing it, either answer the same
       // booking or a conflict that names it; none may fail with a 5xx or create a second one.
       expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
@@ -187,17 +189,18 @@ describe("bookings through the edge", () => {
       }
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1 }));
       // A retry once the first request is done answers the original booking.
-      const later = await http.post("/api/v1/bookings", body, key);
+      const later = await patient.post("/api/v1/bookings", body, key);
       expect({ status: later.status, id: later.body.id }).toEqual({ status: 200, id: created.id });
     });
 
     it("keeps a retried booking's later state (a retry after confirm answers the confirmed booking)", async () => {
       const slot = await make.slot((await make.doctor()).id, { capacity: 3 });
-      const body = make.bookingBody(slot.id, randomUUID());
+      const body = make.bookingBody(slot.id);
+      const patient = http.asPatient();
       const key = { "idempotency-key": `later-${randomUUID()}` };
-      const first = await http.post("/api/v1/bookings", body, key);
-      await http.post(`/api/v1/bookings/${first.body.id}/confirm`);
-      const retry = await http.post("/api/v1/bookings", body, key);
+      const first = await patient.post("/api/v1/bookings", body, key);
+      await patient.post(`/api/v1/bookings/${first.body.id}/confirm`);
+      const retry = await patient.post("/api/v1/bookings", body, key);
       expect(retry.status).toBe(200);
       expect(retry.body).toEqual(expect.objectContaining({ id: first.body.id, status: "confirmed" }));
       expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1 }));
@@ -209,7 +212,7 @@ describe("bookings through the edge", () => {
     const start = new Date(Date.now() + 5 * 86_400_000);
     start.setUTCSeconds(0, 0);
     const slot = await make.slot(doctor.id, { start, minutes: 15 });
-    const { body } = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+    const { body } = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
     expect(body.slotStartTime).toBe(start.toISOString());
     expect(slot.startTime).toBe(start.toISOString());
   });

@@ -12,7 +12,7 @@ describe("doctors and slots through the edge", () => {
 
   beforeAll(async () => {
     stack = await startStack({ name: "e2e_catalog" });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -200,7 +200,7 @@ describe("doctors and slots through the edge", () => {
       const doctor = await make.doctor();
       const slot = await make.slot(doctor.id, { capacity: 2 });
       for (let i = 0; i < 2; i++) {
-        expect((await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()))).status).toBe(201);
+        expect((await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id))).status).toBe(201);
       }
       expectError(await http.patch(`/api/v1/slots/${slot.id}`, { capacity: 1 }), 422, "CAPACITY_BELOW_HELD");
       expectError(await http.delete(`/api/v1/slots/${slot.id}`), 409, "SLOT_HAS_ACTIVE_BOOKINGS");

@@ -12,7 +12,7 @@ describe("contention for one slot through the edge", () => {
 
   beforeAll(async () => {
     stack = await startStack({ name: "e2e_contention" });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -25,7 +25,7 @@ describe("contention for one slot through the edge", () => {
     const slot = await make.slot((await make.doctor()).id, { capacity: CAPACITY });
 
     const answers: Answer[] = await Promise.all(
-      Array.from({ length: REQUESTS }, () => http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()))),
+      Array.from({ length: REQUESTS }, () => http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id))),
     );
 
     const byOutcome = new Map<string, number>();
@@ -48,7 +48,7 @@ describe("contention for one slot through the edge", () => {
     expect(active.body.nextPageToken).toBeUndefined();
 
     // Every seat was counted once: the full slot still refuses the next patient.
-    const late = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+    const late = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
     expect({ status: late.status, code: late.body.error.code }).toEqual({ status: 409, code: "SLOT_FULL" });
   });
 });

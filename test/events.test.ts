@@ -27,7 +27,7 @@ describe("booking events through the outbox to the notifier", () => {
       waitForLeaders: true,
     });
     stack = await startStack({ name: "e2e_events", notifier: topics });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
     consumer = kafka.consumer({ groupId: `test-e2e-reader-${suffix}` });
     await consumer.connect();
@@ -54,7 +54,7 @@ describe("booking events through the outbox to the notifier", () => {
     const slot = await make.slot((await make.doctor()).id, { capacity: 3 });
     const email = `patient-${suffix}@example.org`;
     const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
-    const created = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { patientContact: email, patientPhone: phone }));
+    const created = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id, { patientContact: email, patientPhone: phone }));
     expect(created.status).toBe(201);
     const bookingId: string = created.body.id;
     expect((await http.post(`/api/v1/bookings/${bookingId}/confirm`)).status).toBe(200);
@@ -93,11 +93,11 @@ describe("booking events through the outbox to the notifier", () => {
     const slot = await make.slot((await make.doctor()).id, { capacity: 1 });
     const email = `instant-${suffix}@example.org`;
     const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
-    const booked = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { patientContact: email, patientPhone: phone, confirm: true }));
+    const booked = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id, { patientContact: email, patientPhone: phone, confirm: true }));
     expect(booked.status).toBe(201);
     expect(booked.body.status).toBe("confirmed");
     // The only seat is taken for good: nothing lapses, the next patient finds the slot full.
-    const late = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { confirm: true }));
+    const late = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id, { confirm: true }));
     expect({ status: late.status, code: late.body.error.code }).toEqual({ status: 409, code: "SLOT_FULL" });
 
     const events = await eventually(async () => {

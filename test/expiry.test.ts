@@ -18,7 +18,7 @@ describe("expiry of pending holds through the edge", () => {
       name: "e2e_expiry",
       booking: { HOLD_TTL_MS: String(HOLD_TTL_MS), SWEEP_INTERVAL_MS: "200" },
     });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -29,7 +29,7 @@ describe("expiry of pending holds through the edge", () => {
 
   it("expires an unconfirmed hold, gives the seat back and refuses a late confirm", async () => {
     const slot = await make.slot((await make.doctor()).id, { capacity: 1 });
-    const created = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+    const created = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
     expect(created.status).toBe(201);
     const booking = created.body;
     const holdMs = Date.parse(booking.expireTime) - Date.parse(booking.createTime);
@@ -38,7 +38,7 @@ describe("expiry of pending holds through the edge", () => {
 
     // While held, the slot is full.
     const waiting = randomUUID();
-    expectError(await http.post("/api/v1/bookings", make.bookingBody(slot.id, waiting)), 409, "SLOT_FULL");
+    expectError(await http.asPatient(waiting).post("/api/v1/bookings", make.bookingBody(slot.id)), 409, "SLOT_FULL");
 
     const expired = await eventually(async () => {
       const res = await http.get(`/api/v1/bookings/${booking.id}`);
@@ -56,14 +56,14 @@ describe("expiry of pending holds through the edge", () => {
     expectError(await http.post(`/api/v1/bookings/${booking.id}/cancel`), 409, "BOOKING_EXPIRED");
 
     // The seat is really free: the patient who was turned away gets it now.
-    const second = await http.post("/api/v1/bookings", make.bookingBody(slot.id, waiting));
+    const second = await http.asPatient(waiting).post("/api/v1/bookings", make.bookingBody(slot.id));
     expect(second.status).toBe(201);
     expect(await availability(slot.id)).toEqual(expect.objectContaining({ held: 1, remaining: 0 }));
   });
 
   it("keeps a confirmed booking's seat past the hold time", async () => {
     const slot = await make.slot((await make.doctor()).id, { capacity: 1 });
-    const created = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+    const created = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
     const confirmed = await http.post(`/api/v1/bookings/${created.body.id}/confirm`);
     // One loopback round trip after the create: far inside the 1.5 s hold.
     expect(confirmed.status).toBe(200);

@@ -1,4 +1,5 @@
-import { parseConfig, type Lifecycle } from "@clinic/platform";
+import { randomUUID } from "node:crypto";
+import { parseConfig, type Lifecycle, type Role } from "@clinic/platform";
 import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
 import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
@@ -29,7 +30,44 @@ export interface Stack {
   notifier?: RunningNotifier;
   /** Each running service's /metrics port. */
   metricsPorts: Partial<Record<"edge" | "doctor" | "slot" | "booking" | "notifier", number>>;
+  /** Access tokens signed by the edge's own key, for any identity (no account rows needed). */
+  signer: Signer;
+  /** An HTTP client of the edge acting as an admin; `.asPatient(id)`, `.as(...)`, `.anonymous()` for others. */
+  http(): Http;
   stop(): Promise<void>;
+}
+
+export interface Identity {
+  role: Role;
+  accountId?: string;
+  doctorId?: string;
+}
+
+export interface Signer {
+  token(identity: Identity): Promise<string>;
+}
+
+/**
+ * Signs in through the API (`POST /api/v1/auth/token`): for stacks running as processes, where
+ * the edge's key is out of reach. The client acts for that account only.
+ */
+export async function signIn(baseUrl: string, email: string, password: string): Promise<Http> {
+  const res = await new Http(baseUrl).post("/api/v1/auth/token", { email, password });
+  if (res.status !== 200) throw new Error(`signing in as ${email}: ${res.status} ${JSON.stringify(res.body)}`);
+  const token = res.body.accessToken as string;
+  return new Http(baseUrl, { token: async () => token }, { role: "patient" });
+}
+
+/** Signs tokens with the running edge's key, exactly as sign-in would. */
+export function edgeSigner(edge: RunningEdge): Signer {
+  return {
+    token: (identity) =>
+      edge.auth.issueAccessToken({
+        id: identity.accountId ?? randomUUID(),
+        role: identity.role,
+        doctor_id: identity.role === "doctor" ? (identity.doctorId ?? randomUUID()) : null,
+      }),
+  };
 }
 
 export interface StackOptions {
@@ -56,8 +94,10 @@ export interface RunningNotifier {
   metricsPort: number;
 }
 
-const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS"), cacheKeyPrefix = ""): Record<string, string> => ({
+const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS"), cacheKeyPrefix = "", jwksUrl = ""): Record<string, string> => ({
   KAFKA_BROKERS: kafkaBrokers,
+  // Services verify forwarded tokens against the edge's keys.
+  ...(jwksUrl ? { AUTH_JWKS_URL: jwksUrl } : {}),
   // Parallel test stacks share the test Redis; each keeps its cache keys to itself.
   CACHE_KEY_PREFIX: cacheKeyPrefix,
   REDIS_URL: stackEnv("REDIS_URL"),
@@ -91,6 +131,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return service;
   };
 
+  let jwksUrl = "";
+
   async function startNotifier(topics: NonNullable<StackOptions["notifier"]>): Promise<RunningNotifier> {
     const smtp = new TestSmtpServer();
     const sms = new TestSmsProvider();
@@ -102,7 +144,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const service = withLifecycle(
       await startNotifierService(
         parseConfig(notifierConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
           PGDATABASE: db.name,
           GRPC_PORT: "0",
           METRICS_PORT: "0",
@@ -123,8 +165,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   try {
-    const [doctorPort, slotPort, bookingPort] = [await freePort(), await freePort(), await freePort()];
+    const [doctorPort, slotPort, bookingPort, edgePort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const address = (port: number) => `127.0.0.1:${port}`;
+    jwksUrl = `http://127.0.0.1:${edgePort}/.well-known/jwks.json`;
     const doctorDb = await scratch("doctor");
     const slotDb = await scratch("slot");
     const shardDbs: ScratchDatabase[] = [];
@@ -133,7 +176,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const doctor = withLifecycle(
       await startDoctorService(
         parseConfig(doctorConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
           PGDATABASE: doctorDb.name,
           GRPC_PORT: String(doctorPort),
           METRICS_PORT: "0",
@@ -145,7 +188,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const slot = withLifecycle(
       await startSlotService(
         parseConfig(slotConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
           PGDATABASE: slotDb.name,
           GRPC_PORT: String(slotPort),
           METRICS_PORT: "0",
@@ -159,7 +202,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const booking = withLifecycle(
       await startBookingService(
         parseConfig(bookingConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix),
+          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
           GRPC_PORT: String(bookingPort),
           METRICS_PORT: "0",
           BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
@@ -172,11 +215,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ),
     );
     const notifier = options.notifier ? await startNotifier(options.notifier) : undefined;
+    const edgeDb = await scratch("edge");
     const edge = withLifecycle(
       await startEdge(
         parseConfig(edgeConfigSchema, {
-          HTTP_PORT: "0",
+          ...serviceEnv(options.kafkaBrokers, cachePrefix),
+          PGDATABASE: edgeDb.name,
+          HTTP_PORT: String(edgePort),
           METRICS_PORT: "0",
+          // Limits are tested on their own (services/edge/test/rate-limit.test.ts); here they
+          // would only throttle the tests' own traffic from 127.0.0.1.
+          RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
+          RATE_LIMIT_ACCOUNT_PER_MINUTE: "1000000",
+          RATE_LIMIT_FLOOD_PER_SECOND: "1000000",
+          RATE_LIMIT_KEY_PREFIX: cachePrefix,
           DOCTOR_ADDR: address(doctorPort),
           SLOT_ADDR: address(slotPort),
           BOOKING_ADDR: address(bookingPort),
@@ -195,7 +247,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       booking: booking.metricsPort,
       ...(notifier ? { notifier: notifier.metricsPort } : {}),
     };
-    return { baseUrl: `http://127.0.0.1:${edge.port}`, edge, booking, shardDbs, ...(notifier ? { notifier } : {}), metricsPorts, stop };
+    const baseUrl = `http://127.0.0.1:${edge.port}`;
+    const signer = edgeSigner(edge);
+    return {
+      baseUrl,
+      edge,
+      booking,
+      shardDbs,
+      ...(notifier ? { notifier } : {}),
+      metricsPorts,
+      signer,
+      http: () => new Http(baseUrl, signer),
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -209,9 +273,33 @@ export interface Answer<T = any> {
   body: T;
 }
 
-/** A tiny JSON client for the edge: real HTTP over loopback, nothing mocked. */
+/**
+ * A tiny JSON client for the edge: real HTTP over loopback, nothing mocked. With a signer it
+ * sends an access token for its identity (an admin unless told otherwise).
+ */
 export class Http {
-  constructor(private readonly baseUrl: string) {}
+  private token: Promise<string> | undefined;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly signer?: Signer,
+    private readonly identity: Identity | undefined = signer ? { role: "admin" } : undefined,
+  ) {}
+
+  /** The same client acting as another identity. */
+  as(identity: Identity): Http {
+    if (!this.signer) throw new Error("this client has no signer");
+    return new Http(this.baseUrl, this.signer, identity);
+  }
+
+  /** The same client acting as the patient whose account id is `patientId`. */
+  asPatient(patientId: string = randomUUID()): Http {
+    return this.as({ role: "patient", accountId: patientId });
+  }
+
+  anonymous(): Http {
+    return new Http(this.baseUrl);
+  }
 
   async request<T = any>(
     method: string,
@@ -219,6 +307,10 @@ export class Http {
     options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
   ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers };
+    if (this.signer && this.identity && headers["authorization"] === undefined) {
+      this.token ??= this.signer.token(this.identity);
+      headers["authorization"] = `Bearer ${await this.token}`;
+    }
     let body = options.body;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
@@ -280,7 +372,8 @@ export class Fixtures {
     return res.body;
   }
 
-  bookingBody(slotId: string, patientId: string, extra: Record<string, unknown> = {}) {
-    return { slotId, patientId, patientName: "Pat Patient", patientContact: "pat@example.org", ...extra };
+  /** The patient is whoever sends it (the token's account), never a body field. */
+  bookingBody(slotId: string, extra: Record<string, unknown> = {}) {
+    return { slotId, patientName: "Pat Patient", patientContact: "pat@example.org", ...extra };
   }
 }

@@ -62,7 +62,7 @@ describe("a Kafka outage during bookings", () => {
       kafkaBrokers: kafka.brokers,
       notifier: { eventsTopic: "clinic.booking.events.v1", dlqTopic: "bookings.dlq", group: "notifier" },
     });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -77,7 +77,7 @@ describe("a Kafka outage during bookings", () => {
       const n = patients.length;
       const patient = { email: `outage-${n}-${randomUUID().slice(0, 8)}@example.org`, phone: `+1555${String(1_000_000 + n).padStart(7, "0")}` };
       patients.push(patient);
-      const created = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID(), { patientContact: patient.email, patientPhone: patient.phone }));
+      const created = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id, { patientContact: patient.email, patientPhone: patient.phone }));
       expect(created.status).toBe(201);
       expect((await http.post(`/api/v1/bookings/${created.body.id}/confirm`)).status).toBe(200);
     };

@@ -179,7 +179,7 @@ describe("observability: dashboards and alerts against real metrics", () => {
       waitForLeaders: true,
     });
     stack = await startStack({ name: "obs", notifier: topics });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
     const missing = SERVICES.filter((service) => stack.metricsPorts[service] === undefined);
     if (missing.length > 0) throw new Error(`no metrics port for ${missing.join(", ")}`);
@@ -191,9 +191,9 @@ describe("observability: dashboards and alerts against real metrics", () => {
     const single = await make.slot(doctor.id, { capacity: 1 });
     const double = await make.slot(doctor.id, { capacity: 2 });
     const contact = { patientContact: `obs-${suffix}@example.org`, patientPhone: `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}` };
-    expect((await http.post("/api/v1/bookings", make.bookingBody(single.id, randomUUID(), contact))).status).toBe(201);
-    expectError(await http.post("/api/v1/bookings", make.bookingBody(single.id, randomUUID())), 409, "SLOT_FULL");
-    const booked = await http.post("/api/v1/bookings", make.bookingBody(double.id, randomUUID(), contact));
+    expect((await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(single.id, contact))).status).toBe(201);
+    expectError(await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(single.id)), 409, "SLOT_FULL");
+    const booked = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(double.id, contact));
     expect(booked.status).toBe(201);
     expect((await http.post(`/api/v1/bookings/${booked.body.id}/confirm`)).status).toBe(200);
     expect((await http.post(`/api/v1/bookings/${booked.body.id}/cancel`)).status).toBe(200);

@@ -35,7 +35,7 @@ describe(`randomized booking rounds through the edge (seed ${SEED})`, () => {
 
   beforeAll(async () => {
     stack = await startStack({ name: "e2e_random", booking: { HOLD_TTL_MS: String(HOLD_MS), SWEEP_INTERVAL_MS: "200" } });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -56,7 +56,7 @@ describe(`randomized booking rounds through the edge (seed ${SEED})`, () => {
     }
     const patients = Array.from({ length: 25 }, () => randomUUID());
     const known = new Map<string, { slotId: string; patientId: string }>();
-    const keyed = new Map<string, { body: ReturnType<Fixtures["bookingBody"]>; bookingId?: string }>();
+    const keyed = new Map<string, { body: ReturnType<Fixtures["bookingBody"]>; patientId: string; bookingId?: string }>();
     const outcomes = new Map<string, number>();
 
     for (let round = 0; round < 8; round += 1) {
@@ -73,10 +73,10 @@ describe(`randomized booking rounds through the edge (seed ${SEED})`, () => {
             key = pick([...keyed.keys()]); // a client retry with the same key and body
           } else if (random() < 0.3) {
             key = randomUUID();
-            keyed.set(key, { body: make.bookingBody(pick(slots).id, pick(patients)) });
+            keyed.set(key, { body: make.bookingBody(pick(slots).id), patientId: pick(patients) });
           }
-          const body = key ? keyed.get(key)!.body : make.bookingBody(pick(slots).id, pick(patients));
-          call = http.post("/api/v1/bookings", body, key ? { "idempotency-key": key } : undefined);
+          const { body, patientId } = key ? keyed.get(key)! : { body: make.bookingBody(pick(slots).id), patientId: pick(patients) };
+          call = http.asPatient(patientId).post("/api/v1/bookings", body, key ? { "idempotency-key": key } : undefined);
         } else {
           kind = roll < 0.8 ? "confirm" : "cancel";
           call = http.post(`/api/v1/bookings/${pick(ids)}/${kind}`);

@@ -12,7 +12,7 @@ describe("admin list across shards through the edge", () => {
 
   beforeAll(async () => {
     stack = await startStack({ name: "e2e_scatter" });
-    http = new Http(stack.baseUrl);
+    http = stack.http();
     make = new Fixtures(http);
   });
   afterAll(async () => {
@@ -36,7 +36,7 @@ describe("admin list across shards through the edge", () => {
       for (const doctorId of doctors) {
         const slot = await make.slot(doctorId, { capacity: 3 });
         for (let i = 0; i < 2; i++) {
-          const res = await http.post("/api/v1/bookings", make.bookingBody(slot.id, randomUUID()));
+          const res = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
           expect(res.status).toBe(201);
           created.push(res.body);
         }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { eventually } from "@clinic/test-support";
-import { Http } from "./harness";
+import { Http, signIn } from "./harness";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");
@@ -55,7 +55,11 @@ describe("distributed tracing through Jaeger", () => {
   });
 
   it("follows a booking from the HTTP request to the sent e-mail", async () => {
-    const http = new Http(settings["EDGE_URL"]!);
+    const edgeUrl = settings["EDGE_URL"]!;
+    const http = await signIn(edgeUrl, settings["ADMIN_EMAIL"]!, settings["ADMIN_PASSWORD"]!);
+    const patientEmail = `trace-${randomUUID()}@example.org`;
+    expect((await new Http(edgeUrl).post("/api/v1/auth/register", { email: patientEmail, password: "trace-patient-password" })).status).toBe(201);
+    const patient = await signIn(edgeUrl, patientEmail, "trace-patient-password");
     const doctor = await http.post("/api/v1/doctors", { name: "Dr. Trace", specialization: "radiology" });
     expect(doctor.status).toBe(201);
     const start = new Date(Date.now() + 48 * 3_600_000);
@@ -68,9 +72,8 @@ describe("distributed tracing through Jaeger", () => {
     expect(slot.status).toBe(201);
     // Book and confirm in one request: the slot lookup, the seat, the events and the
     // "confirmed" e-mail all belong to this one request's trace.
-    const booking = await http.post("/api/v1/bookings", {
+    const booking = await patient.post("/api/v1/bookings", {
       slotId: slot.body.id,
-      patientId: randomUUID(),
       patientName: "Trace Patient",
       patientContact: "trace@example.org",
       confirm: true,

@@ -390,6 +390,8 @@ service_common_env() {
   export DOCTOR_ADDR="127.0.0.1:$CLINIC_DOCTOR_PORT" SLOT_ADDR="127.0.0.1:$CLINIC_SLOT_PORT"
   export BOOKING_ADDR="127.0.0.1:$CLINIC_BOOKING_PORT" NOTIFIER_ADDR="127.0.0.1:$CLINIC_NOTIFIER_PORT"
   export REDIS_URL="redis://127.0.0.1:$CLINIC_REDIS_PORT" KAFKA_BROKERS="127.0.0.1:$CLINIC_KAFKA_PORT"
+  # Services verify the callers' tokens against the edge's published keys.
+  export AUTH_JWKS_URL="http://127.0.0.1:$CLINIC_EDGE_PORT/.well-known/jwks.json"
   # Traces go to the stack's Jaeger when it runs; without one, services keep trace context (log
   # lines, Kafka headers) but export nothing.
   if running_pid jaeger >/dev/null 2>&1; then

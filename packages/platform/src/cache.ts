@@ -5,7 +5,7 @@ import { z } from "zod";
 import { env, redisConfigSchema } from "./config";
 import type { Lifecycle } from "./lifecycle";
 import type { Logger } from "./logger";
-import { createRedis } from "./redis";
+import { connectRedis } from "./redis";
 
 /**
  * Cache-aside over Redis, shared by every service. Redis is an accelerator here, never a source
@@ -578,17 +578,12 @@ export async function startCache(options: {
   registry: Registry;
   lifecycle: Lifecycle;
 }): Promise<{ cache: Cache; redis: Redis }> {
-  const redis = createRedis(options.config.REDIS_URL, options.logger);
-  options.lifecycle.onShutdown("redis", "clients", async () => {
-    if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
-    else redis.disconnect();
+  const redis = await connectRedis({
+    url: options.config.REDIS_URL,
+    logger: options.logger,
+    lifecycle: options.lifecycle,
+    unavailableMessage: "starting without Redis: serving uncached until it answers",
   });
-  try {
-    await redis.connect();
-  } catch (err) {
-    // createRedis has logged the warning already; ioredis keeps reconnecting in the background.
-    options.logger.info({ err: err instanceof Error ? err.message : String(err) }, "starting without Redis: serving uncached until it answers");
-  }
   const cache = new Cache({
     redis,
     logger: options.logger,

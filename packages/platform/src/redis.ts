@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { Lifecycle } from "./lifecycle";
 import type { Logger } from "./logger";
 
 export { Redis } from "ioredis";
@@ -26,5 +27,33 @@ export function createRedis(url: string, logger: Logger, options: { commandTimeo
     if (lastState === "error") logger.info("redis available again");
     lastState = "ready";
   });
+  return redis;
+}
+
+/**
+ * A Redis client connected now if Redis answers; if not, the caller starts anyway (saying what it
+ * does without Redis) and ioredis keeps reconnecting in the background. Closed in the "clients"
+ * stage of shutdown.
+ */
+export async function connectRedis(options: {
+  url: string;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  unavailableMessage: string;
+  commandTimeoutMs?: number;
+}): Promise<Redis> {
+  const redis = createRedis(options.url, options.logger, {
+    ...(options.commandTimeoutMs !== undefined ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
+  });
+  options.lifecycle.onShutdown("redis", "clients", async () => {
+    if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+    else redis.disconnect();
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    // createRedis has logged the warning already.
+    options.logger.info({ err: err instanceof Error ? err.message : String(err) }, options.unavailableMessage);
+  }
   return redis;
 }

@@ -1,8 +1,17 @@
 import type { AddressInfo } from "node:net";
-import { Lifecycle, createLogger, createServiceMetrics, startMetricsServer, startOrRelease, type Logger } from "@clinic/platform";
+import {
+  Lifecycle,
+  connectRedis,
+  createLogger,
+  createServiceMetrics,
+  startMetricsServer,
+  startOrRelease,
+  type Logger,
+} from "@clinic/platform";
 import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
+import { createRateLimiter } from "./rate-limit";
 import { buildServer, type ServerState } from "./server";
 import type { EdgeFastify } from "./type-provider";
 
@@ -13,8 +22,7 @@ export interface RunningEdge {
   lifecycle: Lifecycle;
   /** For tests: the Fastify instance (inject, route table, OpenAPI document). */
   http: EdgeFastify;
-  /** Accounts and tokens; undefined when the configuration has no database (accounts off). */
-  auth?: AuthService;
+  auth: AuthService;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,14 +38,26 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     const backends = createBackends(config);
     lifecycle.onShutdown("grpc clients", "clients", async () => backends.close());
     const auth = await startAuth({ config, lifecycle, registry: metrics.registry, logger: log });
-    const http = await buildServer({
-      config,
+    const redis = await connectRedis({
+      url: config.REDIS_URL,
       logger: log,
-      backends,
-      registry: metrics.registry,
-      state,
-      ...(auth ? { auth } : {}),
+      lifecycle,
+      commandTimeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      unavailableMessage: "starting without Redis: rate limits are counted per replica until it answers",
     });
+    const limiter = createRateLimiter({
+      redis,
+      keyPrefix: config.RATE_LIMIT_KEY_PREFIX,
+      timeoutMs: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+      policies: {
+        flood: { limit: config.RATE_LIMIT_FLOOD_PER_SECOND, windowSeconds: 1 },
+        anonymous: { limit: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE, windowSeconds: 60 },
+        account: { limit: config.RATE_LIMIT_ACCOUNT_PER_MINUTE, windowSeconds: 60 },
+      },
+      registry: metrics.registry,
+      logger: log,
+    });
+    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state, auth, limiter });
     // Stop taking traffic and drain it before the clients it uses go away.
     lifecycle.onShutdown("http server", "traffic", async () => {
       state.draining = true; // /readyz now fails, so load balancers stop sending new requests
@@ -61,6 +81,6 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     const port = (http.server.address() as AddressInfo).port;
     log.info({ port, metricsPort: metricsServer.port }, "serving");
-    return { port, metricsPort: metricsServer.port, lifecycle, http, ...(auth ? { auth } : {}) };
+    return { port, metricsPort: metricsServer.port, lifecycle, http, auth };
   });
 }

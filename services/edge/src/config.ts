@@ -1,11 +1,11 @@
-import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit, type DatabaseConfig } from "@clinic/platform";
+import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit, redisConfigSchema } from "@clinic/platform";
 import { z } from "zod";
 
 /**
  * The edge serves HTTP, not gRPC, so the shared gRPC listener settings are dropped and HTTP ones
  * take their place; logging, metrics and shutdown settings are the ones every service shares.
  */
-export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT: true }).extend({
+export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT: true, AUTH_JWKS_URL: true }).extend({
   /** Loopback by default; a container sets 0.0.0.0. The metrics endpoint listens on it too. */
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: env.port().default(8080),
@@ -25,14 +25,8 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   HTTP_REQUEST_TIMEOUT_MS: env.positiveInt().default(30_000),
   /** Idle keep-alive connections are closed after this long. */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt().default(65_000),
-  /**
-   * The edge's own database (accounts, signing keys, refresh tokens). Accounts are off when
-   * neither PGUSER nor PGPASSWORD is set (development without a database; the HTTP contract
-   * tests); in production both are required.
-   */
+  /** The edge's own database: accounts, signing keys, refresh tokens, the audit log. */
   ...databaseConfigSchema.shape,
-  PGUSER: z.string().optional(),
-  PGPASSWORD: z.string().optional(),
   PGDATABASE: z.string().default("clinic_edge"),
   JWT_ISSUER: z.string().default("clinic-edge"),
   JWT_AUDIENCE: z.string().default("clinic-api"),
@@ -41,31 +35,36 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   /** Created at start when no admin exists yet; both or neither. */
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).max(200).optional(),
+  /** Rate limits live in Redis so every replica counts against one budget. */
+  ...redisConfigSchema.shape,
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: env.positiveInt().default(10),
+  RATE_LIMIT_ACCOUNT_PER_MINUTE: env.positiveInt().default(100),
+  RATE_LIMIT_FLOOD_PER_SECOND: env.positiveInt().default(1000),
+  /** A Redis check slower than this falls back to the replica's own counters. */
+  RATE_LIMIT_REDIS_TIMEOUT_MS: env.positiveInt().default(200),
+  /** Prefix of the limiter's Redis keys, when several deployments or test stacks share one Redis. */
+  RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]*$/, "letters, digits and _ . : - only").default(""),
+  /**
+   * How many proxies in front of the edge append to X-Forwarded-For (the mesh's ingress gateway
+   * and sidecar: 2). 0 trusts none: the client address is the socket's.
+   */
+  HTTP_TRUSTED_PROXY_HOPS: env.nonNegativeInt().default(0),
+  /** Browser origins allowed to call the API (CORS); unset means none. */
+  CORS_ALLOWED_ORIGINS: env.list().optional(),
+  /** Strict-Transport-Security max-age; 0 leaves the header out (plain-HTTP development). */
+  HSTS_MAX_AGE_SECONDS: env.nonNegativeInt().default(0),
 }).superRefine((c, ctx) => {
-  const pairs = [
-    ["PGUSER", "PGPASSWORD"],
-    ["BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_PASSWORD"],
-  ] as const;
-  for (const [a, b] of pairs) {
-    if ((c[a] === undefined) !== (c[b] === undefined)) {
-      const missing = c[a] === undefined ? a : b;
-      ctx.addIssue({ code: "custom", path: [missing], message: `required when ${missing === a ? b : a} is set` });
+  if ((c.BOOTSTRAP_ADMIN_EMAIL === undefined) !== (c.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
+    const missing = c.BOOTSTRAP_ADMIN_EMAIL === undefined ? "BOOTSTRAP_ADMIN_EMAIL" : "BOOTSTRAP_ADMIN_PASSWORD";
+    ctx.addIssue({ code: "custom", path: [missing], message: "required when the other BOOTSTRAP_ADMIN_* is set" });
+  }
+  for (const origin of c.CORS_ALLOWED_ORIGINS ?? []) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      ctx.addIssue({ code: "custom", path: ["CORS_ALLOWED_ORIGINS"], message: `${origin} is not an origin (scheme://host[:port])` });
     }
-  }
-  if (c.NODE_ENV === "production" && c.PGUSER === undefined) {
-    ctx.addIssue({ code: "custom", path: ["PGUSER"], message: "required in production (accounts need the edge database)" });
-  }
-  if (c.BOOTSTRAP_ADMIN_EMAIL !== undefined && c.PGUSER === undefined) {
-    ctx.addIssue({ code: "custom", path: ["PGUSER"], message: "required when BOOTSTRAP_ADMIN_EMAIL is set" });
   }
 });
 
 export type EdgeConfig = z.output<typeof configSchema>;
-
-/** The database settings when accounts are on (PGUSER and PGPASSWORD set), else undefined. */
-export function edgeDatabaseConfig(config: EdgeConfig): (DatabaseConfig & { PGDATABASE: string }) | undefined {
-  if (config.PGUSER === undefined || config.PGPASSWORD === undefined) return undefined;
-  return { ...config, PGUSER: config.PGUSER, PGPASSWORD: config.PGPASSWORD };
-}
 
 export const loadConfig = (): EdgeConfig => loadConfigOrExit(configSchema, "edge");

@@ -1,8 +1,10 @@
 import { status as grpcStatus } from "@grpc/grpc-js";
 import {
+  DomainError,
   fromServiceError,
   httpStatusFromGrpc,
   isServiceError,
+  toGrpcStatus,
   type FieldViolation,
   type RemoteError,
 } from "@clinic/platform";
@@ -176,6 +178,10 @@ interface MaybeFastifyError {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (isServiceError(err)) return apiErrorFromRemote(fromServiceError(err));
+  // Shared helpers (page tokens, caller checks) speak in domain errors, as the services do.
+  if (err instanceof DomainError) {
+    return new ApiError(httpStatusFromGrpc(toGrpcStatus(err).code), err.reason, err.message, err.violations);
+  }
   const e = (typeof err === "object" && err !== null ? err : {}) as MaybeFastifyError;
   if (Array.isArray(e.validation)) return validationError(e.validation, e.validationContext);
   const known = typeof e.code === "string" ? FRAMEWORK_ERRORS[e.code] : undefined;

@@ -4,6 +4,9 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "@clinic/platform";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
+import { registerAccessControl } from "./access";
+import { AuditLog, registerAuditLog } from "./audit";
+import { accountRoutes } from "./auth/account-routes";
 import { AUTH_SCHEMAS, authRoutes, jwksRoute } from "./auth/routes";
 import type { AuthService } from "./auth/service";
 import type { Backends } from "./backends";
@@ -18,6 +21,8 @@ import { healthRoutes, type HealthState } from "./routes/health";
 import { notificationRoutes } from "./routes/notifications";
 import { API_PREFIX } from "./routes/prefix";
 import { slotRoutes } from "./routes/slots";
+import type { RateLimiter } from "./rate-limit";
+import { registerSecurityHeaders } from "./security-headers";
 import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
 import { ErrorSchema } from "./schemas/common";
 import { DoctorPageSchema, DoctorSchema } from "./schemas/doctor";
@@ -36,8 +41,8 @@ export interface ServerOptions {
   backends: Backends;
   registry: Registry;
   state: ServerState;
-  /** Accounts and tokens; without it the auth routes and the JWKS are not served. */
-  auth?: AuthService;
+  auth: AuthService;
+  limiter: RateLimiter;
 }
 
 // Same rules as ajv-formats' "email"; E.164 is "+", a country code not starting with 0, and at
@@ -84,7 +89,7 @@ function routePattern(url: string): RegExp {
  * Builds the HTTP server without listening, so tests can also drive it with `inject`.
  */
 export async function buildServer(options: ServerOptions): Promise<EdgeFastify> {
-  const { config, logger, backends, registry, state, auth } = options;
+  const { config, logger, backends, registry, state, auth, limiter } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Request logs would be one line per call at the busiest tier; metrics count requests and
@@ -94,6 +99,8 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
     requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     genReqId: () => randomUUID(),
+    // Behind the mesh the client's address is the Nth-last X-Forwarded-For entry, not the socket's.
+    ...(config.HTTP_TRUSTED_PROXY_HOPS > 0 ? { trustProxy: (_address: string, hop: number) => hop < config.HTTP_TRUSTED_PROXY_HOPS } : {}),
     // The drain answer is ours (same error shape), not Fastify's built-in one; see onRequest.
     return503OnClosing: false,
     forceCloseConnections: "idle",
@@ -136,6 +143,8 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
 
   const knownRoutes: KnownRoute[] = [];
   app.addHook("onRoute", (route) => {
+    // The CORS preflight route matches every path; it says nothing about which methods exist.
+    if (route.url === "*") return;
     for (const method of [route.method].flat()) knownRoutes.push({ method, pattern: routePattern(route.url) });
   });
 
@@ -146,6 +155,9 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       throw new ApiError(503, "SHUTTING_DOWN", "the server is shutting down; retry");
     }
   });
+  await registerSecurityHeaders(app, config);
+  registerAccessControl(app, { auth, limiter, registry });
+  registerAuditLog(app, new AuditLog(auth.db), logger, registry);
   app.addHook("preValidation", async (request) => coerceQuery(request));
   registerHttpMetrics(app, registry);
   registerHttpTracing(app);
@@ -161,7 +173,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
     return replyError(request, reply, new ApiError(404, "NOT_FOUND", `no route ${request.method} ${path}`));
   });
 
-  for (const schema of [...SHARED_SCHEMAS, ...(auth ? AUTH_SCHEMAS : [])]) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...AUTH_SCHEMAS]) app.addSchema(schema);
 
   await app.register(swagger, {
     openapi: {
@@ -178,8 +190,18 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
         { name: "slots", description: "Bookable time ranges with a seat capacity" },
         { name: "bookings", description: "Seats held, confirmed and cancelled" },
         { name: "admin", description: "Operations across all shards" },
-        ...(auth ? [{ name: "auth", description: "Accounts, access and refresh tokens, signing keys" }] : []),
+        { name: "auth", description: "Accounts, access and refresh tokens, signing keys" },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: "http",
+            scheme: "bearer",
+            bearerFormat: "JWT",
+            description: "An access token from `POST /api/v1/auth/token`; keys at `/.well-known/jwks.json`.",
+          },
+        },
+      },
     },
     // Shared schemas keep their $id as the component name (`#/components/schemas/Booking`).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json["$id"] ?? `def-${i}`) },
@@ -188,7 +210,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, backends, state, config.READINESS_TIMEOUT_MS);
-  if (auth) jwksRoute(app, auth);
+  jwksRoute(app, auth);
 
   await app.register(
     async (api) => {
@@ -196,7 +218,8 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
       notificationRoutes(api, backends);
-      if (auth) authRoutes(api, auth);
+      authRoutes(api, auth);
+      accountRoutes(api, auth, backends, new AuditLog(auth.db));
     },
     { prefix: API_PREFIX },
   );

@@ -1,5 +1,5 @@
 import { parseConfig } from "@clinic/platform";
-import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { startEdge, type RunningEdge } from "../src/app";
 import { rotateKeys } from "../src/auth/keys";
@@ -32,16 +32,25 @@ async function startAuthEdge(database: string, extra: Record<string, string> = {
     PGUSER: stackEnv("PGUSER"),
     PGPASSWORD: stackEnv("PGPASSWORD"),
     PGDATABASE: database,
+    REDIS_URL: stackEnv("REDIS_URL"),
+    // This file registers many accounts from one address; limits have their own tests.
+    RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix("edge_auth"),
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000",
     ...extra,
   });
   return startEdge(config, testLogger("edge"));
 }
 
 function client(edge: RunningEdge) {
-  return async (method: string, path: string, body?: unknown): Promise<Answer> => {
+  return async (method: string, path: string, body?: unknown, accessToken?: string): Promise<Answer> => {
+    const headers = {
+      ...(body !== undefined ? JSON_TYPE : {}),
+      ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+    };
     const res = await fetch(`http://127.0.0.1:${edge.port}${path}`, {
       method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: JSON_TYPE } : {}),
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
@@ -123,6 +132,7 @@ describe("edge accounts and tokens", () => {
       aud: "clinic-api",
       sub: accountId,
       role: "patient",
+      sid: expect.any(String),
       iat: expect.any(Number),
       exp: (claims.iat as number) + 86400,
       jti: expect.any(String),
@@ -222,6 +232,30 @@ describe("edge accounts and tokens", () => {
     expect((await call("POST", "/api/v1/auth/logout", { refreshToken: "nope" })).status).toBe(204);
   });
 
+  it("logout also revokes the access tokens of that sign-in, and only those", async () => {
+    const { tokens } = await registerAndSignIn();
+    expect((await call("GET", "/api/v1/accounts/me", undefined, tokens.accessToken)).status).toBe(200);
+    expect((await call("POST", "/api/v1/auth/logout", { refreshToken: tokens.refreshToken })).status).toBe(204);
+    const after = await call("GET", "/api/v1/accounts/me", undefined, tokens.accessToken);
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe("TOKEN_REVOKED");
+  });
+
+  it("a reused refresh token revokes the access tokens of its sign-in too", async () => {
+    const { tokens, email: address } = await registerAndSignIn();
+    const second = await call("POST", "/api/v1/auth/token", { email: address, password: PASSWORD });
+    const rotated = await call("POST", "/api/v1/auth/refresh", { refreshToken: tokens.refreshToken });
+    expect(rotated.status).toBe(200);
+    expect((await call("POST", "/api/v1/auth/refresh", { refreshToken: tokens.refreshToken })).body.error.code).toBe("REFRESH_TOKEN_REUSED");
+    for (const token of [tokens.accessToken, rotated.body.accessToken]) {
+      expect((await call("GET", "/api/v1/accounts/me", undefined, token)).body.error.code).toBe("TOKEN_REVOKED");
+    }
+    // Another sign-in of the same account is unaffected.
+    const me = await call("GET", "/api/v1/accounts/me", undefined, second.body.accessToken);
+    expect(me.status).toBe(200);
+    expect(me.body.email).toBe(address);
+  });
+
   it("rotates signing keys: old tokens keep verifying, new ones carry the new kid", async () => {
     const { tokens: before } = await registerAndSignIn();
     const oldKid = decodeProtectedHeader(before.accessToken).kid;
@@ -265,25 +299,13 @@ describe("edge accounts and tokens", () => {
   });
 });
 
-describe("edge without a database", () => {
-  it("starts with accounts off and serves no auth routes", async () => {
-    const config = parseConfig(configSchema, { HTTP_PORT: "0", METRICS_PORT: "0" });
-    const edge = await startEdge(config, testLogger("edge"));
-    try {
-      expect(edge.auth).toBeUndefined();
-      expect(edge.http.hasRoute({ method: "POST", url: "/api/v1/auth/token" })).toBe(false);
-    } finally {
-      await edge.lifecycle.shutdown("test finished");
-    }
-  });
-
-  it("requires the database in production, and settings in pairs", () => {
-    expect(() => parseConfig(configSchema, { NODE_ENV: "production" })).toThrow(/PGUSER: required in production/);
-    expect(() => parseConfig(configSchema, { PGUSER: "u" })).toThrow(/PGPASSWORD: required when PGUSER is set/);
+describe("edge auth settings", () => {
+  it("requires the database, and the bootstrap admin settings in pairs", () => {
+    expect(() => parseConfig(configSchema, { REDIS_URL: "redis://r:6379" })).toThrow(/PGUSER: required but not set/);
     expect(() =>
-      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", BOOTSTRAP_ADMIN_EMAIL: "a@example.org" }),
+      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", BOOTSTRAP_ADMIN_EMAIL: "a@example.org" }),
     ).toThrow(/BOOTSTRAP_ADMIN_PASSWORD: required/);
-    const defaults = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p" });
+    const defaults = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379" });
     expect(defaults).toEqual(
       expect.objectContaining({
         PGDATABASE: "clinic_edge",

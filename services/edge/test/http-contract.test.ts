@@ -1,5 +1,5 @@
 import { parseConfig } from "@clinic/platform";
-import { freePort, testLogger } from "@clinic/test-support";
+import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startEdge, type RunningEdge } from "../src/app";
 import { configSchema } from "../src/config";
 
@@ -23,8 +23,29 @@ async function deadAddress(): Promise<string> {
   return `127.0.0.1:${await freePort()}`;
 }
 
+// One edge database for the file (accounts, keys); every edge started here shares it.
+let database: ScratchDatabase | undefined;
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** The settings the edge cannot start without: its database and Redis. */
+const requiredEnv = (databaseName: string) => ({
+  PGHOST: stackEnv("PGHOST"),
+  PGPORT: stackEnv("PGPORT"),
+  PGUSER: stackEnv("PGUSER"),
+  PGPASSWORD: stackEnv("PGPASSWORD"),
+  PGDATABASE: databaseName,
+  REDIS_URL: stackEnv("REDIS_URL"),
+});
+
 async function startIsolatedEdge(extra: Record<string, string> = {}): Promise<RunningEdge> {
+  database ??= await createScratchDatabase("edge_contract");
   const config = parseConfig(configSchema, {
+    ...requiredEnv(database.name),
+    RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix("edge_contract"),
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000",
+    RATE_LIMIT_ACCOUNT_PER_MINUTE: "100000",
     HTTP_PORT: "0",
     METRICS_PORT: "0",
     DOCTOR_ADDR: await deadAddress(),
@@ -37,10 +58,13 @@ async function startIsolatedEdge(extra: Record<string, string> = {}): Promise<Ru
   return startEdge(config, testLogger("edge"));
 }
 
-function client(edge: RunningEdge) {
+/** Calls the edge as an admin unless the headers carry their own `authorization` (or `anonymous`). */
+function client(edge: RunningEdge, options: { anonymous?: boolean } = {}) {
   const base = `http://127.0.0.1:${edge.port}`;
+  const token = edge.auth.issueAccessToken({ id: "6d1c1a8e-5f0b-4c36-9d0c-2f4b0f7b7c11", role: "admin", doctor_id: null });
   return async (method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> => {
-    const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const auth = options.anonymous || headers["authorization"] !== undefined ? {} : { authorization: `Bearer ${await token}` };
+    const res = await fetch(base + path, { method, headers: { ...auth, ...headers }, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -70,7 +94,11 @@ describe("edge HTTP contract (backends unreachable)", () => {
   let call: ReturnType<typeof client>;
 
   beforeAll(async () => {
-    edge = await startIsolatedEdge({ HTTP_BODY_LIMIT_BYTES: "2048" });
+    edge = await startIsolatedEdge({
+      HTTP_BODY_LIMIT_BYTES: "2048",
+      CORS_ALLOWED_ORIGINS: "https://app.example.org",
+      HSTS_MAX_AGE_SECONDS: "31536000",
+    });
     call = client(edge);
   });
   afterAll(async () => {
@@ -132,7 +160,7 @@ describe("edge HTTP contract (backends unreachable)", () => {
       const res = await call(
         "POST",
         "/api/v1/bookings",
-        JSON.stringify({ slotId: "nope", patientId: UUID, patientName: "Pat", patientContact: "0151 234" }),
+        JSON.stringify({ slotId: "nope", patientName: "Pat", patientContact: "0151 234" }),
         JSON_TYPE,
       );
       expectErrorShape(res, 400, "VALIDATION_FAILED");
@@ -185,7 +213,7 @@ describe("edge HTTP contract (backends unreachable)", () => {
     });
 
     it("validates the Idempotency-Key header", async () => {
-      const body = JSON.stringify({ slotId: UUID, patientId: UUID, patientName: "Pat", patientContact: "pat@example.org" });
+      const body = JSON.stringify({ slotId: UUID, patientName: "Pat", patientContact: "pat@example.org" });
       for (const key of ["x".repeat(201), "two words"]) {
         const res = await call("POST", "/api/v1/bookings", body, { ...JSON_TYPE, "idempotency-key": key });
         expectErrorShape(res, 400, "VALIDATION_FAILED");
@@ -202,6 +230,68 @@ describe("edge HTTP contract (backends unreachable)", () => {
     it("refuses a body on confirm and cancel", async () => {
       const res = await call("POST", `/api/v1/bookings/${UUID}/confirm`, JSON.stringify({ reason: "x" }), JSON_TYPE);
       expectErrorShape(res, 400, "VALIDATION_FAILED");
+    });
+  });
+
+  describe("security", () => {
+    it("refuses a protected route without a token, 401 with WWW-Authenticate, before reading the body", async () => {
+      const anonymous = client(edge, { anonymous: true });
+      const res = await anonymous("POST", "/api/v1/doctors", "{not json", JSON_TYPE);
+      expectErrorShape(res, 401, "AUTHENTICATION_REQUIRED");
+      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="clinic"');
+    });
+
+    it("refuses a malformed or foreign token with 401 INVALID_TOKEN, even on a public route", async () => {
+      for (const authorization of ["Bearer not-a-jwt", "Basic YWRtaW46YWRtaW4=", "Bearer a.b.c", "Bearer "]) {
+        const res = await call("GET", "/api/v1/doctors", undefined, { authorization });
+        expectErrorShape(res, 401, "INVALID_TOKEN");
+        expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      }
+    });
+
+    it("serves public routes to anonymous callers (here the backend is down: 503, not 401)", async () => {
+      const res = await client(edge, { anonymous: true })("GET", "/api/v1/doctors");
+      expectErrorShape(res, 503, "SERVICE_UNAVAILABLE");
+      expect(res.headers.get("ratelimit-policy")).toBe("100000;w=60");
+    });
+
+    it("sends security headers on every answer", async () => {
+      for (const path of ["/api/v1/doctors/not-a-uuid", "/healthz", "/openapi.json"]) {
+        const res = await call("GET", path);
+        expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+        expect(res.headers.get("x-frame-options")).toBe("DENY");
+        expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+        expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+        expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      }
+      expect((await call("GET", "/api/v1/doctors/not-a-uuid")).headers.get("cache-control")).toBe("no-store");
+    });
+
+    it("allows CORS from the configured origins only", async () => {
+      const preflight = (origin: string) =>
+        call("OPTIONS", "/api/v1/bookings", undefined, {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization,content-type",
+        });
+      const allowed = await preflight("https://app.example.org");
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
+      expect(allowed.headers.get("access-control-allow-headers")).toContain("authorization");
+      const other = await preflight("https://evil.example.com");
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      const simple = await call("GET", "/api/v1/doctors/not-a-uuid", undefined, { origin: "https://app.example.org" });
+      expect(simple.headers.get("access-control-allow-origin")).toBe("https://app.example.org");
+      expect(simple.headers.get("access-control-expose-headers")).toContain("retry-after");
+    });
+
+    it("documents the bearer scheme on protected operations and 401/403/429 answers", async () => {
+      const doc = (await call("GET", "/openapi.json")).body;
+      expect(doc.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: "http", scheme: "bearer" }));
+      const create = doc.paths["/api/v1/bookings"].post;
+      expect(create.security).toEqual([{ bearerAuth: [] }]);
+      expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["401", "403", "429"]));
+      expect(doc.paths["/api/v1/doctors"].get.security).toBeUndefined();
     });
   });
 
@@ -307,6 +397,14 @@ describe("edge HTTP contract (backends unreachable)", () => {
       "GET /api/v1/bookings/{bookingId}/notifications listBookingNotifications",
       "GET /api/v1/admin/dead-letters listDeadLetters",
       "POST /api/v1/admin/dead-letters/{deadLetterId}/replay replayDeadLetter",
+      "POST /api/v1/auth/register registerPatient",
+      "POST /api/v1/auth/token createToken",
+      "POST /api/v1/auth/refresh refreshToken",
+      "POST /api/v1/auth/logout logout",
+      "POST /api/v1/accounts createAccount",
+      "GET /api/v1/accounts/me getOwnAccount",
+      "GET /api/v1/admin/audit-events listAuditEvents",
+      "GET /.well-known/jwks.json getJwks",
     ];
 
     const operations = (): { method: string; path: string; op: any }[] =>
@@ -368,7 +466,9 @@ describe("edge HTTP contract (backends unreachable)", () => {
       const create = doc.paths["/api/v1/bookings"].post;
       const schema = create.requestBody.content["application/json"].schema;
       expect(schema.additionalProperties).toBe(false);
-      expect(schema.required.sort()).toEqual(["patientContact", "patientId", "patientName", "slotId"]);
+      // The patient is the token's account, never a body field.
+      expect(schema.required.sort()).toEqual(["patientContact", "patientName", "slotId"]);
+      expect(schema.properties.patientId).toBeUndefined();
       expect(schema.properties.slotId.format).toBe("uuid");
       expect(create.parameters).toEqual(
         expect.arrayContaining([expect.objectContaining({ in: "header", name: "idempotency-key", required: false })]),
@@ -381,7 +481,7 @@ describe("edge HTTP contract (backends unreachable)", () => {
 
 describe("edge configuration defaults", () => {
   it("uses the documented ports, backends and a 64 KiB body limit", () => {
-    const config = parseConfig(configSchema, {});
+    const config = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://127.0.0.1:6379" });
     expect(config).toEqual(
       expect.objectContaining({
         HTTP_PORT: 8080,
@@ -390,12 +490,24 @@ describe("edge configuration defaults", () => {
         SLOT_ADDR: "127.0.0.1:50052",
         BOOKING_ADDR: "127.0.0.1:50053",
         HTTP_BODY_LIMIT_BYTES: 65536,
+        ACCESS_TOKEN_TTL_SECONDS: 86_400,
+        REFRESH_TOKEN_TTL_SECONDS: 30 * 86_400,
+        RATE_LIMIT_ANONYMOUS_PER_MINUTE: 10,
+        RATE_LIMIT_ACCOUNT_PER_MINUTE: 100,
+        RATE_LIMIT_FLOOD_PER_SECOND: 1000,
       }),
     );
   });
 
   it("refuses a malformed backend address", () => {
     expect(() => parseConfig(configSchema, { SLOT_ADDR: "slot" })).toThrow(/SLOT_ADDR/);
+  });
+
+  it("needs its database and Redis, and refuses CORS entries that are not origins", () => {
+    expect(() => parseConfig(configSchema, {})).toThrow(/PGUSER[\s\S]*PGPASSWORD[\s\S]*REDIS_URL/);
+    expect(() =>
+      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", CORS_ALLOWED_ORIGINS: "https://app.example.org/path" }),
+    ).toThrow(/CORS_ALLOWED_ORIGINS/);
   });
 });
 

@@ -1,6 +1,6 @@
-import { createDatabase, databaseSettingsFrom, migrateLatest, type Knex } from "@clinic/platform";
+import { createDatabase, databaseConfigSchema, databaseSettingsFrom, loadConfigOrExit, migrateLatest, type Knex } from "@clinic/platform";
+import { z } from "zod";
 import { migrations } from "../../migrations";
-import { edgeDatabaseConfig, loadConfig } from "../config";
 import { EmailTakenError, createAccount } from "./accounts";
 import { rotateKeys } from "./keys";
 
@@ -57,12 +57,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 64;
   }
-  const config = loadConfig();
-  const database = edgeDatabaseConfig(config);
-  if (!database) {
-    process.stderr.write("edge auth: PGUSER and PGPASSWORD must be set (the edge database)\n");
-    return 78; // EX_CONFIG
-  }
+  // Only the database settings: the commands need neither Redis nor the backends.
+  const database = loadConfigOrExit(databaseConfigSchema.extend({ PGDATABASE: z.string().default("clinic_edge") }), "edge auth");
   const db = createDatabase(databaseSettingsFrom(database, { database: database.PGDATABASE, applicationName: "edge-cli" }));
   try {
     await migrateLatest(db, migrations);

@@ -1,7 +1,7 @@
 import { openServiceDatabase, type Lifecycle, type Logger } from "@clinic/platform";
 import type { Registry } from "prom-client";
 import { migrations } from "../../migrations";
-import { edgeDatabaseConfig, type EdgeConfig } from "../config";
+import type { EdgeConfig } from "../config";
 import { ensureBootstrapAdmin } from "./accounts";
 import { ensureActiveKey } from "./keys";
 import { AuthService, type AuthSettings } from "./service";
@@ -17,24 +17,18 @@ export const authSettingsFrom = (config: EdgeConfig): AuthSettings => ({
 
 /**
  * Accounts at start: the edge database opened and migrated, a signing key ready, and the
- * bootstrap admin created if configured and no admin exists. Undefined when the configuration
- * has no database (accounts off).
+ * bootstrap admin created if configured and no admin exists.
  */
 export async function startAuth(options: {
   config: EdgeConfig;
   lifecycle: Lifecycle;
   registry: Registry;
   logger: Logger;
-}): Promise<AuthService | undefined> {
+}): Promise<AuthService> {
   const { config, logger } = options;
-  const database = edgeDatabaseConfig(config);
-  if (!database) {
-    logger.warn("accounts are off: PGUSER/PGPASSWORD are not set, so /api/v1/auth and the JWKS are not served");
-    return undefined;
-  }
   const db = await openServiceDatabase({
-    config: database,
-    database: database.PGDATABASE,
+    config,
+    database: config.PGDATABASE,
     name: "edge",
     migrations,
     lifecycle: options.lifecycle,

@@ -87,6 +87,8 @@ export class KeyStore {
   async signingKey(): Promise<SigningKey> {
     const row = await this.db<SigningKeyRow>("signing_keys").whereNull("retired_at").orderBy("created_at", "desc").first();
     if (!row) throw new Error("no active signing key (the edge creates one at start; run `rotate-keys`)");
+    // A key this process has not seen yet (a rotation): its tokens must verify here at once.
+    if (this.cache && !this.cache.keys.has(row.kid)) this.cache = undefined;
     return { kid: row.kid, key: await importJWK(row.private_jwk, SIGNING_ALGORITHM) };
   }
 
@@ -115,8 +117,13 @@ export class KeyStore {
     const now = Date.now();
     if (!this.cache || now - this.cache.at > RELOAD_AFTER_MS) await this.reload();
     let entry = this.cache?.keys.get(kid);
-    if (!entry && this.cache && now - this.cache.at > MIN_RELOAD_GAP_MS) {
-      await this.reload();
+    if (!entry && this.cache) {
+      // Another replica may have rotated just now. Reload, but at most once per gap: a stream
+      // of made-up kids waits for the next reload instead of hammering the database.
+      const wait = this.cache.at + MIN_RELOAD_GAP_MS - now;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Unless a reload began after this token arrived, which has seen whatever there is.
+      if (!this.cache || this.cache.at < now) await this.reload();
       entry = this.cache?.keys.get(kid);
     }
     if (!entry || (entry.verifiesUntil && entry.verifiesUntil.getTime() <= Date.now())) return undefined;

@@ -24,14 +24,19 @@ async function insertToken(db: Knex, accountId: string, familyId: string, ttlSec
   return token;
 }
 
-/** A new family: one sign-in. */
-export function issueRefreshToken(db: Knex, accountId: string, ttlSeconds: number): Promise<string> {
-  return insertToken(db, accountId, randomUUID(), ttlSeconds);
+/** A new family: one sign-in (its id is the `sid` of the access tokens issued with it). */
+export async function issueRefreshToken(
+  db: Knex,
+  accountId: string,
+  ttlSeconds: number,
+): Promise<{ refreshToken: string; familyId: string }> {
+  const familyId = randomUUID();
+  return { refreshToken: await insertToken(db, accountId, familyId, ttlSeconds), familyId };
 }
 
 export type RotateResult =
-  | { ok: true; accountId: string; refreshToken: string }
-  | { ok: false; reason: "unknown" | "reused" | "revoked" | "expired" };
+  | { ok: true; accountId: string; familyId: string; refreshToken: string }
+  | { ok: false; reason: "unknown" | "reused" | "revoked" | "expired"; familyId?: string };
 
 /**
  * Exchanges a refresh token for the next one of its family. Each token works once: presenting
@@ -47,13 +52,13 @@ export async function rotateRefreshToken(db: Knex, token: string, ttlSeconds: nu
     if (!row) return { ok: false, reason: "unknown" } as const;
     if (row.used_at) {
       await revokeFamilyIn(trx, row.family_id);
-      return { ok: false, reason: "reused" } as const;
+      return { ok: false, reason: "reused", familyId: row.family_id } as const;
     }
     if (row.revoked_at) return { ok: false, reason: "revoked" } as const;
     if ((row as unknown as { expired: boolean }).expired) return { ok: false, reason: "expired" } as const;
     await trx("refresh_tokens").where({ id: row.id }).update({ used_at: trx.fn.now() });
     const next = await insertToken(trx, row.account_id, row.family_id, ttlSeconds);
-    return { ok: true, accountId: row.account_id, refreshToken: next };
+    return { ok: true, accountId: row.account_id, familyId: row.family_id, refreshToken: next };
   });
 }
 
@@ -61,9 +66,15 @@ const revokeFamilyIn = (db: Knex, familyId: string) =>
   db("refresh_tokens").where({ family_id: familyId }).whereNull("revoked_at").update({ revoked_at: db.fn.now() });
 
 /** Logout: the token's whole family stops working. Unknown tokens are ignored. */
-export async function revokeFamilyOf(db: Knex, token: string): Promise<boolean> {
+export async function revokeFamilyOf(db: Knex, token: string): Promise<string | undefined> {
   const row = await db<RefreshTokenRow>("refresh_tokens").where("token_hash", hashOf(token)).first("family_id");
-  if (!row) return false;
+  if (!row) return undefined;
   await revokeFamilyIn(db, row.family_id);
-  return true;
+  return row.family_id;
+}
+
+/** Whether a sign-in was revoked (logout, or a reused refresh token). */
+export async function isFamilyRevoked(db: Knex, familyId: string): Promise<boolean> {
+  const row = await db("refresh_tokens").where({ family_id: familyId }).whereNotNull("revoked_at").first(db.raw("1 AS revoked"));
+  return row !== undefined;
 }

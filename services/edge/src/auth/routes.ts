@@ -1,15 +1,16 @@
+import { access } from "../access";
 import type { FastifyReply } from "fastify";
 import { ApiError } from "../errors";
 import { ErrorSchema, bodyErrors, errorResponses, ref } from "../schemas/common";
 import type { EdgeFastify } from "../type-provider";
 import { EmailTakenError } from "./accounts";
-import { AccountSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
+import { AccountSchema, AuditEventPageSchema, AuditEventSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
 import type { AuthService, TokenFailure } from "./service";
 
 const tags = ["auth"];
 
 /** Schemas the auth answers share, registered with the server's other named components. */
-export const AUTH_SCHEMAS = [AccountSchema, TokenPairSchema];
+export const AUTH_SCHEMAS = [AccountSchema, TokenPairSchema, AuditEventSchema, AuditEventPageSchema];
 
 const unauthorized = (description: string) => ({ 401: ref(ErrorSchema, { description }) });
 
@@ -33,6 +34,7 @@ export function authRoutes(api: EdgeFastify, auth: AuthService): void {
   api.post(
     "/auth/register",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "registerPatient",
@@ -56,6 +58,7 @@ export function authRoutes(api: EdgeFastify, auth: AuthService): void {
   api.post(
     "/auth/token",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "createToken",
@@ -78,6 +81,7 @@ export function authRoutes(api: EdgeFastify, auth: AuthService): void {
   api.post(
     "/auth/refresh",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "refreshToken",
@@ -105,6 +109,7 @@ export function authRoutes(api: EdgeFastify, auth: AuthService): void {
   api.post(
     "/auth/logout",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "logout",

@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { DateTime, StringEnum, Uuid } from "../schemas/common";
+import { DateTime, PageSize, PageToken, StringEnum, Uuid, ref } from "../schemas/common";
 import type { AccountRow } from "./accounts";
 import { ROLES } from "@clinic/platform";
 
@@ -55,6 +55,46 @@ export const TokenBody = Type.Object(
   // No length rules on sign-in: a too-short password simply does not match.
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
   { title: "TokenRequest", additionalProperties: false },
+);
+
+export const CreateAccountBody = Type.Object(
+  {
+    email: Email,
+    password: Password,
+    role: StringEnum(["doctor", "admin"] as const, { description: "Patients register themselves." }),
+    doctorId: Type.Optional(Uuid({ description: "Required for doctor accounts: the doctor record the account acts for." })),
+  },
+  { title: "CreateAccountRequest", additionalProperties: false },
+);
+
+export const AuditEventSchema = Type.Object(
+  {
+    id: Uuid(),
+    time: DateTime(),
+    actorAccountId: Uuid(),
+    actorRole: Type.String(),
+    action: Type.String({ description: "The operation, e.g. `deleteDoctor`." }),
+    method: Type.String(),
+    path: Type.String({ description: "The route pattern, e.g. `/api/v1/doctors/:doctorId`." }),
+    target: Type.Record(Type.String(), Type.String(), { description: "The path parameters of the request." }),
+    statusCode: Type.Integer(),
+    requestId: Type.String(),
+    clientIp: Type.String(),
+  },
+  { $id: "AuditEvent", title: "AuditEvent", additionalProperties: false },
+);
+
+export const AuditEventPageSchema = Type.Object(
+  {
+    events: Type.Array(ref(AuditEventSchema)),
+    nextPageToken: Type.Optional(Type.String()),
+  },
+  { $id: "AuditEventPage", title: "AuditEventPage", additionalProperties: false },
+);
+
+export const AuditEventQuery = Type.Object(
+  { pageSize: Type.Optional(PageSize), pageToken: Type.Optional(PageToken) },
+  { additionalProperties: false },
 );
 
 export const RefreshBody = Type.Object({ refreshToken: RefreshToken }, { title: "RefreshRequest", additionalProperties: false });

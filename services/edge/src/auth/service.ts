@@ -4,7 +4,8 @@ import { SignJWT } from "jose";
 import { createAccount, findAccount, findAccountByEmail, type AccountRow } from "./accounts";
 import { KeyStore, type PublicKey } from "./keys";
 import { dummyPasswordHash, verifyPassword } from "./password";
-import { issueRefreshToken, revokeFamilyOf, rotateRefreshToken, type RotateResult } from "./refresh-tokens";
+import { isFamilyRevoked, issueRefreshToken, revokeFamilyOf, rotateRefreshToken, type RotateResult } from "./refresh-tokens";
+import { SessionStatusCache } from "./session-cache";
 
 export interface AuthSettings {
   issuer: string;
@@ -20,21 +21,31 @@ export interface TokenPair {
   refreshToken: string;
 }
 
+/** A verified access token, or why not; `revoked` when its sign-in was logged out. */
+export type AuthenticateResult = VerifyResult | { ok: false; failure: "revoked"; message: string };
+
 export type TokenFailure = { ok: false; reason: "invalid_credentials" } | Extract<RotateResult, { ok: false }>;
 
 /** Accounts and tokens over the edge's database; HTTP-free so routes and the CLI share it. */
 export class AuthService {
   readonly keys: KeyStore;
+  private readonly sessions: SessionStatusCache;
 
   constructor(
     readonly db: Knex,
     readonly settings: AuthSettings,
   ) {
     this.keys = new KeyStore(db, settings.accessTokenTtlSeconds);
+    this.sessions = new SessionStatusCache((sid) => isFamilyRevoked(db, sid));
   }
 
   registerPatient(email: string, password: string): Promise<AccountRow> {
     return createAccount(this.db, { email, password, role: "patient" });
+  }
+
+  /** Doctor and admin accounts: made by an admin (or the CLI), never by registration. */
+  createAccount(input: { email: string; password: string; role: "doctor" | "admin"; doctorId?: string }): Promise<AccountRow> {
+    return createAccount(this.db, input);
   }
 
   /** Same work and the same answer for an unknown e-mail as for a wrong password. */
@@ -42,25 +53,37 @@ export class AuthService {
     const account = await findAccountByEmail(this.db, email);
     const matches = await verifyPassword(password, account?.password_hash ?? (await dummyPasswordHash()));
     if (!account || !matches) return { ok: false, reason: "invalid_credentials" };
-    const refreshToken = await issueRefreshToken(this.db, account.id, this.settings.refreshTokenTtlSeconds);
-    return { ok: true, tokens: await this.pair(account, refreshToken) };
+    const { refreshToken, familyId } = await issueRefreshToken(this.db, account.id, this.settings.refreshTokenTtlSeconds);
+    return { ok: true, tokens: await this.pair(account, refreshToken, familyId) };
   }
 
   async refresh(token: string): Promise<{ ok: true; tokens: TokenPair } | TokenFailure> {
     const rotated = await rotateRefreshToken(this.db, token, this.settings.refreshTokenTtlSeconds);
-    if (!rotated.ok) return rotated;
+    if (!rotated.ok) {
+      // A reuse revoked the family in the database; this replica stops honouring it at once.
+      if (rotated.reason === "reused" && rotated.familyId) this.sessions.markRevoked(rotated.familyId);
+      return rotated;
+    }
     const account = await findAccount(this.db, rotated.accountId);
     if (!account) return { ok: false, reason: "revoked" };
-    return { ok: true, tokens: await this.pair(account, rotated.refreshToken) };
+    return { ok: true, tokens: await this.pair(account, rotated.refreshToken, rotated.familyId) };
   }
 
-  logout(refreshToken: string): Promise<boolean> {
-    return revokeFamilyOf(this.db, refreshToken);
+  /** Revokes the refresh token's sign-in: its refresh tokens and the access tokens issued with them. */
+  async logout(refreshToken: string): Promise<boolean> {
+    const familyId = await revokeFamilyOf(this.db, refreshToken);
+    if (familyId) this.sessions.markRevoked(familyId);
+    return familyId !== undefined;
   }
 
-  async issueAccessToken(account: Pick<AccountRow, "id" | "role" | "doctor_id">): Promise<string> {
+  /** `sid` ties the access token to its sign-in, so logout revokes it too. */
+  async issueAccessToken(account: Pick<AccountRow, "id" | "role" | "doctor_id">, sid?: string): Promise<string> {
     const { kid, key } = await this.keys.signingKey();
-    return new SignJWT({ role: account.role, ...(account.role === "doctor" ? { doctor_id: account.doctor_id } : {}) })
+    return new SignJWT({
+      role: account.role,
+      ...(account.role === "doctor" ? { doctor_id: account.doctor_id } : {}),
+      ...(sid ? { sid } : {}),
+    })
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: "JWT" })
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
@@ -69,6 +92,15 @@ export class AuthService {
       .setExpirationTime(`${this.settings.accessTokenTtlSeconds}s`)
       .setJti(randomUUID())
       .sign(key);
+  }
+
+  /** An access token as a request presents it: valid (verifyAccessToken) and its sign-in not revoked. */
+  async authenticate(token: string): Promise<AuthenticateResult> {
+    const result = await this.verifyAccessToken(token);
+    if (result.ok && result.claims.sid && (await this.sessions.isRevoked(result.claims.sid))) {
+      return { ok: false, failure: "revoked", message: "the token's sign-in was revoked" };
+    }
+    return result;
   }
 
   /** Checks an access token against this edge's keys, issuer and audience. */
@@ -84,9 +116,9 @@ export class AuthService {
     return this.keys.publicKeys();
   }
 
-  private async pair(account: AccountRow, refreshToken: string): Promise<TokenPair> {
+  private async pair(account: AccountRow, refreshToken: string, familyId: string): Promise<TokenPair> {
     return {
-      accessToken: await this.issueAccessToken(account),
+      accessToken: await this.issueAccessToken(account, familyId),
       tokenType: "Bearer",
       expiresIn: this.settings.accessTokenTtlSeconds,
       refreshToken,

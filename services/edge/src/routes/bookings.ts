@@ -1,9 +1,9 @@
+import { access, accountOf } from "../access";
 import { bookingV1 } from "@clinic/proto";
 import type { FastifyRequest } from "fastify";
 import type { Backends } from "../backends";
 import { ApiError } from "../errors";
 import { rpc } from "../grpc-call";
-import { callerOf } from "../identity";
 import {
   AvailabilityQuery,
   AvailabilitySchema,
@@ -59,6 +59,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.post(
     "/bookings",
     {
+      config: { access: access.account },
       schema: {
         tags,
         operationId: "createBooking",
@@ -77,14 +78,15 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request, reply) => {
-      const caller = callerOf(request);
+      // The seat is always for the caller: the patient is who the token says, never the body.
+      const caller = accountOf(request);
       const { body } = request;
       const res = await rpc(
-        booking.createBooking.bind(booking),
+        request.caller, booking.createBooking.bind(booking),
         // fromPartial: fields added to the request later keep their proto defaults here.
         bookingV1.CreateBookingRequest.fromPartial({
           slotId: body.slotId,
-          patientId: caller.patientId,
+          patientId: caller.accountId,
           patientName: body.patientName,
           patientContact: body.patientContact,
           patientPhone: body.patientPhone ?? "",
@@ -104,6 +106,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.get(
     "/bookings",
     {
+      config: { access: access.admin },
       schema: {
         tags: [...tags, "admin"],
         operationId: "listAllBookings",
@@ -113,12 +116,13 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
         response: { 200: ref(BookingPageSchema), ...errorResponses() },
       },
     },
-    async (request) => page(await rpc(booking.listAllBookings.bind(booking), listRequest(request.query))),
+    async (request) => page(await rpc(request.caller, booking.listAllBookings.bind(booking), listRequest(request.query))),
   );
 
   api.get(
     "/bookings/:bookingId",
     {
+      config: { access: access.account },
       schema: {
         tags,
         operationId: "getBooking",
@@ -127,13 +131,14 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
         response: { 200: ref(BookingSchema), ...errorResponses(404) },
       },
     },
-    async (request) => bookingJson((await rpc(booking.getBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+    async (request) => bookingJson((await rpc(request.caller, booking.getBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
   );
 
   api.post(
     "/bookings/:bookingId/confirm",
     {
       preValidation: refuseBody,
+      config: { access: access.account },
       schema: {
         tags,
         operationId: "confirmBooking",
@@ -144,13 +149,14 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) =>
-      bookingJson((await rpc(booking.confirmBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+      bookingJson((await rpc(request.caller, booking.confirmBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
   );
 
   api.post(
     "/bookings/:bookingId/cancel",
     {
       preValidation: refuseBody,
+      config: { access: access.account },
       schema: {
         tags,
         operationId: "cancelBooking",
@@ -160,12 +166,13 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) =>
-      bookingJson((await rpc(booking.cancelBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+      bookingJson((await rpc(request.caller, booking.cancelBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
   );
 
   api.get(
     "/patients/:patientId/bookings",
     {
+      config: { access: access.ownPatient("patientId") },
       schema: {
         tags,
         operationId: "listPatientBookings",
@@ -177,7 +184,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings.bind(booking), {
           ...listRequest(request.query),
           patientId: request.params.patientId,
           slotId: "",
@@ -189,6 +196,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.get(
     "/slots/:slotId/bookings",
     {
+      config: { access: access.doctorOrAdmin },
       schema: {
         tags,
         operationId: "listSlotBookings",
@@ -200,7 +208,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings.bind(booking), {
           ...listRequest(request.query),
           patientId: "",
           slotId: request.params.slotId,
@@ -212,6 +220,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.get(
     "/doctors/:doctorId/bookings",
     {
+      config: { access: access.ownDoctor("doctorId") },
       schema: {
         tags,
         operationId: "listDoctorBookings",
@@ -223,7 +232,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings.bind(booking), {
           ...listRequest(request.query),
           patientId: "",
           slotId: "",
@@ -235,6 +244,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.get(
     "/availability",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "getAvailability",
@@ -244,7 +254,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(booking.getAvailability.bind(booking), { slotIds: request.query.slotIds });
+      const res = await rpc(request.caller, booking.getAvailability.bind(booking), { slotIds: request.query.slotIds });
       return { availability: res.availability.map(availabilityJson), missingSlotIds: res.missingSlotIds };
     },
   );

@@ -1,3 +1,4 @@
+import { access } from "../access";
 import { Type } from "@sinclair/typebox";
 import type { Backends } from "../backends";
 import { rpc } from "../grpc-call";
@@ -21,6 +22,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.post(
     "/doctors",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "createDoctor",
@@ -30,7 +32,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request, reply) => {
-      const { doctor: created } = await rpc(doctor.createDoctor.bind(doctor), request.body);
+      const { doctor: created } = await rpc(request.caller, doctor.createDoctor.bind(doctor), request.body);
       const body = doctorJson(created);
       return reply.code(201).header("location", `${API_PREFIX}/doctors/${body.id}`).send(body);
     },
@@ -39,6 +41,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.get(
     "/doctors",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "listDoctors",
@@ -51,7 +54,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
     async (request) => {
       const q = request.query;
       const res = await rpc(
-        doctor.listDoctors.bind(doctor),
+        request.caller, doctor.listDoctors.bind(doctor),
         {
           specialization: q.specialization ?? "",
           nameQuery: q.q ?? "",
@@ -70,6 +73,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.get(
     "/doctors/:doctorId",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "getDoctor",
@@ -79,7 +83,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(doctor.getDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      const res = await rpc(request.caller, doctor.getDoctor.bind(doctor), { id: request.params.doctorId }, ID);
       return doctorJson(res.doctor);
     },
   );
@@ -87,6 +91,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.patch(
     "/doctors/:doctorId",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "updateDoctor",
@@ -98,7 +103,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
     },
     async (request) => {
       const res = await rpc(
-        doctor.updateDoctor.bind(doctor),
+        request.caller, doctor.updateDoctor.bind(doctor),
         { id: request.params.doctorId, name: request.body.name, specialization: request.body.specialization },
         ID,
       );
@@ -109,6 +114,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.delete(
     "/doctors/:doctorId",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "deleteDoctor",
@@ -119,7 +125,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request, reply) => {
-      await rpc(doctor.deleteDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      await rpc(request.caller, doctor.deleteDoctor.bind(doctor), { id: request.params.doctorId }, ID);
       return reply.code(204).send(null);
     },
   );

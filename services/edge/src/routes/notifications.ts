@@ -1,3 +1,4 @@
+import { access } from "../access";
 import type { Backends } from "../backends";
 import { rpc } from "../grpc-call";
 import { BookingParams } from "../schemas/booking";
@@ -20,6 +21,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
   api.get(
     "/bookings/:bookingId/notifications",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "listBookingNotifications",
@@ -29,7 +31,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) => {
-      const res = await rpc(notifier.listNotifications.bind(notifier), { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
+      const res = await rpc(request.caller, notifier.listNotifications.bind(notifier), { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
       return { notifications: res.notifications.map(notificationJson) };
     },
   );
@@ -37,6 +39,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
   api.get(
     "/admin/dead-letters",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "listDeadLetters",
@@ -46,7 +49,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) => {
-      const res = await rpc(notifier.listDeadLetters.bind(notifier), {
+      const res = await rpc(request.caller, notifier.listDeadLetters.bind(notifier), {
         pageSize: request.query.pageSize ?? 0,
         pageToken: request.query.pageToken ?? "",
       });
@@ -60,6 +63,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
   api.post(
     "/admin/dead-letters/:deadLetterId/replay",
     {
+      config: { access: access.admin },
       schema: {
         tags,
         operationId: "replayDeadLetter",
@@ -70,6 +74,6 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) =>
-      deadLetterJson((await rpc(notifier.replayDeadLetter.bind(notifier), { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
+      deadLetterJson((await rpc(request.caller, notifier.replayDeadLetter.bind(notifier), { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
   );
 }

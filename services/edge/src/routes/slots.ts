@@ -1,3 +1,4 @@
+import { access } from "../access";
 import { Type } from "@sinclair/typebox";
 import type { Backends } from "../backends";
 import { ApiError } from "../errors";
@@ -42,6 +43,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.post(
     "/doctors/:doctorId/slots",
     {
+      config: { access: access.ownDoctor("doctorId") },
       schema: {
         tags,
         operationId: "createSlot",
@@ -53,7 +55,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(slot.createSlot.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlot.bind(slot), {
         doctorId: request.params.doctorId,
         startTime: instant("startTime", body.startTime),
         endTime: instant("endTime", body.endTime),
@@ -67,6 +69,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.post(
     "/doctors/:doctorId/slots/batch",
     {
+      config: { access: access.ownDoctor("doctorId") },
       schema: {
         tags,
         operationId: "createSlotsFromSchedule",
@@ -81,7 +84,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(slot.createSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlots.bind(slot), {
         doctorId: request.params.doctorId,
         timeZone: body.timeZone,
         startDate: body.startDate,
@@ -99,6 +102,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.get(
     "/doctors/:doctorId/slots",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "listDoctorSlots",
@@ -110,7 +114,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request) => {
       const q = request.query;
-      const res = await rpc(slot.listSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.listSlots.bind(slot), {
         doctorId: request.params.doctorId,
         startFrom: q.startFrom === undefined ? undefined : instant("startFrom", q.startFrom),
         startTo: q.startTo === undefined ? undefined : instant("startTo", q.startTo),
@@ -127,6 +131,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.get(
     "/slots",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "batchGetSlots",
@@ -136,7 +141,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(slot.batchGetSlots.bind(slot), { ids: request.query.ids });
+      const res = await rpc(request.caller, slot.batchGetSlots.bind(slot), { ids: request.query.ids });
       return { slots: res.slots.map(slotJson), missingIds: res.missingIds };
     },
   );
@@ -144,6 +149,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.get(
     "/slots/:slotId",
     {
+      config: { access: access.public },
       schema: {
         tags,
         operationId: "getSlot",
@@ -152,12 +158,13 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
         response: { 200: ref(SlotSchema), ...errorResponses(404) },
       },
     },
-    async (request) => slotJson((await rpc(slot.getSlot.bind(slot), { id: request.params.slotId }, ID)).slot),
+    async (request) => slotJson((await rpc(request.caller, slot.getSlot.bind(slot), { id: request.params.slotId }, ID)).slot),
   );
 
   api.patch(
     "/slots/:slotId",
     {
+      config: { access: access.doctorOrAdmin },
       schema: {
         tags,
         operationId: "updateSlotCapacity",
@@ -170,7 +177,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request) => {
       const res = await rpc(
-        slot.updateSlotCapacity.bind(slot),
+        request.caller, slot.updateSlotCapacity.bind(slot),
         { id: request.params.slotId, capacity: request.body.capacity },
         ID,
       );
@@ -181,6 +188,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.delete(
     "/slots/:slotId",
     {
+      config: { access: access.doctorOrAdmin },
       schema: {
         tags,
         operationId: "deleteSlot",
@@ -191,7 +199,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
       },
     },
     async (request, reply) => {
-      await rpc(slot.deleteSlot.bind(slot), { id: request.params.slotId }, ID);
+      await rpc(request.caller, slot.deleteSlot.bind(slot), { id: request.params.slotId }, ID);
       return reply.code(204).send(null);
     },
   );

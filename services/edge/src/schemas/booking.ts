@@ -59,12 +59,14 @@ export type BookingJson = Static<typeof BookingSchema>;
 
 export const BookingParams = Type.Object({ bookingId: Uuid() }, { additionalProperties: false });
 
-export const PatientParams = Type.Object({ patientId: Uuid() }, { additionalProperties: false });
+export const PatientParams = Type.Object(
+  { patientId: Uuid({ description: "The patient's account id (the `sub` of their access token)." }) },
+  { additionalProperties: false },
+);
 
 export const CreateBookingBody = Type.Object(
   {
     slotId: Uuid(),
-    patientId: Uuid({ description: "The patient the seat is for." }),
     patientName: Type.String({ minLength: 1, maxLength: 200 }),
     patientContact: Contact,
     patientPhone: Type.Optional(Phone),

@@ -1,0 +1,48 @@
+import cors from "@fastify/cors";
+import type { EdgeConfig } from "./config";
+import type { EdgeFastify } from "./type-provider";
+
+/** The interactive docs load scripts and styles; everything else the edge serves is JSON. */
+const DOCS_PREFIX = "/docs";
+
+/**
+ * Headers every answer carries: JSON is never sniffed as HTML, never framed, never sent as a
+ * referrer, and (behind TLS) only ever fetched over HTTPS. API answers are personal, so shared
+ * caches must not keep them unless a route says otherwise (the JWKS does).
+ */
+export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConfig): Promise<void> {
+  const hsts = config.HSTS_MAX_AGE_SECONDS > 0 ? `max-age=${config.HSTS_MAX_AGE_SECONDS}; includeSubDomains` : undefined;
+  app.addHook("onSend", async (request, reply, payload) => {
+    void reply.header("x-content-type-options", "nosniff");
+    void reply.header("x-frame-options", "DENY");
+    void reply.header("referrer-policy", "no-referrer");
+    void reply.header("cross-origin-opener-policy", "same-origin");
+    if (hsts) void reply.header("strict-transport-security", hsts);
+    if (!request.url.startsWith(DOCS_PREFIX)) {
+      void reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+      if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");
+    }
+    return payload;
+  });
+
+  // Browsers may call the API only from the configured origins; tokens travel in the
+  // Authorization header, never in cookies, so credentials mode stays off.
+  const origins = config.CORS_ALLOWED_ORIGINS ?? [];
+  await app.register(cors, {
+    origin: origins.length > 0 ? origins : false,
+    methods: ["GET", "POST", "PATCH", "DELETE"],
+    allowedHeaders: ["authorization", "content-type", "idempotency-key"],
+    exposedHeaders: [
+      "location",
+      "x-request-id",
+      "retry-after",
+      "ratelimit-limit",
+      "ratelimit-remaining",
+      "ratelimit-reset",
+      "ratelimit-policy",
+    ],
+    credentials: false,
+    maxAge: 600,
+    strictPreflight: true,
+  });
+}
