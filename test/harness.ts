@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { parseConfig, type Lifecycle, type Role } from "@clinic/platform";
+import { createKafka, parseConfig, type Lifecycle, type Role } from "@clinic/platform";
 import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
 import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
@@ -134,6 +134,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let jwksUrl = "";
 
   async function startNotifier(topics: NonNullable<StackOptions["notifier"]>): Promise<RunningNotifier> {
+    // The notifier subscribes to topics that must exist (production creates them up front).
+    const admin = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic: topics.eventsTopic, numPartitions: 3 }, { topic: topics.dlqTopic, numPartitions: 1 }],
+        waitForLeaders: true,
+      });
+    } finally {
+      await admin.disconnect();
+    }
     const smtp = new TestSmtpServer();
     const sms = new TestSmsProvider();
     await smtp.start();

@@ -129,6 +129,18 @@ export function requireDoctorOrAdmin(caller: Caller, doctorId: string): AccountC
   return account;
 }
 
+/**
+ * Admins, and the account that is this patient: a patient's id is their account id, so nobody
+ * else can book, confirm, cancel or list in their name.
+ */
+export function requirePatientOrAdmin(caller: Caller, patientId: string): AccountCaller {
+  const account = requireAccount(caller);
+  if (account.role !== "admin" && account.accountId !== patientId) {
+    throw forbidden("patients act on their own bookings only");
+  }
+  return account;
+}
+
 /** Metadata for a call made on behalf of `caller` (its token travels on unchanged). */
 export function callerMetadata(caller: Caller): grpc.Metadata {
   const metadata = new grpc.Metadata();

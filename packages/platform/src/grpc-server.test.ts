@@ -1,5 +1,8 @@
+import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { doctorV1 } from "@clinic/proto";
+import { startTestIssuer, type TestIssuer } from "@clinic/test-support";
+import { AUTHORIZATION_KEY, createJwksCallerResolver, type Caller } from "./caller";
 import { DomainError, fromServiceError, invalidArgument, isServiceError } from "./errors";
 import { createGrpcClient, unary } from "./grpc-client";
 import { createGrpcServer, defineService, type GrpcServer } from "./grpc-server";
@@ -16,6 +19,8 @@ const SERVICE_UNKNOWN = "SERVICE_UNKNOWN";
 let releaseSlowCall: () => void = () => undefined;
 let slowCallStarted: () => void = () => undefined;
 let listCalls = 0;
+/** The caller each DeleteDoctor handler saw. */
+let callers: Caller[] = [];
 
 const doctor = { id: "d", name: "n", specialization: "s", createTime: new Date(0), updateTime: new Date(0) };
 
@@ -39,7 +44,10 @@ function testService() {
       listCalls += 1;
       throw new DomainError("unavailable", "TRY_AGAIN", "not yet");
     },
-    deleteDoctor: async () => ({}),
+    deleteDoctor: async (_req, ctx) => {
+      callers.push(ctx.caller);
+      return {};
+    },
   });
 }
 
@@ -47,15 +55,29 @@ const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "grpc.h
 type HealthResponse = { status: string };
 
 describe("gRPC server bootstrap", () => {
+  let issuer: TestIssuer;
   let server: GrpcServer;
   let address: string;
   let health: grpc.Client & Record<string, any>;
   let client: doctorV1.DoctorServiceClient;
   const metrics = createServiceMetrics("test");
 
+  beforeAll(async () => {
+    issuer = await startTestIssuer();
+  });
+  afterAll(async () => {
+    await issuer?.close();
+  });
+
   beforeEach(async () => {
     listCalls = 0;
-    server = createGrpcServer({ logger: createLogger({ service: "test", level: "silent" }), metrics, services: [testService()] });
+    callers = [];
+    server = createGrpcServer({
+      logger: createLogger({ service: "test", level: "silent" }),
+      metrics,
+      services: [testService()],
+      callers: createJwksCallerResolver({ jwksUrl: issuer.jwksUrl, issuer: issuer.issuer, audience: issuer.audience }),
+    });
     const port = await server.listen("127.0.0.1", 0);
     address = `127.0.0.1:${port}`;
     health = new HealthClient(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
@@ -177,5 +199,64 @@ describe("gRPC server bootstrap", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     releaseSlowCall();
     short.close();
+  });
+
+  describe("callers", () => {
+    const withAuthorization = (value: string): grpc.Metadata => {
+      const metadata = new grpc.Metadata();
+      metadata.set(AUTHORIZATION_KEY, value);
+      return metadata;
+    };
+    const call = (metadata: grpc.Metadata) => unary(client.deleteDoctor.bind(client), { id: "x" }, metadata);
+    /** The status and reason a call was refused with. */
+    const refusal = async (metadata: grpc.Metadata): Promise<{ code: grpc.status; reason: string }> => {
+      const err = await call(metadata).then(
+        () => new Error("the call succeeded"),
+        (e: unknown) => e,
+      );
+      if (!isServiceError(err)) throw err;
+      const { code, reason } = fromServiceError(err);
+      return { code, reason };
+    };
+
+    it("hands the handler a verified token's account as ctx.caller, and a call without one as anonymous", async () => {
+      const accountId = randomUUID();
+      const doctorId = randomUUID();
+      const token = await issuer.token({ role: "doctor", accountId, doctorId });
+      await call(withAuthorization(`Bearer ${token}`));
+      await call(new grpc.Metadata());
+      expect(callers).toEqual([
+        { kind: "account", accountId, role: "doctor", doctorId, authorization: `Bearer ${token}` },
+        { kind: "anonymous" },
+      ]);
+    });
+
+    it("answers a bad token UNAUTHENTICATED with a reason, and never runs the handler", async () => {
+      const other = await startTestIssuer();
+      try {
+        const patient = { role: "patient" as const };
+        const ours = await issuer.token(patient);
+        const theirs = await other.token(patient);
+        // Our key id over their payload and signature: the signature cannot verify.
+        const forged = [ours.split(".")[0], ...theirs.split(".").slice(1)].join(".");
+        const cases: [string, string, string][] = [
+          ["signed by another issuer's key", `Bearer ${theirs}`, "INVALID_TOKEN"],
+          ["signed by another key under our key id", `Bearer ${forged}`, "INVALID_TOKEN"],
+          ["expired", `Bearer ${await issuer.token(patient, { expiresInSeconds: -60 })}`, "TOKEN_EXPIRED"],
+          ["for another audience", `Bearer ${await issuer.token(patient, { audience: "another-api" })}`, "INVALID_TOKEN"],
+          ["from another issuer name", `Bearer ${await issuer.token(patient, { issuer: "somebody" })}`, "INVALID_TOKEN"],
+          ["not a bearer token", `Basic ${Buffer.from("admin:admin").toString("base64")}`, "INVALID_TOKEN"],
+        ];
+        for (const [name, authorization, reason] of cases) {
+          expect({ name, ...(await refusal(withAuthorization(authorization))) }).toEqual({ name, code: grpc.status.UNAUTHENTICATED, reason });
+        }
+        expect(callers).toEqual([]);
+        // The same token, untouched, is fine.
+        await call(withAuthorization(`Bearer ${ours}`));
+        expect(callers).toMatchObject([{ kind: "account", role: "patient" }]);
+      } finally {
+        await other.close();
+      }
+    });
   });
 });

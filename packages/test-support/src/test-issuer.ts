@@ -71,24 +71,34 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     env: { AUTH_JWKS_URL: jwksUrl, JWT_ISSUER: issuer, JWT_AUDIENCE: audience },
     token,
     metadata,
-    interceptor(identity) {
-      // Signed once, up front: the interceptor itself must be synchronous.
-      const ready = token(identity);
-      return (options, nextCall) =>
-        new grpc.InterceptingCall(nextCall(options), {
-          start(md, listener, next) {
-            ready.then(
-              (t) => {
-                md.set(AUTHORIZATION_KEY, `Bearer ${t}`);
-                next(md, listener);
-              },
-              () => next(md, listener),
-            );
-          },
-        });
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Signed once, up front: the interceptor itself must be synchronous.
+    interceptor: (identity) => bearerInterceptor(token(identity)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Services keep their JWKS connections alive; waiting for them to idle out is pointless.
+        server.closeAllConnections();
+      }),
   };
+}
+
+/**
+ * A client interceptor that sends every call with `Bearer <token>`, once the token is there (a
+ * token that cannot be had leaves the calls anonymous).
+ */
+export function bearerInterceptor(token: Promise<string>): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(md, listener, next) {
+        token.then(
+          (t) => {
+            md.set(AUTHORIZATION_KEY, `Bearer ${t}`);
+            next(md, listener);
+          },
+          () => next(md, listener),
+        );
+      },
+    });
 }
 
 function signToken(

@@ -1,4 +1,4 @@
-import { writeOutbox, type Knex } from "@clinic/platform";
+import { forbidden, writeOutbox, type Knex } from "@clinic/platform";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
 
@@ -307,12 +307,14 @@ export class BookingShardRepository {
 
   /**
    * Sets a slot's capacity, creating its inventory row if no booking made it yet. Refused
-   * (undefined) when more seats are held than the new capacity.
+   * (undefined) when more seats are held than the new capacity, and PERMISSION_DENIED when the
+   * slot's row names another doctor than `slot.doctorId`.
    */
   async setCapacity(slot: SlotInfo, capacity: number): Promise<InventoryRow | undefined> {
     // Even a refused change commits: the inventory row may be new, lapsed holds were reclaimed.
     const row = await this.db.transaction(async (trx) => {
       await this.insertInventory(trx, slot, capacity);
+      await this.requireSlotOf(trx, slot.id, slot.doctorId);
       await this.reclaimExpired(trx, slot.id);
       const { rows } = await trx.raw<{ rows: InventoryRow[] }>(
         `UPDATE slot_inventory SET capacity = ?, updated_at = now()
@@ -328,6 +330,7 @@ export class BookingShardRepository {
   /**
    * Closes a slot for booking before the slot service deletes it. Refused (false) while it has
    * active bookings; the retired row stays so a late request cannot book a deleted slot.
+   * PERMISSION_DENIED when the slot's row names another doctor.
    */
   async retire(slotId: string, doctorId: string): Promise<boolean> {
     const retired = await this.db.transaction(async (trx) => {
@@ -336,6 +339,7 @@ export class BookingShardRepository {
          VALUES (?, ?, '-infinity', 'infinity', 0, 0, true) ON CONFLICT (slot_id) DO NOTHING`,
         [slotId, doctorId],
       );
+      await this.requireSlotOf(trx, slotId, doctorId);
       await this.reclaimExpired(trx, slotId);
       const { rowCount } = await trx.raw<{ rowCount: number }>(
         "UPDATE slot_inventory SET retired = true, updated_at = now() WHERE slot_id = ? AND held = 0",
@@ -442,6 +446,19 @@ export class BookingShardRepository {
       [slotId],
     );
     return rows[0];
+  }
+
+  /**
+   * Locks the slot's inventory row (it exists by now) and refuses it unless it is `doctorId`'s.
+   * The doctor id comes with the request and picks the shard; a shard holds many doctors' slots,
+   * so a doctor naming themselves must not reach another doctor's slot on the same shard.
+   */
+  private async requireSlotOf(trx: Knex.Transaction, slotId: string, doctorId: string): Promise<void> {
+    const { rows } = await trx.raw<{ rows: { doctor_id: string }[] }>(
+      "SELECT doctor_id FROM slot_inventory WHERE slot_id = ? FOR UPDATE",
+      [slotId],
+    );
+    if (rows[0]?.doctor_id !== doctorId) throw forbidden(`slot ${slotId} is not a slot of doctor ${doctorId}`);
   }
 
   private async insertInventory(trx: Knex.Transaction, slot: SlotInfo, capacity: number): Promise<void> {

@@ -5,7 +5,13 @@ import {
   decodeCursor,
   defineService,
   encodeCursor,
+  forbidden,
   notFound,
+  requireAccount,
+  requireDoctorOrAdmin,
+  requirePatientOrAdmin,
+  requireRole,
+  type Caller,
   type KeyedCache,
 } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
@@ -90,6 +96,14 @@ const WRONG_STATE: Record<"confirm" | "cancel", Partial<Record<StoredStatus, [st
   },
 };
 
+/** A booking is for its patient, the doctor whose slot it is on, and admins to read. */
+function requireBookingReader(caller: Caller, booking: BookingRow): void {
+  const account = requireAccount(caller);
+  if (account.role === "admin" || account.accountId === booking.patient_id) return;
+  if (account.role === "doctor" && account.doctorId === booking.doctor_id) return;
+  throw forbidden("a booking is visible to its patient, its doctor and admins only");
+}
+
 /** What GetAvailability caches per slot (`slot:{id}:bookings:count`). */
 export interface SeatCount {
   capacity: number;
@@ -108,16 +122,22 @@ export interface BookingServiceDeps {
   holdTtlMs: number;
 }
 
+/**
+ * Who may do what (the caller is verified before a handler runs; every check comes before any
+ * change): patients book, confirm, cancel and list in their own name; doctors read the bookings
+ * on their own slots and, through the slot and doctor services, change their own slots' seats;
+ * admins do everything. Availability is public.
+ */
 export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }: BookingServiceDeps) {
-  async function requireSlot(slotId: string): Promise<SlotInfo> {
-    const slot = await slots.get(slotId);
+  async function requireSlot(slotId: string, caller: Caller): Promise<SlotInfo> {
+    const slot = await slots.get(slotId, caller);
     if (!slot) throw notFound("slot", slotId);
     return slot;
   }
 
   /** Seats of existing, open slots from their shards; deleted (retired) and unknown slots are absent. */
-  async function seatCountsFromShards(slotIds: readonly string[]): Promise<Map<string, SeatCount>> {
-    const found = await slots.getMany(slotIds);
+  async function seatCountsFromShards(slotIds: readonly string[], caller: Caller): Promise<Map<string, SeatCount>> {
+    const found = await slots.getMany(slotIds, caller);
     const byShard = new Map<BookingShardRepository, string[]>();
     for (const slot of found.values()) {
       const shard = router.forDoctor(slot.doctorId);
@@ -135,11 +155,16 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
     return counts;
   }
 
-  async function transition(action: "confirm" | "cancel", rawId: string): Promise<bookingV1.Booking> {
+  async function transition(action: "confirm" | "cancel", rawId: string, caller: Caller): Promise<bookingV1.Booking> {
+    requireAccount(caller);
     const v = new Validator();
     const id = v.uuid("id", rawId);
     v.check();
     const { shard, createdAt } = router.forBookingId(id);
+    // The patient of a booking never changes, so it can be checked before the guarded update.
+    const booking = await shard.findById(id, createdAt);
+    if (!booking) throw notFound("booking", id);
+    requirePatientOrAdmin(caller, booking.patient_id);
     const outcome = action === "confirm" ? await shard.confirm(id, createdAt) : await shard.cancel(id, createdAt);
     if (outcome.kind === "not_found") throw notFound("booking", id);
     if (outcome.kind === "wrong_state") {
@@ -152,7 +177,8 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
   }
 
   return defineService(BOOKING_SERVICE_NAME, bookingV1.BookingServiceService, {
-    async createBooking(req) {
+    async createBooking(req, { caller }) {
+      requireAccount(caller);
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
       const patientId = v.uuid("patient_id", req.patientId);
@@ -167,8 +193,10 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
         v.add("idempotency_key", "must be 1 to 200 printable ASCII characters");
       }
       v.check();
+      // Before the idempotency key is claimed: nobody books, or reserves a key, in another's name.
+      requirePatientOrAdmin(caller, patientId);
 
-      const slot = await requireSlot(slotId);
+      const slot = await requireSlot(slotId, caller);
       if (slot.startTime.getTime() <= Date.now()) {
         metrics.outcomes.inc({ outcome: "rejected_past" });
         throw new DomainError("unprocessable", "SLOT_IN_PAST", "the slot has already started");
@@ -222,25 +250,28 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       }
     },
 
-    async confirmBooking(req) {
-      return { booking: await transition("confirm", req.id) };
+    async confirmBooking(req, { caller }) {
+      return { booking: await transition("confirm", req.id, caller) };
     },
 
-    async cancelBooking(req) {
-      return { booking: await transition("cancel", req.id) };
+    async cancelBooking(req, { caller }) {
+      return { booking: await transition("cancel", req.id, caller) };
     },
 
-    async getBooking(req) {
+    async getBooking(req, { caller }) {
+      requireAccount(caller);
       const v = new Validator();
       const id = v.uuid("id", req.id);
       v.check();
       const { shard, createdAt } = router.forBookingId(id);
       const row = await shard.findById(id, createdAt);
       if (!row) throw notFound("booking", id);
+      requireBookingReader(caller, row);
       return { booking: toBooking(row) };
     },
 
-    async listBookings(req) {
+    async listBookings(req, { caller }) {
+      requireAccount(caller);
       const v = new Validator();
       const selectors = [req.patientId, req.slotId, req.doctorId].filter((s) => s !== "");
       if (selectors.length !== 1) v.add("patient_id", "exactly one of patient_id, slot_id, doctor_id is required");
@@ -256,13 +287,19 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       let shards: BookingShardRepository[];
       let filter;
       if (patientId) {
+        requirePatientOrAdmin(caller, patientId);
         shards = [...router.shards];
         filter = { patientId, statuses };
       } else if (slotId) {
-        const slot = await requireSlot(slotId);
+        // The slot service owns which doctor a slot is of (slots are public, so NOT_FOUND for an
+        // unknown one tells nobody anything); a shard's inventory row would be a weaker witness,
+        // it only exists once the slot was booked or changed.
+        const slot = await requireSlot(slotId, caller);
+        requireDoctorOrAdmin(caller, slot.doctorId);
         shards = [router.forDoctor(slot.doctorId)];
         filter = { slotId, statuses };
       } else {
+        requireDoctorOrAdmin(caller, doctorId!);
         shards = [router.forDoctor(doctorId!)];
         filter = { doctorId: doctorId!, statuses };
       }
@@ -270,7 +307,8 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
     },
 
-    async listAllBookings(req) {
+    async listAllBookings(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const limit = v.pageSize("page_size", req.pageSize);
       const statuses = statusFilter(v, req.statuses);
@@ -280,14 +318,14 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
     },
 
-    async getAvailability(req) {
+    async getAvailability(req, { caller }) {
       const v = new Validator();
       if (req.slotIds.length === 0) v.add("slot_ids", "at least one slot id is required");
       if (req.slotIds.length > MAX_BATCH) v.add("slot_ids", `at most ${MAX_BATCH} slot ids`);
       const ids = [...new Set(req.slotIds.map((id, i) => v.uuid(`slot_ids[${i}]`, id)))];
       v.check();
 
-      const counts = await seatCounts.getMany(ids, (uncached) => seatCountsFromShards(uncached));
+      const counts = await seatCounts.getMany(ids, (uncached) => seatCountsFromShards(uncached, caller));
       const availability: bookingV1.SlotAvailability[] = [];
       const missing: string[] = [];
       for (const id of ids) {
@@ -298,7 +336,11 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { availability, missingSlotIds: missing };
     },
 
-    async setSlotCapacity(req) {
+    // Called by the slot service for the caller who changes the slot. The doctor id comes with
+    // the request: it is checked against the caller here, and against the slot's inventory row
+    // by the shard (see BookingShardRepository.setCapacity).
+    async setSlotCapacity(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
       const doctorId = v.uuid("doctor_id", req.doctorId);
@@ -307,6 +349,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       const endTime = v.date("end_time", req.endTime);
       if (startTime && endTime && startTime >= endTime) v.add("end_time", "must be after start_time");
       v.check();
+      requireDoctorOrAdmin(caller, doctorId);
       const row = await router.forDoctor(doctorId).setCapacity({ id: slotId, doctorId, startTime: startTime!, endTime: endTime!, capacity }, capacity);
       slots.invalidate(slotId);
       if (!row) {
@@ -316,21 +359,25 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { availability: { slotId, capacity: row.capacity, held: row.held, remaining: row.capacity - row.held } };
     },
 
-    async retireSlot(req) {
+    async retireSlot(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
       const doctorId = v.uuid("doctor_id", req.doctorId);
       v.check();
+      requireDoctorOrAdmin(caller, doctorId);
       const retired = await router.forDoctor(doctorId).retire(slotId, doctorId);
       slots.invalidate(slotId);
       if (!retired) throw new DomainError("conflict", "SLOT_HAS_ACTIVE_BOOKINGS", "the slot still has active bookings");
       return {};
     },
 
-    async countActiveBookings(req) {
+    async countActiveBookings(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const doctorId = v.uuid("doctor_id", req.doctorId);
       v.check();
+      requireDoctorOrAdmin(caller, doctorId);
       return { count: await router.forDoctor(doctorId).countActive(doctorId) };
     },
   });

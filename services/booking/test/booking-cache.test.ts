@@ -4,8 +4,10 @@ import { bookingV1 } from "@clinic/proto";
 import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
 import { status } from "@grpc/grpc-js";
 import {
+  ADMIN,
   DoctorApi,
   SlotApi,
+  callAs,
   addMinutes,
   failure,
   hoursAhead,
@@ -20,7 +22,12 @@ class Bookings {
   private readonly client: bookingV1.BookingServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(bookingV1.BookingServiceClient, { address, serviceName: "clinic.booking.v1.BookingService", deadlineMs: 10_000 });
+    this.client = createGrpcClient(bookingV1.BookingServiceClient, {
+      address,
+      serviceName: "clinic.booking.v1.BookingService",
+      deadlineMs: 10_000,
+      interceptors: callAs(ADMIN),
+    });
   }
 
   /** A new booking's id. */

@@ -8,6 +8,7 @@ import {
   createServiceMetrics,
   startCache,
   startServiceHost,
+  callerMetadata,
   unary,
   type Logger,
   type ServiceHost,
@@ -75,8 +76,8 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       descriptorSetPath,
       services: [
         doctorService(repository, {
-          countActiveBookings: async (doctorId) =>
-            (await unary(booking.countActiveBookings.bind(booking), { doctorId })).count,
+          countActiveBookings: async (doctorId, caller) =>
+            (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
         }),
       ],
     });

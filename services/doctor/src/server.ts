@@ -1,4 +1,4 @@
-import { DomainError, Validator, decodeCursor, defineService, encodeCursor, notFound } from "@clinic/platform";
+import { DomainError, Validator, decodeCursor, defineService, encodeCursor, notFound, requireRole, type Caller } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
 import type { DoctorRepository, DoctorRow } from "./doctor-repository";
 
@@ -6,7 +6,8 @@ export const DOCTOR_SERVICE_NAME = "clinic.doctor.v1.DoctorService";
 
 /** How the doctor service learns whether deleting a doctor would orphan active bookings. */
 export interface ActiveBookingCounter {
-  countActiveBookings(doctorId: string): Promise<number>;
+  /** Asked on behalf of `caller`, whose token the booking service checks again. */
+  countActiveBookings(doctorId: string, caller: Caller): Promise<number>;
 }
 
 const toDoctor = (row: DoctorRow): doctorV1.Doctor => ({
@@ -22,9 +23,11 @@ const NAME_MAX = 200;
 export const DEFAULT_PAGE_SIZE = 20;
 const SPECIALIZATION_MAX = 100;
 
+/** Doctors are public to read; only admins create, change or delete them. */
 export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCounter) {
   return defineService(DOCTOR_SERVICE_NAME, doctorV1.DoctorServiceService, {
-    async createDoctor(req) {
+    async createDoctor(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const name = v.text("name", req.name, { max: NAME_MAX });
       const specialization = v.text("specialization", req.specialization, { max: SPECIALIZATION_MAX });
@@ -62,7 +65,8 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
       };
     },
 
-    async updateDoctor(req) {
+    async updateDoctor(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const id = v.uuid("id", req.id);
       const changes: { name?: string; specialization?: string } = {};
@@ -77,12 +81,13 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
       return { doctor: toDoctor(row) };
     },
 
-    async deleteDoctor(req) {
+    async deleteDoctor(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const id = v.uuid("id", req.id);
       v.check();
       if (!(await repo.get(id))) throw notFound("doctor", id);
-      const active = await bookings.countActiveBookings(id);
+      const active = await bookings.countActiveBookings(id, caller);
       if (active > 0) {
         throw new DomainError(
           "conflict",

@@ -1,13 +1,18 @@
 import { createGrpcClient, createRedis, unary, type Redis } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
 import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { startBooking, startDoctor, type StartedBooking, type StartedService } from "../../slot/test/harness";
+import { ADMIN, callAs, startBooking, startDoctor, type StartedBooking, type StartedService } from "../../slot/test/harness";
 
 class Doctors {
   private readonly client: doctorV1.DoctorServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(doctorV1.DoctorServiceClient, { address, serviceName: "clinic.doctor.v1.DoctorService", deadlineMs: 10_000 });
+    this.client = createGrpcClient(doctorV1.DoctorServiceClient, {
+      address,
+      serviceName: "clinic.doctor.v1.DoctorService",
+      deadlineMs: 10_000,
+      interceptors: callAs(ADMIN),
+    });
   }
 
   create = async (name: string, specialization = "cardiology") =>

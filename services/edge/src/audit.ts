@@ -88,8 +88,8 @@ const toEvent = (row: AuditRow): AuditEvent => ({
 });
 
 /**
- * Records every state-changing API request an admin makes, whatever its outcome, once it has
- * been answered. A failed write is logged and counted but never fails the request the admin
+ * Records every state-changing API request an admin makes that passed validation, whatever its
+ * outcome, once it has been answered (a malformed request never became an action). A failed write is logged and counted but never fails the request the admin
  * already got an answer to; the log line carries the same fields, so nothing is lost silently.
  */
 export function registerAuditLog(app: EdgeFastify, audit: AuditLog, logger: Logger, registry: Registry): void {
@@ -98,7 +98,14 @@ export function registerAuditLog(app: EdgeFastify, audit: AuditLog, logger: Logg
     help: "Admin actions whose audit record could not be written",
     registers: [registry],
   });
+  // Requests that got past validation and the access checks (preHandler runs after both).
+  const reachedHandler = new WeakSet<object>();
+  app.addHook("preHandler", async (request) => {
+    reachedHandler.add(request);
+  });
   app.addHook("onResponse", async (request, reply) => {
+    // A 400 from the handler or a backend is a validation failure too: nothing was done.
+    if (!reachedHandler.has(request) || reply.statusCode === 400) return;
     // Null when the request failed before the access hook ran (a malformed URL, say).
     const caller = request.caller as Caller | null;
     if (caller?.kind !== "account" || caller.role !== "admin" || READ_METHODS.has(request.method)) return;

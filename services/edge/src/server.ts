@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Logger } from "@clinic/platform";
@@ -85,6 +87,25 @@ function routePattern(url: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** Raw-socket answer for requests the HTTP parser refused; see `clientErrorHandler`. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HEADERS_TOO_LARGE", "the request's headers (or its URL) are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "REQUEST_TIMEOUT", "the request was not received in time"]
+        : [400, "BAD_REQUEST", "the request cannot be parsed as HTTP"];
+  const body = JSON.stringify({ error: { code, message, details: [] } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /**
  * Builds the HTTP server without listening, so tests can also drive it with `inject`.
  */
@@ -121,6 +142,9 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
         },
       },
     },
+    // Requests Node's HTTP parser refuses (headers over the size limit, malformed request lines)
+    // never reach Fastify's routing; they still get the one error shape.
+    clientErrorHandler: answerClientError,
     frameworkErrors: (err, request, reply) => {
       replyError(request, reply, err);
     },

@@ -161,11 +161,13 @@ describe("edge migrations", () => {
       (
         await db.knex("information_schema.tables").where({ table_schema: "public" }).whereNot("table_name", "like", "knex_%").pluck("table_name")
       ).sort();
-    expect(await migrateLatest(db.knex, migrations)).toEqual(["20261201090000_create_accounts_and_tokens"]);
-    expect(await tables()).toEqual(["accounts", "refresh_tokens", "signing_keys"]);
-    expect(await migrateRollbackAll(db.knex, migrations)).toEqual(["20261201090000_create_accounts_and_tokens"]);
+    const all = ["20261201090000_create_accounts_and_tokens", "20261202090000_create_audit_events"];
+    const everyTable = ["accounts", "audit_events", "refresh_tokens", "signing_keys"];
+    expect(await migrateLatest(db.knex, migrations)).toEqual(all);
+    expect(await tables()).toEqual(everyTable);
+    expect(await migrateRollbackAll(db.knex, migrations)).toEqual([...all].reverse());
     expect(await tables()).toEqual([]);
-    expect(await migrateLatest(db.knex, migrations)).toEqual(["20261201090000_create_accounts_and_tokens"]);
-    expect(await tables()).toEqual(["accounts", "refresh_tokens", "signing_keys"]);
+    expect(await migrateLatest(db.knex, migrations)).toEqual(all);
+    expect(await tables()).toEqual(everyTable);
   });
 });

@@ -63,7 +63,7 @@ function client(edge: RunningEdge, options: { anonymous?: boolean } = {}) {
   const base = `http://127.0.0.1:${edge.port}`;
   const token = edge.auth.issueAccessToken({ id: "6d1c1a8e-5f0b-4c36-9d0c-2f4b0f7b7c11", role: "admin", doctor_id: null });
   return async (method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> => {
-    const auth = options.anonymous || headers["authorization"] !== undefined ? {} : { authorization: `Bearer ${await token}` };
+    const auth: Record<string, string> = options.anonymous || headers["authorization"] !== undefined ? {} : { authorization: `Bearer ${await token}` };
     const res = await fetch(base + path, { method, headers: { ...auth, ...headers }, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     let parsed: unknown;

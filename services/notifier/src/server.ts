@@ -1,4 +1,4 @@
-import { Validator, decodeCursor, defineService, encodeCursor } from "@clinic/platform";
+import { Validator, decodeCursor, defineService, encodeCursor, requireRole } from "@clinic/platform";
 import { notifierV1 } from "@clinic/proto";
 import type { DeadLetterReplayer } from "./dead-letter-replay";
 import type { DeadLetterRow, NotificationRepository, NotificationRow } from "./notification-repository";
@@ -55,16 +55,19 @@ export const toDeadLetter = (row: DeadLetterRow): notifierV1.DeadLetter => ({
         : notifierV1.NotificationStatus.NOTIFICATION_STATUS_UNSPECIFIED,
 });
 
+/** An admin API for operators: delivery records of every booking, and replays that send messages again. */
 export function notifierService(repo: NotificationRepository, replayer: DeadLetterReplayer) {
   return defineService(NOTIFIER_SERVICE_NAME, notifierV1.NotifierServiceService, {
-    async listNotifications(req) {
+    async listNotifications(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const bookingId = v.uuid("booking_id", req.bookingId);
       v.check();
       return { notifications: (await repo.listByBooking(bookingId)).map(toNotification) };
     },
 
-    async listDeadLetters(req) {
+    async listDeadLetters(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const limit = v.pageSize("page_size", req.pageSize);
       v.check();
@@ -83,7 +86,8 @@ export function notifierService(repo: NotificationRepository, replayer: DeadLett
       };
     },
 
-    async replayDeadLetter(req) {
+    async replayDeadLetter(req, { caller }) {
+      requireRole(caller, "admin");
       const v = new Validator();
       const id = v.uuid("id", req.id);
       v.check();

@@ -350,8 +350,14 @@ export class NotifierApi {
   private readonly client: notifierV1.NotifierServiceClient;
   private readonly health: grpc.Client & Record<string, any>;
 
-  constructor(address: string) {
-    this.client = createGrpcClient(notifierV1.NotifierServiceClient, { address, serviceName: "clinic.notifier.v1.NotifierService", deadlineMs: 10_000 });
+  /** `as` signs the calls (e.g. a test issuer's admin interceptor); without it they are anonymous. */
+  constructor(address: string, as?: grpc.Interceptor) {
+    this.client = createGrpcClient(notifierV1.NotifierServiceClient, {
+      address,
+      serviceName: "clinic.notifier.v1.NotifierService",
+      deadlineMs: 10_000,
+      ...(as ? { interceptors: [as] } : {}),
+    });
     const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "grpc.health.v1.Health");
     this.health = new HealthClient(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
   }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { parseConfig } from "@clinic/platform";
 import { eventsV1, notifierV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, eventually, startTestIssuer, testLogger, type ScratchDatabase, type TestIssuer } from "@clinic/test-support";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema } from "../src/config";
 import {
@@ -30,24 +30,26 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
   const sms = new TestSmsProvider();
   const kafka = new TestKafka("notifier");
   let service: RunningNotifierService;
+  let issuer: TestIssuer;
   let api: NotifierApi;
 
   beforeAll(async () => {
     db = await createScratchDatabase("notifier");
     await Promise.all([smtp.start(), sms.start(), kafka.setUp()]);
     await kafka.readDlq();
-    const config = parseConfig(configSchema, notifierEnv({ database: db.name, kafka, smtp, sms }));
+    issuer = await startTestIssuer();
+    const config = parseConfig(configSchema, { ...notifierEnv({ database: db.name, kafka, smtp, sms }), ...issuer.env });
     // Jitter pinned near its ceiling so the growth of the waits is measurable; the jitter itself
     // is covered by backoff.test.ts.
     service = await startNotifierService(config, testLogger("notifier"), { random: () => 0.999 });
-    api = new NotifierApi(`127.0.0.1:${service.grpcPort}`);
+    api = new NotifierApi(`127.0.0.1:${service.grpcPort}`, issuer.interceptor({ role: "admin" }));
   }, 60_000);
 
   afterAll(async () => {
     api?.close();
     if (service) expect(await service.lifecycle.shutdown("tests finished")).toBe(true);
     await kafka.tearDown();
-    await Promise.all([smtp.stop(), sms.stop()]);
+    await Promise.all([smtp.stop(), sms.stop(), issuer?.close()]);
     await db?.drop();
   }, 60_000);
 
@@ -289,6 +291,33 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
     expect(await remoteError(api.replay(""))).toMatchObject({ code: status.INVALID_ARGUMENT, violations: [{ field: "id" }] });
     expect(await remoteError(api.replay(randomUUID()))).toMatchObject({ code: status.NOT_FOUND, reason: "DEAD_LETTER_NOT_FOUND" });
     expect((await api.listNotifications(randomUUID())).notifications).toEqual([]);
+  });
+
+  it("answers its admin API to admins only: UNAUTHENTICATED without a token, PERMISSION_DENIED for others", async () => {
+    const address = `127.0.0.1:${service.grpcPort}`;
+    const anonymous = new NotifierApi(address);
+    const patient = new NotifierApi(address, issuer.interceptor({ role: "patient" }));
+    const doctor = new NotifierApi(address, issuer.interceptor({ role: "doctor" }));
+    try {
+      const id = randomUUID();
+      const refusals = [
+        [anonymous, { code: status.UNAUTHENTICATED, reason: "AUTHENTICATION_REQUIRED" }],
+        [patient, { code: status.PERMISSION_DENIED, reason: "FORBIDDEN" }],
+        [doctor, { code: status.PERMISSION_DENIED, reason: "FORBIDDEN" }],
+      ] as const;
+      for (const [caller, refusal] of refusals) {
+        expect(await remoteError(caller.listNotifications(id))).toMatchObject(refusal);
+        expect(await remoteError(caller.listDeadLetters())).toMatchObject(refusal);
+        expect(await remoteError(caller.replay(id))).toMatchObject(refusal);
+      }
+      // Health stays open to probes without a token.
+      expect(await anonymous.healthStatus("")).toBe("SERVING");
+      // The admin gets past the check to the handlers.
+      expect(await api.listNotifications(id)).toEqual({ notifications: [] });
+      expect(await remoteError(api.replay(id))).toMatchObject({ code: status.NOT_FOUND, reason: "DEAD_LETTER_NOT_FOUND" });
+    } finally {
+      for (const client of [anonymous, patient, doctor]) client.close();
+    }
   });
 
   it("exports notification, dead-letter and consumer lag metrics", async () => {

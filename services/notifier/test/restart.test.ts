@@ -1,6 +1,6 @@
 import { parseConfig } from "@clinic/platform";
 import { notifierV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, eventually, startTestIssuer, testLogger, type ScratchDatabase, type TestIssuer } from "@clinic/test-support";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema, type NotifierConfig } from "../src/config";
 import { NotifierApi, TestKafka, TestSmsProvider, TestSmtpServer, bookingEvent, newPhone, notifierEnv } from "./harness";
@@ -11,19 +11,26 @@ describe("graceful shutdown between attempts, and resuming after it", () => {
   const sms = new TestSmsProvider();
   const kafka = new TestKafka("notifier-restart");
   let config: NotifierConfig;
+  let issuer: TestIssuer;
   const services: RunningNotifierService[] = [];
 
   beforeAll(async () => {
     db = await createScratchDatabase("notifier_restart");
     await Promise.all([smtp.start(), sms.start(), kafka.setUp()]);
+    issuer = await startTestIssuer();
     // Long waits between attempts, so the shutdown lands in one.
-    config = parseConfig(configSchema, { ...notifierEnv({ database: db.name, kafka, smtp, sms }), RETRY_BASE_DELAY_MS: "5000", RETRY_MAX_DELAY_MS: "10000" });
+    config = parseConfig(configSchema, {
+      ...notifierEnv({ database: db.name, kafka, smtp, sms }),
+      ...issuer.env,
+      RETRY_BASE_DELAY_MS: "5000",
+      RETRY_MAX_DELAY_MS: "10000",
+    });
   }, 60_000);
 
   afterAll(async () => {
     for (const s of services) await s.lifecycle.shutdown("tests finished");
     await kafka.tearDown();
-    await Promise.all([smtp.stop(), sms.stop()]);
+    await Promise.all([smtp.stop(), sms.stop(), issuer?.close()]);
     await db?.drop();
   }, 60_000);
 
@@ -52,7 +59,7 @@ describe("graceful shutdown between attempts, and resuming after it", () => {
     services.push(second);
     await eventually(async () => (sms.requestsTo(phone).length === 2 ? true : undefined), 20_000);
     expect(sms.requestsTo(phone).map((r) => r.status)).toEqual([503, 200]);
-    const api = new NotifierApi(`127.0.0.1:${second.grpcPort}`);
+    const api = new NotifierApi(`127.0.0.1:${second.grpcPort}`, issuer.interceptor({ role: "admin" }));
     try {
       const list = await eventually(async () => {
         const { notifications } = await api.listNotifications(event.bookingId);

@@ -1,11 +1,15 @@
-import { DomainError, domainErrorFromRemote, fromServiceError, isServiceError, unary } from "@clinic/platform";
+import { DomainError, callerMetadata, domainErrorFromRemote, fromServiceError, isServiceError, unary, type Caller } from "@clinic/platform";
 import type { bookingV1, doctorV1 } from "@clinic/proto";
 import { status } from "@grpc/grpc-js";
 import type { SlotRow } from "./slot-repository";
 
-/** How the slot service learns whether a doctor exists (the doctor service owns doctors). */
+/**
+ * How the slot service learns whether a doctor exists (the doctor service owns doctors). Every
+ * call here and in `SeatInventory` is made on behalf of `caller`: its token travels on, and the
+ * peer checks it again.
+ */
 export interface DoctorDirectory {
-  doctorExists(doctorId: string): Promise<boolean>;
+  doctorExists(doctorId: string, caller: Caller): Promise<boolean>;
 }
 
 /**
@@ -14,9 +18,9 @@ export interface DoctorDirectory {
  */
 export interface SeatInventory {
   /** Refused (FAILED_PRECONDITION, CAPACITY_BELOW_HELD) below the seats already held. */
-  setCapacity(slot: SlotRow, capacity: number): Promise<void>;
+  setCapacity(slot: SlotRow, capacity: number, caller: Caller): Promise<void>;
   /** Refused (SLOT_HAS_ACTIVE_BOOKINGS) while the slot has active bookings. */
-  retire(slot: SlotRow): Promise<void>;
+  retire(slot: SlotRow, caller: Caller): Promise<void>;
 }
 
 /**
@@ -41,9 +45,9 @@ export function fromRemote(dependency: "doctor" | "booking", err: unknown): unkn
 
 export function doctorDirectory(client: doctorV1.DoctorServiceClient): DoctorDirectory {
   return {
-    async doctorExists(doctorId) {
+    async doctorExists(doctorId, caller) {
       try {
-        await unary(client.getDoctor.bind(client), { id: doctorId });
+        await unary(client.getDoctor.bind(client), { id: doctorId }, callerMetadata(caller));
         return true;
       } catch (err) {
         if (isServiceError(err) && err.code === status.NOT_FOUND) return false;
@@ -55,24 +59,22 @@ export function doctorDirectory(client: doctorV1.DoctorServiceClient): DoctorDir
 
 export function seatInventory(client: bookingV1.BookingServiceClient): SeatInventory {
   return {
-    async setCapacity(slot, capacity) {
+    async setCapacity(slot, capacity, caller) {
       try {
         // The slot's doctor routes the call to its booking shard; the times let the booking
         // service create the inventory row if the slot has none yet.
-        await unary(client.setSlotCapacity.bind(client), {
-          slotId: slot.id,
-          doctorId: slot.doctor_id,
-          capacity,
-          startTime: slot.start_time,
-          endTime: slot.end_time,
-        });
+        await unary(
+          client.setSlotCapacity.bind(client),
+          { slotId: slot.id, doctorId: slot.doctor_id, capacity, startTime: slot.start_time, endTime: slot.end_time },
+          callerMetadata(caller),
+        );
       } catch (err) {
         throw fromRemote("booking", err);
       }
     },
-    async retire(slot) {
+    async retire(slot, caller) {
       try {
-        await unary(client.retireSlot.bind(client), { slotId: slot.id, doctorId: slot.doctor_id });
+        await unary(client.retireSlot.bind(client), { slotId: slot.id, doctorId: slot.doctor_id }, callerMetadata(caller));
       } catch (err) {
         throw fromRemote("booking", err);
       }

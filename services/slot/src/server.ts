@@ -1,4 +1,15 @@
-import { DomainError, Validator, decodeCursor, defineService, encodeCursor, invalidArgument, notFound } from "@clinic/platform";
+import {
+  DomainError,
+  Validator,
+  decodeCursor,
+  defineService,
+  encodeCursor,
+  invalidArgument,
+  notFound,
+  requireDoctorOrAdmin,
+  requireRole,
+  type Caller,
+} from "@clinic/platform";
 import { slotV1 } from "@clinic/proto";
 import type { DoctorDirectory, SeatInventory } from "./downstream";
 import { expandWeeklySchedule, parseWeeklySchedule, type Interval } from "./schedule";
@@ -56,8 +67,8 @@ function refusePast(first: Interval, now: Date): void {
   }
 }
 
-async function requireDoctor(doctors: DoctorDirectory, doctorId: string): Promise<void> {
-  if (!(await doctors.doctorExists(doctorId))) {
+async function requireDoctor(doctors: DoctorDirectory, doctorId: string, caller: Caller): Promise<void> {
+  if (!(await doctors.doctorExists(doctorId, caller))) {
     throw new DomainError("not_found", "DOCTOR_NOT_FOUND", `doctor ${doctorId} not found`, [
       { field: "doctor_id", message: "no doctor has this id" },
     ]);
@@ -76,9 +87,21 @@ function decodeSlotCursor(token: string): { startTime: Date; id: string } | unde
   return { startTime, id };
 }
 
+/**
+ * Slots are public to read. A doctor publishes and changes their own slots only, an admin any;
+ * the calls made to the doctor and booking services carry the caller, who is checked there again.
+ */
 export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seats: SeatInventory, clock: () => Date = () => new Date()) {
+  /** Only the slot's doctor, or an admin, may change or delete it. */
+  async function requireMayChange(caller: Caller, id: string): Promise<void> {
+    const slot = await repo.get(id);
+    if (!slot) throw notFound("slot", id);
+    requireDoctorOrAdmin(caller, slot.doctor_id);
+  }
+
   return defineService(SLOT_SERVICE_NAME, slotV1.SlotServiceService, {
-    async createSlot(req) {
+    async createSlot(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const doctorId = v.uuid("doctor_id", req.doctorId);
       const start = timestamp(v, "start_time", req.startTime, { required: true });
@@ -89,20 +112,23 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
         else if (end.getTime() - start.getTime() > SLOT_LENGTH_MAX_MS) v.add("end_time", "must be at most 24 hours after start_time");
       }
       v.check();
+      requireDoctorOrAdmin(caller, doctorId);
       // Both are set: timestamp() records a violation whenever it returns nothing for them.
       const slot = { start: start as Date, end: end as Date };
       refusePast(slot, clock());
-      await requireDoctor(doctors, doctorId);
+      await requireDoctor(doctors, doctorId, caller);
       const row = await repo.create({ doctorId, startTime: slot.start, endTime: slot.end, capacity });
       return { slot: toSlot(row) };
     },
 
-    async createSlots(req) {
+    async createSlots(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const doctorId = v.uuid("doctor_id", req.doctorId);
       const capacity = capacityOf(v, req.capacity);
       const schedule = parseWeeklySchedule(v, req);
       v.check();
+      requireDoctorOrAdmin(caller, doctorId);
       if (!schedule) throw new Error("parseWeeklySchedule returned nothing without a violation");
       const intervals = expandWeeklySchedule(schedule);
       const first = intervals[0];
@@ -117,7 +143,7 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
       // All or nothing: rather than silently dropping the part of the schedule that has already
       // begun, the request is refused and says where it starts, so the caller picks a later start.
       refusePast(first, clock());
-      await requireDoctor(doctors, doctorId);
+      await requireDoctor(doctors, doctorId, caller);
       const rows = await repo.createMany(
         intervals.map(({ start, end }) => ({ doctorId, startTime: start, endTime: end, capacity })),
       );
@@ -176,25 +202,30 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
       };
     },
 
-    async updateSlotCapacity(req) {
+    async updateSlotCapacity(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const id = v.uuid("id", req.id);
       const capacity = capacityOf(v, req.capacity);
       v.check();
+      // A slot never changes doctor, so checking before taking the row lock is enough.
+      await requireMayChange(caller, id);
       // The booking service moves first: it refuses a capacity below the seats held, and only
       // what it accepted is written here.
-      const row = await repo.updateCapacity(id, capacity, (slot) => seats.setCapacity(slot, capacity));
+      const row = await repo.updateCapacity(id, capacity, (slot) => seats.setCapacity(slot, capacity, caller));
       if (!row) throw notFound("slot", id);
       return { slot: toSlot(row) };
     },
 
-    async deleteSlot(req) {
+    async deleteSlot(req, { caller }) {
+      requireRole(caller, "doctor", "admin");
       const v = new Validator();
       const id = v.uuid("id", req.id);
       v.check();
+      await requireMayChange(caller, id);
       // Retired first, so no booking can take a seat of a slot that is about to disappear; a
       // refusal (active bookings) keeps the slot.
-      if (!(await repo.delete(id, (slot) => seats.retire(slot)))) throw notFound("slot", id);
+      if (!(await repo.delete(id, (slot) => seats.retire(slot, caller)))) throw notFound("slot", id);
       return {};
     },
   });

@@ -1,12 +1,51 @@
 import { createGrpcClient, fromServiceError, isServiceError, parseConfig, unary, type Lifecycle } from "@clinic/platform";
 import { doctorV1, slotV1 } from "@clinic/proto";
-import { createScratchDatabase, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import {
+  bearerInterceptor,
+  createScratchDatabase,
+  stackEnv,
+  startTestIssuer,
+  testLogger,
+  type Identity,
+  type ScratchDatabase,
+  type TestIssuer,
+} from "@clinic/test-support";
+import * as grpc from "@grpc/grpc-js";
 import { startBookingService, type RunningBookingService } from "../../booking/src/app";
 import { configSchema as bookingConfigSchema } from "../../booking/src/config";
 import { startDoctorService } from "../../doctor/src/app";
 import { configSchema as doctorConfigSchema } from "../../doctor/src/config";
 import { startSlotService, type RunningService as RunningSlotService } from "../src/app";
 import { configSchema as slotConfigSchema } from "../src/config";
+
+let issuer: Promise<TestIssuer> | undefined;
+
+/**
+ * The token issuer (standing in for the edge) that every service started here trusts and every
+ * client here signs with. One per test file, since jest loads modules per file: started on first
+ * use, closed once the file's tests are done.
+ */
+export const testIssuer = (): Promise<TestIssuer> => (issuer ??= startTestIssuer());
+
+afterAll(async () => {
+  const started = issuer;
+  issuer = undefined;
+  await (await started)?.close();
+});
+
+/** Admins may do everything: the identity of test clients unless a test is about another. */
+export const ADMIN: Identity = { role: "admin" };
+
+/** Who a test call is made as: an account, or nobody (no token at all). */
+export type Who = Identity | "anonymous";
+
+/** Client interceptors sending every call as `who`. */
+export const callAs = (who: Who): grpc.Interceptor[] =>
+  who === "anonymous" ? [] : [bearerInterceptor(testIssuer().then((i) => i.token(who)))];
+
+/** Metadata for one call made as `who`. */
+export const metadataAs = async (who: Who): Promise<grpc.Metadata> =>
+  who === "anonymous" ? new grpc.Metadata() : (await testIssuer()).metadata(who);
 
 /** The test stack's PostgreSQL, as exported by scripts/test. */
 export const serviceEnv = (): Record<string, string> => ({
@@ -45,6 +84,7 @@ export async function startDoctor(env: Record<string, string> = {}): Promise<Sta
   const db = await createScratchDatabase("slot_test_doctor");
   const config = parseConfig(doctorConfigSchema, {
     ...serviceEnv(),
+    ...(await testIssuer()).env,
     PGDATABASE: db.name,
     GRPC_PORT: "0",
     METRICS_PORT: "0",
@@ -66,6 +106,7 @@ export async function startSlot(
   const database = db ?? (await createScratchDatabase("slot_test_slot"));
   const config = parseConfig(slotConfigSchema, {
     ...serviceEnv(),
+    ...(await testIssuer()).env,
     PGDATABASE: database.name,
     GRPC_PORT: "0",
     METRICS_PORT: "0",
@@ -95,6 +136,7 @@ export async function startBooking(
 ): Promise<StartedBooking> {
   const config = parseConfig(bookingConfigSchema, {
     ...serviceEnv(),
+    ...(await testIssuer()).env,
     GRPC_PORT: String(port),
     METRICS_PORT: "0",
     BOOKING_SHARDS: shards.map((db) => db.name).join(","),
@@ -112,12 +154,17 @@ export async function startBooking(
   };
 }
 
-/** Promise-returning calls of the slot service, with proto defaults for fields left out. */
+/** Promise-returning calls of the slot service, with proto defaults for fields left out; as admin unless told. */
 export class SlotApi {
   private readonly client: slotV1.SlotServiceClient;
 
-  constructor(address: string) {
-    this.client = createGrpcClient(slotV1.SlotServiceClient, { address, serviceName: "clinic.slot.v1.SlotService", deadlineMs: 10_000 });
+  constructor(address: string, as: Who = ADMIN) {
+    this.client = createGrpcClient(slotV1.SlotServiceClient, {
+      address,
+      serviceName: "clinic.slot.v1.SlotService",
+      deadlineMs: 10_000,
+      interceptors: callAs(as),
+    });
   }
 
   createSlot = (req: Partial<slotV1.CreateSlotRequest>) =>
@@ -137,11 +184,17 @@ export class SlotApi {
   }
 }
 
+/** As admin unless told. */
 export class DoctorApi {
   private readonly client: doctorV1.DoctorServiceClient;
 
-  constructor(address: string) {
-    this.client = createGrpcClient(doctorV1.DoctorServiceClient, { address, serviceName: "clinic.doctor.v1.DoctorService", deadlineMs: 10_000 });
+  constructor(address: string, as: Who = ADMIN) {
+    this.client = createGrpcClient(doctorV1.DoctorServiceClient, {
+      address,
+      serviceName: "clinic.doctor.v1.DoctorService",
+      deadlineMs: 10_000,
+      interceptors: callAs(as),
+    });
   }
 
   /** A new doctor's id. */

@@ -5,7 +5,20 @@ import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchData
 import { status } from "@grpc/grpc-js";
 import { startBookingService } from "../../booking/src/app";
 import { configSchema as bookingConfigSchema } from "../../booking/src/config";
-import { DoctorApi, SlotApi, addMinutes, failure, hoursAhead, serviceEnv, startDoctor, startSlot, type StartedService } from "./harness";
+import {
+  ADMIN,
+  DoctorApi,
+  SlotApi,
+  addMinutes,
+  callAs,
+  failure,
+  hoursAhead,
+  serviceEnv,
+  startDoctor,
+  startSlot,
+  testIssuer,
+  type StartedService,
+} from "./harness";
 
 /**
  * Capacity changes and deletes go through the booking service, which owns the seats held. Here
@@ -30,6 +43,7 @@ describe("slot service with the real booking service", () => {
     shardDbs.push(await createScratchDatabase("slot_test_booking_0"), await createScratchDatabase("slot_test_booking_1"));
     const config = parseConfig(bookingConfigSchema, {
       ...serviceEnv(),
+      ...(await testIssuer()).env,
       GRPC_PORT: String(bookingPort),
       METRICS_PORT: "0",
       BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
@@ -45,6 +59,7 @@ describe("slot service with the real booking service", () => {
       address: `127.0.0.1:${bookingPort}`,
       serviceName: "clinic.booking.v1.BookingService",
       deadlineMs: 10_000,
+      interceptors: callAs(ADMIN),
     });
   });
 

@@ -1,8 +1,6 @@
 import { access, accountOf } from "../access";
 import { bookingV1 } from "@clinic/proto";
-import type { FastifyRequest } from "fastify";
 import type { Backends } from "../backends";
-import { ApiError } from "../errors";
 import { rpc } from "../grpc-call";
 import {
   AvailabilityQuery,
@@ -23,20 +21,11 @@ import { bodyErrors, errorResponses, ref } from "../schemas/common";
 import { DoctorParams } from "../schemas/doctor";
 import { SlotParams } from "../schemas/slot";
 import type { EdgeFastify } from "../type-provider";
+import { refuseBody } from "./no-body";
 import { API_PREFIX } from "./prefix";
 
 const tags = ["bookings"];
 const ID = { id: "bookingId" };
-
-/** Confirm and cancel take no body; one sent anyway (`{"reason": ...}`) is refused, not ignored. */
-async function refuseBody(request: FastifyRequest): Promise<void> {
-  const body: unknown = request.body;
-  if (body === undefined || body === null) return;
-  if (typeof body === "object" && !Array.isArray(body) && Object.keys(body).length === 0) return;
-  throw new ApiError(400, "VALIDATION_FAILED", "this operation takes no body", [
-    { field: "body", message: "must be empty" },
-  ]);
-}
 
 interface ListQuery {
   status?: BookingStatusName[];

@@ -13,6 +13,7 @@ import {
   notificationJson,
 } from "../schemas/notification";
 import type { EdgeFastify } from "../type-provider";
+import { refuseBody } from "./no-body";
 
 const tags = ["notifications", "admin"];
 
@@ -64,6 +65,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
     "/admin/dead-letters/:deadLetterId/replay",
     {
       config: { access: access.admin },
+      preValidation: refuseBody,
       schema: {
         tags,
         operationId: "replayDeadLetter",
