@@ -5,6 +5,8 @@ import { createScratchDatabase, freePort, startTestIssuer, type Identity, type S
 import { Metadata, status } from "@grpc/grpc-js";
 import {
   ADMIN,
+  FORBIDDEN,
+  UNAUTHENTICATED,
   DoctorApi,
   SlotApi,
   addMinutes,
@@ -20,8 +22,6 @@ import {
   type Who,
 } from "../../slot/test/harness";
 
-const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, reason: "AUTHENTICATION_REQUIRED" };
-const FORBIDDEN = { code: status.PERMISSION_DENIED, reason: "FORBIDDEN" };
 const { BOOKING_STATUS_PENDING: PENDING, BOOKING_STATUS_CONFIRMED: CONFIRMED, BOOKING_STATUS_CANCELLED: CANCELLED } = bookingV1.BookingStatus;
 
 /** The booking API with the caller named per call. */

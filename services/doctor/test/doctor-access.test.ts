@@ -5,6 +5,8 @@ import { createScratchDatabase, freePort, startTestIssuer, type ScratchDatabase 
 import { Metadata, status } from "@grpc/grpc-js";
 import {
   ADMIN,
+  FORBIDDEN,
+  UNAUTHENTICATED,
   failure,
   metadataAs,
   startBooking,
@@ -15,8 +17,6 @@ import {
   type Who,
 } from "../../slot/test/harness";
 
-const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, reason: "AUTHENTICATION_REQUIRED" };
-const FORBIDDEN = { code: status.PERMISSION_DENIED, reason: "FORBIDDEN" };
 
 /** Doctors are public to read; only admins write them, checked from the caller's own token. */
 describe("doctor service access control", () => {

@@ -1,8 +1,9 @@
 import { parseConfig } from "@clinic/platform";
-import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
-import { startEdge, type RunningEdge } from "../src/app";
+import type { RunningEdge } from "../src/app";
 import { rotateKeys } from "../src/auth/keys";
+import { startTestEdge } from "./support";
 import { configSchema } from "../src/config";
 
 /**
@@ -19,26 +20,13 @@ interface Answer {
   body: any;
 }
 
-async function startAuthEdge(database: string, extra: Record<string, string> = {}): Promise<RunningEdge> {
-  const dead = async () => `127.0.0.1:${await freePort()}`;
-  const config = parseConfig(configSchema, {
-    HTTP_PORT: "0",
-    METRICS_PORT: "0",
-    DOCTOR_ADDR: await dead(),
-    SLOT_ADDR: await dead(),
-    BOOKING_ADDR: await dead(),
-    PGHOST: stackEnv("PGHOST"),
-    PGPORT: stackEnv("PGPORT"),
-    PGUSER: stackEnv("PGUSER"),
-    PGPASSWORD: stackEnv("PGPASSWORD"),
-    PGDATABASE: database,
-    REDIS_URL: stackEnv("REDIS_URL"),
+function startAuthEdge(database: string, extra: Record<string, string> = {}): Promise<RunningEdge> {
+  return startTestEdge(database, {
     // This file registers many accounts from one address; limits have their own tests.
     RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix("edge_auth"),
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000",
     ...extra,
   });
-  return startEdge(config, testLogger("edge"));
 }
 
 function client(edge: RunningEdge) {

@@ -1,7 +1,8 @@
 import { parseConfig } from "@clinic/platform";
-import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { startEdge, type RunningEdge } from "../src/app";
+import { createScratchDatabase, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import type { RunningEdge } from "../src/app";
 import { configSchema } from "../src/config";
+import { startTestEdge } from "./support";
 
 /**
  * The edge's HTTP contract on its own: validation, the one error shape, framework errors, the
@@ -19,43 +20,22 @@ interface Answer {
   body: any;
 }
 
-async function deadAddress(): Promise<string> {
-  return `127.0.0.1:${await freePort()}`;
-}
-
 // One edge database for the file (accounts, keys); every edge started here shares it.
 let database: ScratchDatabase | undefined;
 afterAll(async () => {
   await database?.drop();
 });
 
-/** The settings the edge cannot start without: its database and Redis. */
-const requiredEnv = (databaseName: string) => ({
-  PGHOST: stackEnv("PGHOST"),
-  PGPORT: stackEnv("PGPORT"),
-  PGUSER: stackEnv("PGUSER"),
-  PGPASSWORD: stackEnv("PGPASSWORD"),
-  PGDATABASE: databaseName,
-  REDIS_URL: stackEnv("REDIS_URL"),
-});
-
 async function startIsolatedEdge(extra: Record<string, string> = {}): Promise<RunningEdge> {
   database ??= await createScratchDatabase("edge_contract");
-  const config = parseConfig(configSchema, {
-    ...requiredEnv(database.name),
+  return startTestEdge(database.name, {
     RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix("edge_contract"),
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000",
     RATE_LIMIT_ACCOUNT_PER_MINUTE: "100000",
-    HTTP_PORT: "0",
-    METRICS_PORT: "0",
-    DOCTOR_ADDR: await deadAddress(),
-    SLOT_ADDR: await deadAddress(),
-    BOOKING_ADDR: await deadAddress(),
     GRPC_DEADLINE_MS: "2000",
     READINESS_TIMEOUT_MS: "500",
     ...extra,
   });
-  return startEdge(config, testLogger("edge"));
 }
 
 /** Calls the edge as an admin unless the headers carry their own `authorization` (or `anonymous`). */

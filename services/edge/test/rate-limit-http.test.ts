@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { parseConfig } from "@clinic/platform";
-import { RedisServer, createScratchDatabase, freePort, metricValue, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { startEdge, type RunningEdge } from "../src/app";
-import { configSchema } from "../src/config";
+import { RedisServer, createScratchDatabase, metricValue, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import type { RunningEdge } from "../src/app";
+import { startTestEdge } from "./support";
 
 /**
  * Rate limits as clients meet them: over HTTP, at the configured numbers (the defaults of
@@ -15,24 +14,7 @@ let database: ScratchDatabase;
 const edges: RunningEdge[] = [];
 
 async function startLimitedEdge(env: Record<string, string>): Promise<RunningEdge> {
-  const dead = async () => `127.0.0.1:${await freePort()}`;
-  const edge = await startEdge(
-    parseConfig(configSchema, {
-      HTTP_PORT: "0",
-      METRICS_PORT: "0",
-      DOCTOR_ADDR: await dead(),
-      SLOT_ADDR: await dead(),
-      BOOKING_ADDR: await dead(),
-      PGHOST: stackEnv("PGHOST"),
-      PGPORT: stackEnv("PGPORT"),
-      PGUSER: stackEnv("PGUSER"),
-      PGPASSWORD: stackEnv("PGPASSWORD"),
-      PGDATABASE: database.name,
-      REDIS_URL: stackEnv("REDIS_URL"),
-      ...env,
-    }),
-    testLogger("edge"),
-  );
+  const edge = await startTestEdge(database.name, env);
   edges.push(edge);
   return edge;
 }

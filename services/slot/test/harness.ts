@@ -34,6 +34,10 @@ afterAll(async () => {
 });
 
 /** Admins may do everything: the identity of test clients unless a test is about another. */
+/** The failures access checks answer, as `failure(...)` reports them. */
+export const UNAUTHENTICATED = { code: grpc.status.UNAUTHENTICATED, reason: "AUTHENTICATION_REQUIRED" };
+export const FORBIDDEN = { code: grpc.status.PERMISSION_DENIED, reason: "FORBIDDEN" };
+
 export const ADMIN: Identity = { role: "admin" };
 
 /** Who a test call is made as: an account, or nobody (no token at all). */

@@ -4,6 +4,8 @@ import { createScratchDatabase, freePort, type ScratchDatabase } from "@clinic/t
 import { status } from "@grpc/grpc-js";
 import {
   ADMIN,
+  FORBIDDEN,
+  UNAUTHENTICATED,
   DoctorApi,
   SlotApi,
   addMinutes,
@@ -18,8 +20,6 @@ import {
   type Who,
 } from "./harness";
 
-const UNAUTHENTICATED = { code: status.UNAUTHENTICATED, reason: "AUTHENTICATION_REQUIRED" };
-const FORBIDDEN = { code: status.PERMISSION_DENIED, reason: "FORBIDDEN" };
 const { Weekday } = slotV1;
 const EVERY_DAY = [
   Weekday.WEEKDAY_MONDAY,
