@@ -39,6 +39,9 @@ def main(src: str, dst: str) -> None:
             ratio = r.get("ratioToPgbench")
             value = r["requestsPerS"] if on_requests else r["bookingsPerS"]
             text = f"{value:.0f}" + (f"\n{ratio:.2f}x (d)" if ratio is not None else "")
+            # Answers refused by the edge's rate limiter measure the limiter, not booking: say so.
+            if r.get("rateLimited", 0) > 0:
+                text += f"\n{r['rateLimited']} x 429!"
             ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(list(x), labels, fontsize=8)
         ax.set_title(f"{scenario}: throughput", fontsize=10)

@@ -2,22 +2,33 @@
 // script, for SREs who run k6 against a cluster's HTTP API. k6 is not fetched or built by this
 // repo (AGPL); bring your own:
 //
-//   k6 run -e BASE_URL=https://clinic.example.org loadtest/k6/booking.js
-//   k6 run -e BASE_URL=http://127.0.0.1:8080 -e VUS=64 -e DURATION=30s -e HOT_CLIENTS=1000 loadtest/k6/booking.js
+//   node loadtest/dist/write-tokens.js --patients 10000 --out /tmp/patients.json
+//   k6 run -e BASE_URL=https://clinic.example.org -e TOKENS_FILE=/tmp/patients.json \
+//     -e ADMIN_EMAIL=... -e ADMIN_PASSWORD=... loadtest/k6/booking.js
 //
-// Settings (-e NAME=value): BASE_URL (required; the edge, without /api/v1), VUS (64) and
-// DURATION (15s) of the closed-loop scenarios, HOT_CLIENTS (1000), HOT_CAPACITY (10),
-// HOT_ROUNDS (10), DOCTORS (16), P99_MS (500: the design document's p99 claim, as a threshold),
-// SCENARIOS (comma-separated subset of spread,hot,browse,lifecycle).
+// Settings (-e NAME=value): BASE_URL (required; the edge, without /api/v1), TOKENS_FILE
+// (required: patients' access tokens, written by loadtest/dist/write-tokens.js with the edge's
+// signing key), ADMIN_EMAIL and ADMIN_PASSWORD (required: setup() signs the admin in to seed),
+// VUS (64) and DURATION (15s) of the closed-loop scenarios, HOT_CLIENTS (1000), HOT_CAPACITY
+// (10), HOT_ROUNDS (10), DOCTORS (16), P99_MS (500: the design document's p99 claim, as a
+// threshold), SCENARIOS (comma-separated subset of spread,hot,browse,lifecycle).
 //
-// setup() seeds its own doctors and slots through the API (far in the future); teardown()
-// reads availability back and counts overbooked slots, which must be zero.
+// Every request carries a token: seeding and teardown the admin's, everything else a patient's
+// from TOKENS_FILE (iteration i of a scenario is patient i of its share of the file), and the patient who
+// holds a booking confirms or cancels it. setup() seeds its own doctors and slots through the API
+// (far in the future); teardown() reads availability back and counts overbooked slots, which
+// must be zero. A 429 from the edge's rate limiter fails the run (rate_limited): it would
+// measure the limiter, not the booking path.
 import http from "k6/http";
 import { check, fail } from "k6";
+import { SharedArray } from "k6/data";
 import exec from "k6/execution";
 import { Counter } from "k6/metrics";
 
 const BASE = (__ENV.BASE_URL || "").replace(/\/$/, "");
+const TOKENS_FILE = __ENV.TOKENS_FILE || "";
+// open() works only in the init context; an unset file is reported by setup().
+const PATIENTS = new SharedArray("patients", () => (TOKENS_FILE ? JSON.parse(open(TOKENS_FILE)).patients : []));
 const API = `${BASE}/api/v1`;
 const VUS = Number(__ENV.VUS || 64);
 const DURATION = __ENV.DURATION || "15s";
@@ -33,6 +44,10 @@ const slotFull = new Counter("bookings_slot_full");
 const unexpected = new Counter("bookings_unexpected_status");
 const overbooked = new Counter("overbooked_slots");
 const hotExact = new Counter("hot_slots_exactly_full");
+const rateLimited = new Counter("rate_limited");
+// Only when the patients wrap (more iterations than TOKENS_FILE has patients) and one comes back
+// to a slot it holds: the one-seat-per-patient rule, not a platform error.
+const alreadyBooked = new Counter("bookings_already_booked");
 
 const seconds = (d) => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d);
@@ -61,6 +76,7 @@ for (const name of ["spread", "hot", "browse", "lifecycle"]) {
 const thresholds = {
   overbooked_slots: ["count==0"],
   bookings_unexpected_status: ["count==0"],
+  rate_limited: ["count==0"],
   checks: ["rate>0.99"],
 };
 for (const name of Object.keys(scenarios)) thresholds[`http_req_duration{scenario:${name}}`] = [`p(99)<${name === "hot" ? P99_MS * 4 : P99_MS}`];
@@ -73,22 +89,37 @@ export const options = {
   summaryTrendStats: ["avg", "med", "p(95)", "p(99)", "max"],
 };
 
-const JSON_HEADERS = { headers: { "content-type": "application/json" } };
-
-function uuid() {
-  const h = "0123456789abcdef";
-  let s = "";
-  for (let i = 0; i < 32; i++) s += h[Math.floor(Math.random() * 16)];
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-4${s.slice(13, 16)}-${"89ab"[Math.floor(Math.random() * 4)]}${s.slice(17, 20)}-${s.slice(20)}`;
-}
-
 const pick = (items) => items[Math.floor(Math.random() * items.length)];
 
-function post(path, body, tags) {
-  return http.post(`${API}${path}`, body === undefined ? null : JSON.stringify(body), { ...JSON_HEADERS, tags });
+const bearer = (token) => `Bearer ${token}`;
+
+// Each scenario starts at its own share of the file, so scenarios that book the same (roomy)
+// slots do not send one patient to a slot twice unless a scenario outruns its share.
+const SHARE = Math.floor(PATIENTS.length / Math.max(1, Object.keys(scenarios).length));
+const FIRST_PATIENT = Object.fromEntries(Object.keys(scenarios).map((name, i) => [name, i * SHARE]));
+
+/** This iteration's patient: iteration i of a scenario is patient i of its share (round the file). */
+function patient() {
+  const p = PATIENTS[(FIRST_PATIENT[exec.scenario.name] + exec.scenario.iterationInTest) % PATIENTS.length];
+  return { id: p.id, authorization: bearer(p.token) };
 }
 
-function batchSlots(doctorId, day, count, capacity) {
+function counted(res) {
+  if (res.status === 429) rateLimited.add(1);
+  return res;
+}
+
+function post(path, body, authorization, tags) {
+  const headers = { authorization };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  return counted(http.post(`${API}${path}`, body === undefined ? null : JSON.stringify(body), { headers, tags }));
+}
+
+function get(path, authorization, tags) {
+  return counted(http.get(`${API}${path}`, { headers: { authorization }, tags }));
+}
+
+function batchSlots(admin, doctorId, day, count, capacity) {
   const res = post(`/doctors/${doctorId}/slots/batch`, {
     timeZone: "UTC",
     startDate: day,
@@ -98,75 +129,89 @@ function batchSlots(doctorId, day, count, capacity) {
     dayEnd: "24:00",
     slotMinutes: 5,
     capacity,
-  }, { name: "seed" });
+  }, admin, { name: "seed" });
   if (res.status !== 201) fail(`seeding slots failed: ${res.status} ${res.body}`);
   return res.json("slots").slice(0, count).map((s) => s.id);
 }
 
 export function setup() {
   if (!BASE) fail("set BASE_URL, e.g. -e BASE_URL=http://127.0.0.1:8080");
+  if (PATIENTS.length === 0) fail("set TOKENS_FILE to a file of patient tokens (node loadtest/dist/write-tokens.js --out FILE)");
+  if (WANTED.includes("hot") && PATIENTS.length < HOT_CLIENTS) fail(`TOKENS_FILE has ${PATIENTS.length} patients; a hot burst needs one per client (${HOT_CLIENTS})`);
+  if (!__ENV.ADMIN_EMAIL || !__ENV.ADMIN_PASSWORD) fail("set ADMIN_EMAIL and ADMIN_PASSWORD: setup() signs the admin in to seed");
+  const signIn = http.post(`${API}/auth/token`, JSON.stringify({ email: __ENV.ADMIN_EMAIL, password: __ENV.ADMIN_PASSWORD }), {
+    headers: { "content-type": "application/json" },
+    tags: { name: "seed" },
+  });
+  if (signIn.status !== 200) fail(`admin sign-in failed: ${signIn.status} ${signIn.body}`);
+  const admin = bearer(signIn.json("accessToken"));
   const run = `${Date.now()}`;
   const doctors = [];
   const roomy = [];
   const hot = [];
   const hotPerDoctor = Math.ceil(HOT_ROUNDS / DOCTORS);
   for (let i = 0; i < DOCTORS; i++) {
-    const res = post("/doctors", { name: `k6 ${run} #${i + 1}`, specialization: "cardiology" }, { name: "seed" });
+    const res = post("/doctors", { name: `k6 ${run} #${i + 1}`, specialization: "cardiology" }, admin, { name: "seed" });
     if (res.status !== 201) fail(`seeding doctors failed: ${res.status} ${res.body}`);
     const id = res.json("id");
     doctors.push(id);
-    roomy.push(...batchSlots(id, "2033-01-03", 40, 1000));
-    hot.push(...batchSlots(id, "2033-01-04", hotPerDoctor, HOT_CAPACITY));
+    roomy.push(...batchSlots(admin, id, "2033-01-03", 40, 1000));
+    hot.push(...batchSlots(admin, id, "2033-01-04", hotPerDoctor, HOT_CAPACITY));
   }
-  return { doctors, roomy, hot: hot.slice(0, HOT_ROUNDS) };
+  return { admin, doctors, roomy, hot: hot.slice(0, HOT_ROUNDS) };
 }
 
-function hold(slotId) {
+/** A seat for `who`: the patient is the token's subject, the body names only the slot. */
+function hold(slotId, who) {
   const res = post("/bookings", {
     slotId,
-    patientId: uuid(),
     patientName: "k6 Load Test",
     patientContact: "k6@example.org",
-  }, { name: "POST /bookings" });
+  }, who.authorization, { name: "POST /bookings" });
   if (res.status === 201) bookings.add(1);
   else if (res.status === 409 && res.json("error.code") === "SLOT_FULL") slotFull.add(1);
+  else if (res.status === 409 && res.json("error.code") === "ALREADY_BOOKED") alreadyBooked.add(1);
   else unexpected.add(1, { status: String(res.status) });
   return res;
 }
 
 export function spread(data) {
-  const res = hold(pick(data.roomy));
+  const res = hold(pick(data.roomy), patient());
   check(res, { "booked (201)": (r) => r.status === 201 });
 }
 
 export function hot(data) {
+  // Iterations of one round are HOT_CLIENTS consecutive numbers: as many different patients.
   const round = Math.floor(exec.scenario.iterationInTest / HOT_CLIENTS);
-  const res = hold(data.hot[round % data.hot.length]);
-  check(res, { "201 or 409 SLOT_FULL": (r) => r.status === 201 || r.status === 409 });
+  const res = hold(data.hot[round % data.hot.length], patient());
+  check(res, { "201 or 409 SLOT_FULL": (r) => r.status === 201 || (r.status === 409 && r.json("error.code") === "SLOT_FULL") });
 }
 
 export function browse(data) {
+  const who = patient();
   const r = Math.random();
   let res;
-  if (r < 0.3) res = http.get(`${API}/doctors?pageSize=20`, { tags: { name: "GET /doctors" } });
-  else if (r < 0.6) res = http.get(`${API}/doctors/${pick(data.doctors)}/slots?pageSize=20`, { tags: { name: "GET /doctors/{id}/slots" } });
+  if (r < 0.3) res = get("/doctors?pageSize=20", who.authorization, { name: "GET /doctors" });
+  else if (r < 0.6) res = get(`/doctors/${pick(data.doctors)}/slots?pageSize=20`, who.authorization, { name: "GET /doctors/{id}/slots" });
   else if (r < 0.9) {
     const ids = Array.from({ length: 10 }, () => pick(data.roomy));
-    res = http.get(`${API}/availability?slotIds=${[...new Set(ids)].join(",")}`, { tags: { name: "GET /availability" } });
-  } else res = hold(pick(data.roomy));
+    res = get(`/availability?slotIds=${[...new Set(ids)].join(",")}`, who.authorization, { name: "GET /availability" });
+  } else res = hold(pick(data.roomy), who);
   check(res, { "2xx": (x) => x.status >= 200 && x.status < 300 });
 }
 
 export function lifecycle(data) {
-  const res = hold(pick(data.roomy));
+  // The patient who holds the seat confirms or cancels it: nobody else may.
+  const who = patient();
+  const res = hold(pick(data.roomy), who);
   if (!check(res, { "held (201)": (r) => r.status === 201 })) return;
   const id = res.json("id");
   const r = Math.random();
   if (r < 0.6) {
-    const done = post(`/bookings/${id}/confirm`, undefined, { name: "POST /bookings/{id}/confirm" });
+    const done = post(`/bookings/${id}/confirm`, undefined, who.authorization, { name: "POST /bookings/{id}/confirm" });
     check(done, { "confirmed (200)": (x) => x.status === 200 });
   } else if (r < 0.9) {
-    const done = post(`/bookings/${id}/cancel`, undefined, { name: "POST /bookings/{id}/cancel" });
+    const done = post(`/bookings/${id}/cancel`, undefined, who.authorization, { name: "POST /bookings/{id}/cancel" });
     check(done, { "cancelled (200)": (x) => x.status === 200 });
   } // else: left to expire
 }
@@ -176,7 +221,7 @@ export function teardown(data) {
   const all = [...data.roomy, ...data.hot];
   for (let i = 0; i < all.length; i += 100) {
     const ids = all.slice(i, i + 100);
-    const res = http.get(`${API}/availability?slotIds=${ids.join(",")}`, { tags: { name: "teardown" } });
+    const res = get(`/availability?slotIds=${ids.join(",")}`, data.admin, { name: "teardown" });
     if (res.status !== 200) fail(`availability failed: ${res.status}`);
     for (const a of res.json("availability")) {
       if (a.held > a.capacity) overbooked.add(1);

@@ -31,6 +31,8 @@ export interface Options {
   chart: boolean;
   /** Wait for the outbox relay to drain between runs so one mode's aftermath does not tax the next. */
   settle: boolean;
+  /** Simulated patients, each with a token minted before the timed phase (at least `hotClients`). */
+  patients: number;
 }
 
 const USAGE = `usage: loadtest/run [--private] [options]
@@ -47,6 +49,7 @@ const USAGE = `usage: loadtest/run [--private] [options]
   --pgbench-max-clients N  cap on pgbench -c (default 100; quick 8)
   --no-chart / --chart     PNG chart (default on; off with --quick)
   --no-settle          do not wait for the outbox to drain between runs
+  --patients N         simulated patients, each with its own token (default 20000; quick 1000; at least --hot-clients)
 `;
 
 function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
@@ -95,6 +98,7 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
       chart: { type: "boolean" },
       "no-chart": { type: "boolean" },
       "no-settle": { type: "boolean", default: false },
+      patients: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -102,11 +106,15 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
   const quick = values.quick ?? false;
   const hotCapacity = positive("hot-capacity", values["hot-capacity"], 10);
   if (hotCapacity > 1000) throw new UsageError("--hot-capacity must be at most 1000 (the API's limit)");
+  const hotClients = positive("hot-clients", values["hot-clients"], quick ? 100 : 1000);
+  // A burst needs a different patient per client: one seat per patient per slot.
+  const patients = positive("patients", values.patients, Math.max(quick ? 1000 : 20_000, hotClients));
+  if (patients < hotClients) throw new UsageError(`--patients must be at least --hot-clients (${hotClients}): every client of a burst is another patient`);
   return {
     quick,
     durationS: positive("duration", values.duration, quick ? 0.5 : 15, false),
     concurrency: positive("concurrency", values.concurrency, quick ? 8 : 64),
-    hotClients: positive("hot-clients", values["hot-clients"], quick ? 100 : 1000),
+    hotClients,
     hotCapacity,
     hotRounds: positive("hot-rounds", values["hot-rounds"], quick ? 1 : 40),
     scenarios: list("scenarios", values.scenarios, SCENARIOS),
@@ -116,6 +124,7 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
     pgbenchMaxClients: positive("pgbench-max-clients", values["pgbench-max-clients"], quick ? 8 : 100),
     chart: values["no-chart"] ? false : (values.chart ?? !quick),
     settle: !values["no-settle"] && !quick,
+    patients,
   };
 }
 

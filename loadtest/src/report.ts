@@ -34,6 +34,10 @@ export interface RunResult {
   latencyByKind: Record<string, LatencySummary>;
   statuses: Record<string, number>;
   nonSuccess: number;
+  /** Answers 429 (in `nonSuccess` and `statuses` too): refused by the edge's rate limiter. */
+  rateLimited: number;
+  /** Patients who made requests in this run, and the most requests one of them made. */
+  patientLoad: { patients: number; busiest: number };
   hot?: { slots: number; exact: number; booked: number; full: number; other: number; perSlot: HotSlotResult[] };
   verification: Verification;
   /** False for the seed baseline: its violations are reported, not fatal. */
@@ -60,6 +64,10 @@ export interface BenchmarkReport {
     loadAverage: { start: number[]; end: number[] };
     options: Options;
     stack: { edge: string; booking: string; pgbenchShard: string; shards: number };
+    /** Simulated patients, each with its own minted token. */
+    patients: number;
+    /** How the tokens were obtained, and the edge's per-account policy as its headers state it. */
+    auth: { admin: string; signingKid: string; issuer: string; audience: string; accountRateLimitPolicy?: string };
     designClaim: typeof DESIGN_CLAIM;
   };
   runs: RunResult[];
@@ -119,14 +127,14 @@ export function renderTables(report: BenchmarkReport): string {
   for (const scenario of scenarios) {
     const runs = report.runs.filter((r) => r.scenario === scenario);
     lines.push("", `== ${scenario} ==`);
-    lines.push(pad(["mode", "req/s", "bookings/s", "vs (d)", "p50 ms", "p95 ms", "p99 ms", "max ms"], widths) + "  check  non-2xx");
+    lines.push(pad(["mode", "req/s", "bookings/s", "vs (d)", "p50 ms", "p95 ms", "p99 ms", "max ms"], widths) + "  check      429  non-2xx");
     for (const r of runs) {
       const check = r.verification.ok ? "ok" : r.violationsFailRun ? "FAIL" : "VIOL";
       lines.push(
         pad(
           [r.label, n0(r.requestsPerS), n0(r.bookingsPerS), r.ratioToPgbench === undefined ? "-" : `${r.ratioToPgbench.toFixed(2)}x`, ms(r.latency.p50), ms(r.latency.p95), ms(r.latency.p99), ms(r.latency.max)],
           widths,
-        ) + `  ${check.padEnd(5)}  ${topStatuses(r.statuses)}`,
+        ) + `  ${check.padEnd(5)}  ${(r.rateLimited > 0 ? n0(r.rateLimited) : "-").padStart(7)}  ${topStatuses(r.statuses)}`,
       );
     }
     for (const r of runs) {
@@ -151,17 +159,35 @@ export function renderTables(report: BenchmarkReport): string {
   }
 
   const modes = [...new Set(report.runs.map((r) => r.mode))];
-  lines.push("", "== side by side: bookings/s (ratio to (d) pgbench); hot slot: attempts/s, since its bookings are capped by the seats ==");
+  lines.push("", "== side by side: bookings/s (ratio to (d) pgbench); hot slot: attempts/s, since its bookings are capped by the seats; 429!: rate limited ==");
   const w = [10, ...modes.map(() => 22)];
   lines.push(pad(["scenario", ...modes.map((m) => MODE_LABEL[m])], w));
   for (const scenario of scenarios) {
     const cells = modes.map((m) => {
       const r = report.runs.find((x) => x.scenario === scenario && x.mode === m);
       if (!r) return "-";
-      return `${n0(scenario === "hot" ? r.requestsPerS : r.bookingsPerS)}${r.ratioToPgbench === undefined ? "" : ` (${r.ratioToPgbench.toFixed(2)}x)`}`;
+      const limited = r.rateLimited > 0 ? " 429!" : "";
+      return `${n0(scenario === "hot" ? r.requestsPerS : r.bookingsPerS)}${r.ratioToPgbench === undefined ? "" : ` (${r.ratioToPgbench.toFixed(2)}x)`}${limited}`;
     });
     lines.push(pad([scenario, ...cells], w));
   }
+  const limited = report.runs.filter((r) => r.rateLimited > 0);
+  lines.push(
+    "",
+    limited.length === 0
+      ? "rate limits: no answer was 429 RATE_LIMITED"
+      : `rate limits: ${n0(limited.reduce((a, r) => a + r.rateLimited, 0))} answers were 429 RATE_LIMITED, in ${limited.map((r) => `${r.scenario}/${r.mode} (${n0(r.rateLimited)})`).join(", ")}: ` +
+          "those runs measured the edge's limiter too; their rates and latencies are not the booking path's",
+  );
+  const withPatients = report.runs.filter((r) => r.patientLoad.patients > 0);
+  if (withPatients.length > 0) {
+    const busiest = withPatients.reduce((a, r) => (r.patientLoad.busiest > a.patientLoad.busiest ? r : a));
+    lines.push(
+      `patients: ${n0(report.meta.patients)} with their own tokens; the busiest made ${busiest.patientLoad.busiest} requests in one run ` +
+        `(${busiest.scenario}/${busiest.mode}, ${busiest.seconds} s)`,
+    );
+  }
+
   const edgeSpread = report.runs.find((r) => r.scenario === "spread" && r.mode === "edge");
   if (edgeSpread) {
     const [low, high] = DESIGN_CLAIM.bookingsPerS;

@@ -12,11 +12,13 @@ import { GrpcTarget } from "./modes/grpc";
 import { findPgbench } from "./modes/pgbench";
 import type { Target } from "./modes/target";
 import { parseOptions, usage, UsageError, type ModeName, type Options } from "./options";
+import { PatientPool } from "./patients";
 import { hostInfo, renderTables, writeChart, writeJson, type BenchmarkReport, type RunResult } from "./report";
 import { addRatios, runPgbenchMode, runTargetMode, type RunnerDeps } from "./runner";
 import { book, type ScenarioContext } from "./scenarios/common";
 import { preparePgbenchSlots, seed } from "./seed";
 import { Recorder, type AcknowledgedBooking } from "./stats";
+import { checkPatientToken, signInAdmin, signOut, TokenMinter } from "./tokens";
 
 // The harness's output is its product: console is the right sink here, not a logger.
 /* eslint-disable no-console */
@@ -99,9 +101,25 @@ async function benchmark(options: Options): Promise<number> {
       print(`loadtest: warning: load average ${loadAtStart[0]!.toFixed(1)} on ${os.availableParallelism()} cores: other work competes for the CPU, numbers will be low`);
     }
     print(`loadtest: stack ${config.EDGE_URL}, booking ${config.BOOKING_ADDR}, ${databases.length} shards; results in ${outDir}`);
-    const dataset = await seed(edge, options, databases.length, print);
+    const admin = await signInAdmin(edge, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    closers.push(() => signOut(edge, admin));
+    const minter = await TokenMinter.fromEdgeDatabase(pg, config.CLINIC_DB_EDGE, admin.settings);
+    print(
+      `auth: ${config.ADMIN_EMAIL} signed in (POST /auth/token) to seed; patients and doctors get tokens minted with the edge's ` +
+        `active key ${minter.kid} from ${config.CLINIC_DB_EDGE} (iss ${admin.settings.issuer}, aud ${admin.settings.audience})`,
+    );
+    const dataset = await seed(edge, options, databases.length, { admin: admin.authorization, minter }, print);
     let pgbenchShard = dataset.pgbenchShard;
-    if (options.modes.includes("pgbench")) pgbenchShard = await preparePgbenchSlots(edge, shards, dataset.byMode.pgbench);
+    if (options.modes.includes("pgbench")) pgbenchShard = await preparePgbenchSlots(edge, shards, dataset.byMode.pgbench, dataset.doctors);
+
+    const mintStarted = performance.now();
+    // pgbench alone makes no API requests: one patient is enough for the token check.
+    const patients = new PatientPool(await minter.patients(options.modes.some((m) => m !== "pgbench") ? options.patients : 1));
+    const probe = await checkPatientToken(edge, patients.patients[0]!);
+    print(
+      `patients: ${patients.size} tokens minted in ${((performance.now() - mintStarted) / 1000).toFixed(1)} s, before any timed run; ` +
+        `the edge and the booking service accept them; the edge's per-account limit: ${probe.accountPolicy ?? "not stated"}`,
+    );
 
     let baselinePool: Pool | undefined;
     if (options.modes.includes("baseline")) {
@@ -124,6 +142,7 @@ async function benchmark(options: Options): Promise<number> {
     const cpu = new CpuSampler(config.CLINIC_STATE_DIR);
     const deps: RunnerDeps = {
       options,
+      patients,
       dataset,
       shards,
       pg,
@@ -139,7 +158,7 @@ async function benchmark(options: Options): Promise<number> {
     const warmupAcks = new Map<ModeName, AcknowledgedBooking[]>();
     if (!options.quick && options.scenarios.includes("spread")) {
       for (const [mode, target] of Object.entries(targets) as [Exclude<ModeName, "pgbench">, Target][]) {
-        warmupAcks.set(mode, await warmUp(target, { slots: dataset.byMode[mode].spread, doctors: dataset.doctors, options }));
+        warmupAcks.set(mode, await warmUp(target, { slots: dataset.byMode[mode].spread, doctors: dataset.doctors, options, patients }));
       }
       print("warm-up done (1 s of bookings per mode, on the spread slots; verified with them)");
     }
@@ -185,6 +204,14 @@ async function benchmark(options: Options): Promise<number> {
           shards: databases.length,
         },
         designClaim: { bookingsPerS: [50, 100], p99Ms: [300, 500] },
+        patients: patients.size,
+        auth: {
+          admin: config.ADMIN_EMAIL,
+          signingKid: minter.kid,
+          issuer: admin.settings.issuer,
+          audience: admin.settings.audience,
+          ...(probe.accountPolicy ? { accountRateLimitPolicy: probe.accountPolicy } : {}),
+        },
       },
       runs,
       ok: failed.length === 0,

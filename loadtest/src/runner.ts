@@ -6,6 +6,7 @@ import { CpuSampler } from "./cpu";
 import { accountBookings, runPgbench } from "./modes/pgbench";
 import type { Target } from "./modes/target";
 import type { ModeName, Options, ScenarioName } from "./options";
+import type { PatientPool } from "./patients";
 import { cpuPerRequest, MODE_LABEL, type RunResult } from "./report";
 import { runBrowseAndBook } from "./scenarios/browse-book";
 import type { HotSlotResult, ScenarioContext } from "./scenarios/common";
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   cpu: CpuSampler;
   outDir: string;
   print: (line: string) => void;
+  /** The simulated patients with their tokens (modes a, b, c). */
+  patients: PatientPool;
 }
 
 function result(
@@ -58,6 +61,8 @@ function result(
     latencyByKind: byKind,
     statuses: Object.fromEntries(recorder.statuses),
     nonSuccess: recorder.errors,
+    rateLimited: recorder.rateLimited,
+    patientLoad: recorder.patientLoad(),
     verification,
     violationsFailRun: mode !== "baseline",
     notes: [],
@@ -88,7 +93,7 @@ export async function runTargetMode(
   const slots = dataset.byMode[mode][scenario];
   const recorder = new Recorder();
   const concurrency = scenario === "hot" ? options.hotClients : options.concurrency;
-  const ctx: ScenarioContext = { target, slots, doctors: dataset.doctors, options, recorder };
+  const ctx: ScenarioContext = { target, slots, doctors: dataset.doctors, options, recorder, patients: deps.patients };
   const label = `${scenario}/${mode}`;
   const progress = new Progress(label, recorder, deps.print);
   progress.start();
@@ -120,6 +125,12 @@ export async function runTargetMode(
     mode === "baseline"
       ? await verifyBaseline(deps.baselinePool!, checked, acks, hot)
       : await verifyShards(deps.shards, checked, acks, hot);
+  if (recorder.rateLimited > 0) {
+    // Not a correctness violation, but these answers measured the edge's limiter, not booking.
+    verification.warnings.unshift(
+      `${recorder.rateLimited} answers were 429 RATE_LIMITED: the edge's rate limiter refused them before the booking path (see "Rate limits" in loadtest/README.md)`,
+    );
+  }
   return result(scenario, mode, concurrency, recorder, verification, {
     ...(scenario === "hot" ? { hot: hotSummary(hot) } : {}),
     ...(cpu ? { cpu } : {}),

@@ -4,6 +4,7 @@ import type { EdgeTarget } from "./modes/edge";
 import type { SlotRef } from "./modes/target";
 import { roundRobinShardOf } from "./databases";
 import type { ModeName, Options, ScenarioName } from "./options";
+import type { TokenMinter } from "./tokens";
 
 export interface DoctorRef {
   id: string;
@@ -11,6 +12,8 @@ export interface DoctorRef {
   specialization: string;
   /** Shard by the default round-robin map; `locatePgbenchShard` checks it for pgbench's doctors. */
   shard: number;
+  /** `Bearer <token>` of an account acting for this doctor: it opens the doctor's schedule. */
+  authorization: string;
 }
 
 /** Each mode books its own slots, so no mode starts on slots another has filled. */
@@ -68,13 +71,13 @@ interface ApiSlot {
 }
 
 /** Weekly-schedule batches of 5-minute slots for one doctor, starting on `firstDay` (UTC). */
-async function createSlots(edge: EdgeTarget, doctorId: string, count: number, capacity: number, firstDay: Date): Promise<SlotRef[]> {
+async function createSlots(edge: EdgeTarget, doctor: DoctorRef, count: number, capacity: number, firstDay: Date): Promise<SlotRef[]> {
   const out: SlotRef[] = [];
   let day = new Date(firstDay);
   while (out.length < count) {
     const days = Math.min(6, Math.ceil(Math.min(BATCH_MAX, count - out.length) / SLOTS_PER_DAY));
     const last = new Date(day.getTime() + (days - 1) * 86_400_000);
-    const { slots } = await edge.request<{ slots: ApiSlot[] }>("POST", `/doctors/${doctorId}/slots/batch`, {
+    const { slots } = await edge.request<{ slots: ApiSlot[] }>("POST", `/doctors/${doctor.id}/slots/batch`, {
       timeZone: "UTC",
       startDate: day.toISOString().slice(0, 10),
       endDate: last.toISOString().slice(0, 10),
@@ -83,7 +86,7 @@ async function createSlots(edge: EdgeTarget, doctorId: string, count: number, ca
       dayEnd: "24:00",
       slotMinutes: 5,
       capacity,
-    });
+    }, doctor.authorization);
     for (const s of slots.slice(0, count - out.length)) {
       out.push({ id: s.id, doctorId: s.doctorId, startTime: s.startTime, endTime: s.endTime, capacity: s.capacity });
     }
@@ -105,22 +108,31 @@ function deal(lists: SlotRef[][], n: number): SlotRef[] {
   return out;
 }
 
+/** Who seeds: the admin creates the doctors; each doctor, with a minted token, opens its own schedule. */
+export interface SeedAuth {
+  /** `Bearer <token>` of the signed-in admin. */
+  admin: string;
+  minter: TokenMinter;
+}
+
 /**
- * Seeds through the API, as a client would: doctors (spread over every shard), then per doctor
- * roomy slots and hot slots in two schedule batches, dealt out to each mode and scenario.
- * pgbench's slots come from doctors of one shard only, since pgbench talks to one database.
+ * Seeds through the API, as clients would: the admin creates doctors (spread over every shard),
+ * then each doctor its roomy slots and hot slots in two schedule batches, dealt out to each mode
+ * and scenario. pgbench's slots come from doctors of one shard only, since pgbench talks to one
+ * database. Doctors rather than the admin open the schedules so the admin's account stays well
+ * within the edge's per-account rate limit.
  */
-export async function seed(edge: EdgeTarget, options: Options, shardCount: number, log: (line: string) => void): Promise<Dataset> {
+export async function seed(edge: EdgeTarget, options: Options, shardCount: number, auth: SeedAuth, log: (line: string) => void): Promise<Dataset> {
   const runId = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15) + "-" + randomUUID().slice(0, 6);
   const plan = seedPlan(options);
   const started = performance.now();
 
-  const doctors = await parallel(Array.from({ length: plan.doctors }, (_, i) => i), 8, async (i) => {
+  const doctors = await parallel(Array.from({ length: plan.doctors }, (_, i) => i), 8, async (i): Promise<DoctorRef> => {
     const created = await edge.request<{ id: string; name: string; specialization: string }>("POST", "/doctors", {
       name: `Loadtest ${runId} #${i + 1}`,
       specialization: SPECIALIZATIONS[i % SPECIALIZATIONS.length]!,
-    });
-    return { ...created, shard: roundRobinShardOf(created.id, shardCount) };
+    }, auth.admin);
+    return { id: created.id, name: created.name, specialization: created.specialization, shard: roundRobinShardOf(created.id, shardCount), authorization: await auth.minter.doctor(created.id) };
   });
   const perShard = Array.from({ length: shardCount }, (_, s) => doctors.filter((d) => d.shard === s).length);
   // The shard with the most doctors gives pgbench the most slots to spread over.
@@ -138,9 +150,9 @@ export async function seed(edge: EdgeTarget, options: Options, shardCount: numbe
   const firstDay = new Date(Date.UTC(2031, 0, 1));
   const perDoctor = await parallel(doctors, 8, async (doctor) => {
     const inShard = doctor.shard === pgbenchShard;
-    const roomy = await createSlots(edge, doctor.id, roomyForApi + (inShard ? roomyForPgbench : 0), ROOMY_CAPACITY, firstDay);
+    const roomy = await createSlots(edge, doctor, roomyForApi + (inShard ? roomyForPgbench : 0), ROOMY_CAPACITY, firstDay);
     const hotFirstDay = new Date(Date.UTC(2032, 0, 1));
-    const hot = await createSlots(edge, doctor.id, hotForApi + (inShard ? hotForPgbench : 0), options.hotCapacity, hotFirstDay);
+    const hot = await createSlots(edge, doctor, hotForApi + (inShard ? hotForPgbench : 0), options.hotCapacity, hotFirstDay);
     return { doctor, roomy, hot };
   });
 
@@ -164,7 +176,8 @@ export async function seed(edge: EdgeTarget, options: Options, shardCount: numbe
   const slots = Object.values(byMode).flatMap((sets) => Object.values(sets).flat());
   log(
     `seeded ${doctors.length} doctors (per shard: ${perShard.join("/")}) and ${slots.length} slots through the API ` +
-      `in ${((performance.now() - started) / 1000).toFixed(1)} s; run id ${runId}`,
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s; run id ${runId}` +
+      (edge.seedRetries > 0 ? ` (${edge.seedRetries} requests waited out a 429 from the edge's rate limit)` : ""),
   );
   return { runId, doctors, slots, byMode, pgbenchShard };
 }
@@ -172,12 +185,14 @@ export async function seed(edge: EdgeTarget, options: Options, shardCount: numbe
 /**
  * pgbench updates `slot_inventory` rows directly, and those rows only exist once the booking
  * service has seen a slot. Setting each pgbench slot's capacity through the API (to the value it
- * has) makes the service create them, in whichever shard its map really routes the doctor to;
- * that shard is returned (it differs from the round-robin guess only with a custom shard map).
+ * has, as the slot's doctor) makes the service create them, in whichever shard its map really
+ * routes the doctor to; that shard is returned (it differs from the round-robin guess only with
+ * a custom shard map).
  */
-export async function preparePgbenchSlots(edge: EdgeTarget, shards: readonly Pool[], sets: SlotSets): Promise<number> {
+export async function preparePgbenchSlots(edge: EdgeTarget, shards: readonly Pool[], sets: SlotSets, doctors: readonly DoctorRef[]): Promise<number> {
   const all = Object.values(sets).flat();
-  await parallel(all, 16, (slot) => edge.request("PATCH", `/slots/${slot.id}`, { capacity: slot.capacity }));
+  const tokenOf = new Map(doctors.map((d) => [d.id, d.authorization]));
+  await parallel(all, 16, (slot) => edge.request("PATCH", `/slots/${slot.id}`, { capacity: slot.capacity }, tokenOf.get(slot.doctorId)));
   const found = await Promise.all(
     shards.map(async (pool) => {
       const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM slot_inventory WHERE slot_id = ANY($1::uuid[])", [all.map((s) => s.id)]);

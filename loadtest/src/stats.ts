@@ -33,6 +33,9 @@ export interface Outcome {
   bookingId?: string;
 }
 
+/** An HTTP 429 answer ("429 RATE_LIMITED"): refused by the edge's limiter, never a success. */
+export const isRateLimited = (status: string): boolean => /^429\b/.test(status);
+
 /** Operation kinds a scenario issues; each gets its own latency distribution. */
 export type OpKind = "book" | "confirm" | "cancel" | "list_doctors" | "list_slots" | "availability";
 
@@ -40,6 +43,8 @@ export type OpKind = "book" | "confirm" | "cancel" | "list_doctors" | "list_slot
 export interface AcknowledgedBooking {
   id: string;
   slotId: string;
+  /** The patient whose token made the request: the booking must be stored for them. */
+  patientId: string;
   /** The state the last successful answer reported. */
   status: "PENDING" | "CONFIRMED" | "CANCELLED";
 }
@@ -49,14 +54,18 @@ export class Recorder {
   readonly latencies = new Map<OpKind, number[]>();
   readonly statuses = new Map<string, number>();
   readonly bookings = new Map<string, AcknowledgedBooking>();
+  /** Requests per patient (by pool index): the busiest shows how near the per-account limit a run came. */
+  readonly perPatient = new Map<number, number>();
   requests = 0;
   errors = 0;
+  /** Answers 429: the edge's rate limiter refused them; they never reached the booking path. */
+  rateLimited = 0;
   /** Successful CreateBooking answers (seats taken), the number the issue counts as bookings. */
   booked = 0;
   startedAt = 0;
   endedAt = 0;
 
-  record(kind: OpKind, latencyMs: number, outcome: Outcome): void {
+  record(kind: OpKind, latencyMs: number, outcome: Outcome, patientIndex?: number): void {
     let samples = this.latencies.get(kind);
     if (!samples) this.latencies.set(kind, (samples = []));
     samples.push(latencyMs);
@@ -64,7 +73,16 @@ export class Recorder {
     const key = `${kind} ${outcome.status}`;
     this.statuses.set(key, (this.statuses.get(key) ?? 0) + 1);
     if (!outcome.ok) this.errors += 1;
+    if (isRateLimited(outcome.status)) this.rateLimited += 1;
     if (kind === "book" && outcome.ok) this.booked += 1;
+    if (patientIndex !== undefined) this.perPatient.set(patientIndex, (this.perPatient.get(patientIndex) ?? 0) + 1);
+  }
+
+  /** The most requests one patient made in this run, and how many patients made any. */
+  patientLoad(): { patients: number; busiest: number } {
+    let busiest = 0;
+    for (const n of this.perPatient.values()) busiest = Math.max(busiest, n);
+    return { patients: this.perPatient.size, busiest };
   }
 
   all(): number[] {
@@ -112,7 +130,7 @@ export class Progress {
     this.lastBooked = r.booked;
     this.print(
       `  ${this.label.padEnd(26)} ${String(this.ticks).padStart(3)}s  ${String(rps).padStart(6)} req/s  ${String(bps).padStart(6)} bookings/s  ` +
-        `non-2xx ${r.errors}${this.extra()}`,
+        `non-2xx ${r.errors}${r.rateLimited > 0 ? ` (429 RATE LIMITED ${r.rateLimited})` : ""}${this.extra()}`,
     );
   }
 }

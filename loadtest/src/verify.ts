@@ -52,7 +52,8 @@ interface InventoryAudit {
  * The booking shards after a run: for every slot of the run, seats held never above capacity,
  * the `held` counter equal to the bookings holding a seat (live PENDING + CONFIRMED) plus lapsed
  * PENDING holds the sweeper has not expired yet (as `BookingShardRepository.audit()` allows),
- * and every booking the API acknowledged is a row on the right slot in the state last answered.
+ * no patient holding two seats in one slot, and every booking the API acknowledged is a row on
+ * the right slot, for the patient whose token asked, in the state last answered.
  */
 export async function verifyShards(
   shards: readonly Pool[],
@@ -98,13 +99,21 @@ export async function verifyShards(
       [slotIds],
     );
     for (const r of statusRows) rowsByStatus[r.status] = (rowsByStatus[r.status] ?? 0) + r.n;
+
+    const { rows: doubles } = await pool.query<{ slot_id: string; patient_id: string; n: number }>(
+      `SELECT slot_id, patient_id, count(*)::int AS n FROM bookings
+        WHERE slot_id = ANY($1::uuid[]) AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now()))
+        GROUP BY slot_id, patient_id HAVING count(*) > 1`,
+      [slotIds],
+    );
+    for (const d of doubles) c.violation(`slot ${d.slot_id} (shard ${shard}): patient ${d.patient_id} holds ${d.n} seats`);
   }
 
-  const found = new Map<string, { slot_id: string; status: string; lapsed: boolean }>();
+  const found = new Map<string, { slot_id: string; patient_id: string; status: string; lapsed: boolean }>();
   for (const ids of chunks(acknowledged.map((b) => b.id), 5000)) {
     for (const pool of shards) {
-      const { rows } = await pool.query<{ id: string; slot_id: string; status: string; lapsed: boolean }>(
-        "SELECT id, slot_id, status, expires_at <= now() AS lapsed FROM bookings WHERE id = ANY($1::uuid[])",
+      const { rows } = await pool.query<{ id: string; slot_id: string; patient_id: string; status: string; lapsed: boolean }>(
+        "SELECT id, slot_id, patient_id, status, expires_at <= now() AS lapsed FROM bookings WHERE id = ANY($1::uuid[])",
         [ids],
       );
       for (const r of rows) found.set(r.id, r);
@@ -117,6 +126,9 @@ export async function verifyShards(
       continue;
     }
     if (row.slot_id !== ack.slotId) c.violation(`booking ${ack.id}: row is on slot ${row.slot_id}, the request was for ${ack.slotId}`);
+    if (row.patient_id !== ack.patientId) {
+      c.violation(`booking ${ack.id}: stored for patient ${row.patient_id}, the token was patient ${ack.patientId}'s`);
+    }
     const expected = ack.status === "PENDING" ? ["PENDING", "EXPIRED"] : [ack.status];
     if (!expected.includes(row.status)) c.violation(`booking ${ack.id}: answered ${ack.status}, stored ${row.status}`);
   }
