@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createKafka, parseConfig, type Lifecycle, type Role } from "@clinic/platform";
+import { createKafka, parseConfig, type Lifecycle, type Logger, type Role } from "@clinic/platform";
 import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
 import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
 import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
@@ -84,6 +84,8 @@ export interface StackOptions {
    * provider on loopback; booking publishes its events to `eventsTopic`.
    */
   notifier?: { eventsTopic: string; dlqTopic: string; group: string };
+  /** Each service's logger (default: silent unless TEST_LOG_LEVEL says otherwise). */
+  logger?: (service: string) => Logger;
 }
 
 export interface RunningNotifier {
@@ -116,6 +118,7 @@ export const SHARD_COUNT = 4;
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const cachePrefix = uniqueKeyPrefix(options.name);
+  const logger = options.logger ?? testLogger;
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async (): Promise<void> => {
     // Reverse start order: the edge first, databases last.
@@ -169,7 +172,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           RETRY_BASE_DELAY_MS: "200",
           RETRY_MAX_DELAY_MS: "1000",
         }),
-        testLogger("notifier"),
+        logger("notifier"),
       ),
     );
     return { smtp, sms, lifecycle: service.lifecycle, address: `127.0.0.1:${service.grpcPort}`, metricsPort: service.metricsPort };
@@ -193,7 +196,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           METRICS_PORT: "0",
           BOOKING_ADDR: address(bookingPort),
         }),
-        testLogger("doctor"),
+        logger("doctor"),
       ),
     );
     const slot = withLifecycle(
@@ -207,7 +210,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           BOOKING_ADDR: address(bookingPort),
           GRPC_CLIENT_DEADLINE_MS: "10000",
         }),
-        testLogger("slot"),
+        logger("slot"),
       ),
     );
     const booking = withLifecycle(
@@ -222,7 +225,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
           ...options.booking,
         }),
-        testLogger("booking"),
+        logger("booking"),
       ),
     );
     const notifier = options.notifier ? await startNotifier(options.notifier) : undefined;
@@ -248,7 +251,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           GRPC_DEADLINE_MS: "20000",
           ...options.edge,
         }),
-        testLogger("edge"),
+        logger("edge"),
       ),
     );
     const metricsPorts = {
