@@ -32,6 +32,11 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   JWT_AUDIENCE: z.string().default("clinic-api"),
   ACCESS_TOKEN_TTL_SECONDS: env.positiveInt().default(24 * 60 * 60),
   REFRESH_TOKEN_TTL_SECONDS: env.positiveInt().default(30 * 24 * 60 * 60),
+  /**
+   * The signing key is replaced once it is this old (section 8.1: monthly), checked at start and
+   * hourly by every replica; 0 leaves rotation to the `rotate-keys` command.
+   */
+  SIGNING_KEY_ROTATION_DAYS: env.nonNegativeInt().default(30),
   /** Created at start when no admin exists yet; both or neither. */
   BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12).max(200).optional(),

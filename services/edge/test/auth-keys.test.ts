@@ -3,7 +3,7 @@ import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-suppor
 import { SignJWT, base64url, generateKeyPair } from "jose";
 import { migrations } from "../migrations";
 import { ensureBootstrapAdmin, createAccount } from "../src/auth/accounts";
-import { ensureActiveKey, rotateKeys } from "../src/auth/keys";
+import { ensureActiveKey, rotateKeys, rotateKeysIfOlderThan } from "../src/auth/keys";
 import { verifyPassword } from "../src/auth/password";
 import { AuthService, type AuthSettings } from "../src/auth/service";
 
@@ -123,6 +123,27 @@ describe("edge auth storage and verification", () => {
     expect(await new AuthService(db.knex, { ...SETTINGS, accessTokenTtlSeconds: 1 }).verifyAccessToken(token)).toEqual(
       expect.objectContaining({ ok: false, failure: "unknown_kid" }),
     );
+  });
+
+  it("rotates on schedule only once the signing key is old enough, once across concurrent replicas", async () => {
+    const active = async () => (await db.knex("signing_keys").whereNull("retired_at").pluck("kid")) as string[];
+    const [current] = await active();
+    expect(await rotateKeysIfOlderThan(db.knex, 30 * 86_400)).toBeUndefined();
+    expect(await active()).toEqual([current]);
+
+    const oldToken = await auth.issueAccessToken(patient);
+    // Thirty-one days later, as far as the key knows.
+    await db.knex("signing_keys").where({ kid: current }).update({ created_at: db.knex.raw("now() - interval '31 days'") });
+    const results = await Promise.all([1, 2, 3].map(() => rotateKeysIfOlderThan(db.knex, 30 * 86_400)));
+    const rotations = results.filter((r) => r !== undefined);
+    expect(rotations).toHaveLength(1);
+    expect(rotations[0]!.retired).toEqual([current]);
+    expect(await active()).toEqual([rotations[0]!.kid]);
+    // Tokens of the retired key still verify until they expire; new ones carry the new kid.
+    const fresh = new AuthService(db.knex, SETTINGS);
+    await expect(fresh.verifyAccessToken(oldToken)).resolves.toEqual(expect.objectContaining({ ok: true }));
+    const newToken = await fresh.issueAccessToken(patient);
+    expect(JSON.parse(Buffer.from(newToken.split(".")[0]!, "base64url").toString()).kid).toBe(rotations[0]!.kid);
   });
 
   it("creates the bootstrap admin once, and never while an admin exists", async () => {

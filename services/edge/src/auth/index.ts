@@ -1,9 +1,9 @@
-import { openServiceDatabase, type Lifecycle, type Logger } from "@clinic/platform";
+import { openServiceDatabase, type Knex, type Lifecycle, type Logger } from "@clinic/platform";
 import type { Registry } from "prom-client";
 import { migrations } from "../../migrations";
 import type { EdgeConfig } from "../config";
 import { ensureBootstrapAdmin } from "./accounts";
-import { ensureActiveKey } from "./keys";
+import { ensureActiveKey, rotateKeysIfOlderThan } from "./keys";
 import { AuthService, type AuthSettings } from "./service";
 
 export { AuthService } from "./service";
@@ -37,9 +37,29 @@ export async function startAuth(options: {
   });
   const kid = await ensureActiveKey(db);
   logger.info({ kid }, "signing key ready");
+  if (config.SIGNING_KEY_ROTATION_DAYS > 0) scheduleKeyRotation(db, config.SIGNING_KEY_ROTATION_DAYS, options.lifecycle, logger);
   if (config.BOOTSTRAP_ADMIN_EMAIL !== undefined && config.BOOTSTRAP_ADMIN_PASSWORD !== undefined) {
     const outcome = await ensureBootstrapAdmin(db, config.BOOTSTRAP_ADMIN_EMAIL, config.BOOTSTRAP_ADMIN_PASSWORD);
     if (outcome === "created") logger.info("bootstrap admin account created");
   }
   return new AuthService(db, authSettingsFrom(config));
+}
+
+const ROTATION_CHECK_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Rotates the signing key once it is `days` old: checked now and hourly. */
+function scheduleKeyRotation(db: Knex, days: number, lifecycle: Lifecycle, logger: Logger): void {
+  const check = async () => {
+    try {
+      const rotated = await rotateKeysIfOlderThan(db, days * 86_400);
+      if (rotated) logger.info({ kid: rotated.kid, retired: rotated.retired }, "signing key rotated (scheduled)");
+    } catch (err) {
+      // The current key keeps signing; the next check tries again.
+      logger.warn({ err }, "scheduled signing-key rotation failed");
+    }
+  };
+  void check();
+  const timer = setInterval(() => void check(), ROTATION_CHECK_INTERVAL_MS);
+  timer.unref();
+  lifecycle.onShutdown("signing-key rotation", "workers", async () => clearInterval(timer));
 }

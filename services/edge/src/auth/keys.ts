@@ -50,6 +50,16 @@ export async function ensureActiveKey(db: Knex): Promise<string> {
   });
 }
 
+async function rotateIn(trx: Knex.Transaction): Promise<{ kid: string; retired: string[] }> {
+  const retired = (await trx("signing_keys")
+    .whereNull("retired_at")
+    .update({ retired_at: trx.fn.now() })
+    .returning("kid")) as { kid: string }[];
+  const row = await newKeyRow();
+  await trx("signing_keys").insert(row);
+  return { kid: row.kid, retired: retired.map((r) => r.kid) };
+}
+
 /**
  * A new key signs from now on; every previously active key is retired and keeps verifying
  * until the tokens it signed have expired (`retired_at` + access-token lifetime).
@@ -57,13 +67,23 @@ export async function ensureActiveKey(db: Knex): Promise<string> {
 export async function rotateKeys(db: Knex): Promise<{ kid: string; retired: string[] }> {
   return db.transaction(async (trx) => {
     await trx.raw(`SELECT ${KEY_LOCK}`);
-    const retired = (await trx("signing_keys")
+    return rotateIn(trx);
+  });
+}
+
+/**
+ * Scheduled rotation: rotates only when the signing key is older than `maxAgeSeconds`. Replicas
+ * checking at the same moment are serialized by the lock and see each other's new key, so one
+ * rotation happens, not one per replica.
+ */
+export async function rotateKeysIfOlderThan(db: Knex, maxAgeSeconds: number): Promise<{ kid: string; retired: string[] } | undefined> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT ${KEY_LOCK}`);
+    const fresh = await trx("signing_keys")
       .whereNull("retired_at")
-      .update({ retired_at: trx.fn.now() })
-      .returning("kid")) as { kid: string }[];
-    const row = await newKeyRow();
-    await trx("signing_keys").insert(row);
-    return { kid: row.kid, retired: retired.map((r) => r.kid) };
+      .whereRaw("created_at > now() - make_interval(secs => ?)", [maxAgeSeconds])
+      .first("kid");
+    return fresh ? undefined : rotateIn(trx);
   });
 }
 
