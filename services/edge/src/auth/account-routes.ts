@@ -5,7 +5,6 @@ import { ApiError } from "../errors";
 import { rpc } from "../grpc-call";
 import { bodyErrors, errorResponses, ref } from "../schemas/common";
 import type { EdgeFastify } from "../type-provider";
-import { API_PREFIX } from "../routes/prefix";
 import { EmailTakenError, findAccount } from "./accounts";
 import { AccountSchema, AuditEventPageSchema, AuditEventQuery, CreateAccountBody, accountJson } from "./schemas";
 import type { AuthService } from "./service";
@@ -38,7 +37,7 @@ export function accountRoutes(api: EdgeFastify, auth: AuthService, backends: Bac
       }
       try {
         const account = await auth.createAccount({ email, password, role, ...(doctorId ? { doctorId } : {}) });
-        return reply.code(201).header("location", `${API_PREFIX}/accounts/me`).send(accountJson(account));
+        return reply.code(201).send(accountJson(account));
       } catch (err) {
         if (err instanceof EmailTakenError) throw new ApiError(409, "EMAIL_TAKEN", err.message);
         throw err;
