@@ -88,7 +88,9 @@ export interface JwksCallerOptions {
 export function createJwksCallerResolver(options: JwksCallerOptions): CallerResolver {
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
     cooldownDuration: 5_000,
-    cacheMaxAge: 10 * 60_000,
+    // Keys rotate monthly and an unknown kid triggers a fetch anyway: a long cache keeps calls
+    // verifiable through a short edge outage.
+    cacheMaxAge: 60 * 60_000,
     timeoutDuration: 2_000,
   });
   return createCallerResolver({
