@@ -103,7 +103,8 @@ export function registerAccessControl(app: EdgeFastify, options: AccessControlOp
     if (!route.schema || route.schema.hide) return;
     // The OpenAPI document says which routes need a token and what refusing looks like.
     const responses = (route.schema.response ?? {}) as Record<string, unknown>;
-    route.schema.response = { ...responses, ...(rule.kind === "account" ? SECURITY_RESPONSES : {}), ...RATE_LIMITED };
+    // A route's own description of a status (the sign-in's 401 and 429, say) wins.
+    route.schema.response = { ...RATE_LIMITED, ...(rule.kind === "account" ? SECURITY_RESPONSES : {}), ...responses };
     if (rule.kind === "account") (route.schema as { security?: unknown }).security = [{ bearerAuth: [] }];
   });
 

@@ -11,6 +11,7 @@ import {
 import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
+import { SignInThrottle } from "./auth/sign-in-throttle";
 import { createRateLimiter } from "./rate-limit";
 import { buildServer, type ServerState } from "./server";
 import type { EdgeFastify } from "./type-provider";
@@ -57,7 +58,15 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
       registry: metrics.registry,
       logger: log,
     });
-    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state, auth, limiter });
+    const signInThrottle = new SignInThrottle({
+      redis,
+      keyPrefix: config.RATE_LIMIT_KEY_PREFIX,
+      maxFailures: config.SIGN_IN_MAX_FAILURES,
+      windowSeconds: config.SIGN_IN_FAILURE_WINDOW_SECONDS,
+      registry: metrics.registry,
+      logger: log,
+    });
+    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state, auth, limiter, signInThrottle });
     // Stop taking traffic and drain it before the clients it uses go away.
     lifecycle.onShutdown("http server", "traffic", async () => {
       state.draining = true; // /readyz now fails, so load balancers stop sending new requests

@@ -47,6 +47,9 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   RATE_LIMIT_FLOOD_PER_SECOND: env.positiveInt().default(1000),
   /** A Redis check slower than this falls back to the replica's own counters. */
   RATE_LIMIT_REDIS_TIMEOUT_MS: env.positiveInt().default(200),
+  /** Failed sign-ins per e-mail address within the window before its sign-ins wait for the window to end. */
+  SIGN_IN_MAX_FAILURES: env.positiveInt().default(10),
+  SIGN_IN_FAILURE_WINDOW_SECONDS: env.positiveInt().default(15 * 60),
   /** Prefix of the limiter's Redis keys, when several deployments or test stacks share one Redis. */
   RATE_LIMIT_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]*$/, "letters, digits and _ . : - only").default(""),
   /**

@@ -11,6 +11,7 @@ import { AuditLog, registerAuditLog } from "./audit";
 import { accountRoutes } from "./auth/account-routes";
 import { AUTH_SCHEMAS, authRoutes, jwksRoute } from "./auth/routes";
 import type { AuthService } from "./auth/service";
+import type { SignInThrottle } from "./auth/sign-in-throttle";
 import type { Backends } from "./backends";
 import type { EdgeConfig } from "./config";
 import { ApiError, replyError } from "./errors";
@@ -45,6 +46,7 @@ export interface ServerOptions {
   state: ServerState;
   auth: AuthService;
   limiter: RateLimiter;
+  signInThrottle: SignInThrottle;
 }
 
 // Same rules as ajv-formats' "email"; E.164 is "+", a country code not starting with 0, and at
@@ -242,7 +244,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
       notificationRoutes(api, backends);
-      authRoutes(api, auth);
+      authRoutes(api, auth, options.signInThrottle);
       accountRoutes(api, auth, backends, new AuditLog(auth.db));
     },
     { prefix: API_PREFIX },

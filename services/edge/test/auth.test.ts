@@ -274,6 +274,35 @@ describe("edge accounts and tokens", () => {
     expect(decodeJwt(tok.body.accessToken).role).toBe("admin");
   });
 
+  it("holds back sign-ins for an e-mail address after repeated failures, from any address, known or not", async () => {
+    const throttled = await startAuthEdge(db.name, { SIGN_IN_MAX_FAILURES: "3", RATE_LIMIT_KEY_PREFIX: uniqueKeyPrefix("edge_signin") });
+    try {
+      const other = client(throttled);
+      const { email: address } = await registerAndSignIn();
+      const wrong = { email: address, password: "not the password" };
+      for (let i = 0; i < 3; i++) expect((await other("POST", "/api/v1/auth/token", wrong)).body.error.code).toBe("INVALID_CREDENTIALS");
+      // Now even the right password waits: the guesser cannot tell it found it.
+      const held = await other("POST", "/api/v1/auth/token", { email: address.toUpperCase(), password: PASSWORD });
+      expect({ status: held.status, code: held.body.error.code }).toEqual({ status: 429, code: "TOO_MANY_SIGN_IN_ATTEMPTS" });
+      expect(Number(held.headers.get("retry-after"))).toBeGreaterThan(800);
+      // An address nobody has answers exactly the same way, so accounts cannot be enumerated.
+      const nobody = { email: `nobody.${Date.now()}@example.org`, password: "whatever it is" };
+      for (let i = 0; i < 3; i++) expect((await other("POST", "/api/v1/auth/token", nobody)).status).toBe(401);
+      expect((await other("POST", "/api/v1/auth/token", nobody)).body.error.code).toBe("TOO_MANY_SIGN_IN_ATTEMPTS");
+      // Other accounts are untouched, and a success clears an account's failures.
+      const fresh = await registerAndSignIn();
+      const twice = { email: fresh.email, password: "not the password" };
+      await other("POST", "/api/v1/auth/token", twice);
+      await other("POST", "/api/v1/auth/token", twice);
+      expect((await other("POST", "/api/v1/auth/token", { email: fresh.email, password: PASSWORD })).status).toBe(200);
+      await other("POST", "/api/v1/auth/token", twice);
+      await other("POST", "/api/v1/auth/token", twice);
+      expect((await other("POST", "/api/v1/auth/token", { email: fresh.email, password: PASSWORD })).status).toBe(200);
+    } finally {
+      await throttled.lifecycle.shutdown("test finished");
+    }
+  });
+
   it("documents the auth operations in the OpenAPI document", async () => {
     const doc = (await call("GET", "/openapi.json")).body;
     expect(Object.keys(doc.paths).filter((p) => p.includes("auth") || p.includes("jwks")).sort()).toEqual([

@@ -6,6 +6,7 @@ import type { EdgeFastify } from "../type-provider";
 import { EmailTakenError } from "./accounts";
 import { AccountSchema, AuditEventPageSchema, AuditEventSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
 import type { AuthService, TokenFailure } from "./service";
+import type { SignInThrottle } from "./sign-in-throttle";
 
 const tags = ["auth"];
 
@@ -30,7 +31,7 @@ const FAILURES: Record<TokenFailure["reason"], ApiError> = {
 const noStore = (reply: FastifyReply) => reply.header("cache-control", "no-store").header("pragma", "no-cache");
 
 /** `/api/v1/auth/*`: registration, sign-in, refresh and logout. */
-export function authRoutes(api: EdgeFastify, auth: AuthService): void {
+export function authRoutes(api: EdgeFastify, auth: AuthService, throttle: SignInThrottle): void {
   api.post(
     "/auth/register",
     {
@@ -67,13 +68,26 @@ export function authRoutes(api: EdgeFastify, auth: AuthService): void {
         response: {
           200: ref(TokenPairSchema),
           ...unauthorized("Wrong e-mail or password (`INVALID_CREDENTIALS`)."),
+          429: ref(ErrorSchema, {
+            description: "Too many failed sign-ins for this e-mail address (`TOO_MANY_SIGN_IN_ATTEMPTS`), or the rate limit; see `Retry-After`.",
+          }),
           ...errorResponses(...bodyErrors),
         },
       },
     },
     async (request, reply) => {
-      const result = await auth.signIn(request.body.email, request.body.password);
-      if (!result.ok) throw FAILURES[result.reason];
+      const { email, password } = request.body;
+      const wait = await throttle.waitSeconds(email);
+      if (wait > 0) {
+        void reply.header("retry-after", String(wait));
+        throw new ApiError(429, "TOO_MANY_SIGN_IN_ATTEMPTS", `too many failed sign-ins for this e-mail address; retry in ${wait} s`);
+      }
+      const result = await auth.signIn(email, password);
+      if (!result.ok) {
+        await throttle.recordFailure(email);
+        throw FAILURES[result.reason];
+      }
+      await throttle.recordSuccess(email);
       return noStore(reply).send(result.tokens);
     },
   );
