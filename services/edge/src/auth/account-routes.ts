@@ -5,7 +5,8 @@ import { ApiError } from "../errors";
 import { rpc } from "../grpc-call";
 import { bodyErrors, errorResponses, ref } from "../schemas/common";
 import type { EdgeFastify } from "../type-provider";
-import { EmailTakenError, findAccount } from "./accounts";
+import { findAccount } from "./accounts";
+import { answerCreated } from "./routes";
 import { AccountSchema, AuditEventPageSchema, AuditEventQuery, CreateAccountBody, accountJson } from "./schemas";
 import type { AuthService } from "./service";
 
@@ -35,13 +36,7 @@ export function accountRoutes(api: EdgeFastify, auth: AuthService, backends: Bac
         // 404 DOCTOR_NOT_FOUND from the doctor service when the record does not exist.
         await rpc(request.caller, backends.doctor.getDoctor.bind(backends.doctor), { id: doctorId }, { id: "doctorId" });
       }
-      try {
-        const account = await auth.createAccount({ email, password, role, ...(doctorId ? { doctorId } : {}) });
-        return reply.code(201).send(accountJson(account));
-      } catch (err) {
-        if (err instanceof EmailTakenError) throw new ApiError(409, "EMAIL_TAKEN", err.message);
-        throw err;
-      }
+      return answerCreated(reply, () => auth.createAccount({ email, password, role, ...(doctorId ? { doctorId } : {}) }));
     },
   );
 

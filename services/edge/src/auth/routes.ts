@@ -3,7 +3,7 @@ import type { FastifyReply } from "fastify";
 import { ApiError } from "../errors";
 import { ErrorSchema, bodyErrors, errorResponses, ref } from "../schemas/common";
 import type { EdgeFastify } from "../type-provider";
-import { EmailTakenError } from "./accounts";
+import { EmailTakenError, type AccountRow } from "./accounts";
 import { AccountSchema, AuditEventPageSchema, AuditEventSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
 import type { AuthService, TokenFailure } from "./service";
 import type { SignInThrottle } from "./sign-in-throttle";
@@ -27,6 +27,16 @@ const FAILURES: Record<TokenFailure["reason"], ApiError> = {
   expired: new ApiError(401, "REFRESH_TOKEN_EXPIRED", "the refresh token has expired; sign in again"),
 };
 
+/** 201 with the new account, or 409 `EMAIL_TAKEN`: registration and admin-created accounts alike. */
+export async function answerCreated(reply: FastifyReply, create: () => Promise<AccountRow>): Promise<FastifyReply> {
+  try {
+    return reply.code(201).send(accountJson(await create()));
+  } catch (err) {
+    if (err instanceof EmailTakenError) throw new ApiError(409, "EMAIL_TAKEN", err.message);
+    throw err;
+  }
+}
+
 // Tokens must not end up in shared caches or browser history.
 const noStore = (reply: FastifyReply) => reply.header("cache-control", "no-store").header("pragma", "no-cache");
 
@@ -45,15 +55,7 @@ export function authRoutes(api: EdgeFastify, auth: AuthService, throttle: SignIn
         response: { 201: ref(AccountSchema, { description: "Created" }), ...errorResponses(409, ...bodyErrors) },
       },
     },
-    async (request, reply) => {
-      try {
-        const account = await auth.registerPatient(request.body.email, request.body.password);
-        return reply.code(201).send(accountJson(account));
-      } catch (err) {
-        if (err instanceof EmailTakenError) throw new ApiError(409, "EMAIL_TAKEN", err.message);
-        throw err;
-      }
-    },
+    async (request, reply) => answerCreated(reply, () => auth.registerPatient(request.body.email, request.body.password)),
   );
 
   api.post(
