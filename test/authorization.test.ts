@@ -1,8 +1,8 @@
-import { createPrivateKey, generateKeyPairSync, randomUUID } from "node:crypto";
-import { createGrpcClient, isServiceError, unary, AUTHORIZATION_KEY } from "@clinic/platform";
+import { randomUUID } from "node:crypto";
+import { AUTHORIZATION_KEY, createGrpcClient, isServiceError, signAccessToken, unary, type SigningOptions } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
 import { Metadata, status } from "@grpc/grpc-js";
-import { SignJWT, generateKeyPair, type JWTPayload } from "jose";
+import { SignJWT, generateKeyPair } from "jose";
 import { Http, hoursAhead, addMinutes, startStack, type Answer, type Stack } from "./harness";
 
 /**
@@ -267,41 +267,34 @@ describe("authorization matrix", () => {
 
     beforeAll(async () => {
       const { kid, key } = await stack.edge.auth.keys.signingKey();
-      const claims = (extra: JWTPayload = {}): JWTPayload => ({ role: "admin", ...extra });
-      const sign = (payload: JWTPayload, signingKey: Parameters<SignJWT["sign"]>[0], header: { kid: string }, options: { aud?: string; exp?: number } = {}) =>
-        new SignJWT(payload)
-          .setProtectedHeader({ alg: "ES256", typ: "JWT", ...header })
-          .setIssuer("clinic-edge")
-          .setAudience(options.aud ?? "clinic-api")
-          .setSubject(accountIds.admin)
-          .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
-          .setExpirationTime(options.exp ?? Math.floor(Date.now() / 1000) + 3600)
-          .setJti(randomUUID())
-          .sign(signingKey);
+      const admin = { accountId: accountIds.admin, role: "admin" as const };
+      // Well-formed admin tokens, each wrong in one way only.
+      const sign = (options: Partial<SigningOptions> = {}) =>
+        signAccessToken(admin, { key, kid, issuer: "clinic-edge", audience: "clinic-api", ttlSeconds: 3600, ...options });
       const foreign = await generateKeyPair("ES256");
+      const now = Math.floor(Date.now() / 1000);
 
-      faults["expired"] = () => sign(claims(), key, { kid }, { exp: Math.floor(Date.now() / 1000) - 60 });
+      faults["expired"] = () => sign({ issuedAt: now - 7200, ttlSeconds: 7140 });
       faults["bad signature"] = async () => {
-        const token = await sign(claims(), key, { kid });
+        const token = await sign();
         const [h, p] = token.split(".");
         // The same header and claims, signed by a key that is not the edge's.
-        const forged = await sign(claims(), foreign.privateKey, { kid });
+        const forged = await sign({ key: foreign.privateKey });
         return `${h}.${p}.${forged.split(".")[2]}`;
       };
       faults["alg: none"] = async () => {
         const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-        const now = Math.floor(Date.now() / 1000);
         return `${enc({ alg: "none", typ: "JWT", kid })}.${enc({ iss: "clinic-edge", aud: "clinic-api", sub: accountIds.admin, role: "admin", iat: now, exp: now + 3600, jti: randomUUID() })}.`;
       };
-      faults["unknown kid"] = () => sign(claims(), foreign.privateKey, { kid: randomUUID() });
-      faults["wrong audience"] = () => sign(claims(), key, { kid }, { aud: "another-api" });
+      faults["unknown kid"] = () => sign({ key: foreign.privateKey, kid: randomUUID() });
+      faults["wrong audience"] = () => sign({ audience: "another-api" });
       faults["revoked"] = async () => {
         const pair = await signIn(`admin.${suffix}@example.org`);
         expect((await new Http(stack.baseUrl).post("/api/v1/auth/logout", { refreshToken: pair.refreshToken })).status).toBe(204);
         return pair.accessToken;
       };
       // A sanity check of the forgery kit: a well-formed admin token signed with the edge's key works.
-      const good = await sign(claims(), key, { kid });
+      const good = await sign();
       expect((await send(as("anonymous"), { method: "GET", path: "/api/v1/bookings" }, { authorization: `Bearer ${good}` })).status).toBe(200);
     });
 
@@ -377,17 +370,12 @@ describe("authorization matrix", () => {
 
       expect(await statusOf(create(accountIds.patient, withToken(tokens.otherPatient)))).toBe("PERMISSION_DENIED");
       expect(await statusOf(create(accountIds.patient, withToken()))).toBe("UNAUTHENTICATED");
-      const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      // An admin token with the edge's kid, signed by a key the edge never had.
       const { kid } = await stack.edge.auth.keys.signingKey();
-      const forged = await new SignJWT({ role: "admin" })
-        .setProtectedHeader({ alg: "ES256", kid })
-        .setIssuer("clinic-edge")
-        .setAudience("clinic-api")
-        .setSubject(randomUUID())
-        .setIssuedAt()
-        .setExpirationTime("1h")
-        .setJti(randomUUID())
-        .sign(createPrivateKey(privateKey.export({ format: "pem", type: "pkcs8" })));
+      const forged = await signAccessToken(
+        { accountId: randomUUID(), role: "admin" },
+        { key: (await generateKeyPair("ES256")).privateKey, kid, issuer: "clinic-edge", audience: "clinic-api", ttlSeconds: 3600 },
+      );
       expect(await statusOf(create(accountIds.patient, withToken(forged)))).toBe("UNAUTHENTICATED");
       // The real patient, with their own token, can.
       expect(await statusOf(create(accountIds.patient, withToken(tokens.patient)))).toBe("OK");

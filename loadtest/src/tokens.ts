@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { SIGNING_ALGORITHM, type Role } from "@clinic/platform";
-import { decodeJwt, importJWK, SignJWT, type JWK, type KeyLike } from "jose";
+import { SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform";
+import { decodeJwt, importJWK, type JWK, type KeyLike } from "jose";
 import type { PgSettings } from "./config";
 import { openPool } from "./databases";
 import type { EdgeTarget } from "./modes/edge";
@@ -90,16 +90,16 @@ export class TokenMinter {
 
   /** An access token for account `subject`, as the edge issues one after a sign-in. */
   mint(subject: string, role: Exclude<Role, "admin">, doctorId?: string): Promise<string> {
-    const lifetime = Math.max(this.settings.lifetimeSeconds, MIN_LIFETIME_SECONDS);
-    return new SignJWT({ role, ...(role === "doctor" ? { doctor_id: doctorId } : {}), sid: randomUUID() })
-      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: this.kid, typ: "JWT" })
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setSubject(subject)
-      .setIssuedAt()
-      .setExpirationTime(`${lifetime}s`)
-      .setJti(randomUUID())
-      .sign(this.key);
+    return signAccessToken(
+      { accountId: subject, role, ...(doctorId ? { doctorId } : {}), sid: randomUUID() },
+      {
+        key: this.key,
+        kid: this.kid,
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        ttlSeconds: Math.max(this.settings.lifetimeSeconds, MIN_LIFETIME_SECONDS),
+      },
+    );
   }
 
   /** `count` patients, each its own account id and token. */
@@ -124,7 +124,6 @@ export class TokenMinter {
     return `Bearer ${await this.mint(randomUUID(), "doctor", doctorId)}`;
   }
 }
-
 
 /**
  * One request as a minted patient before anything is measured: its own bookings, which the edge

@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, errors, jwtVerify, type KeyLike } from "jose";
+import { randomUUID } from "node:crypto";
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type KeyLike } from "jose";
 
 /** The only algorithm access tokens are signed with (ECDSA P-256). */
 export const SIGNING_ALGORITHM = "ES256";
@@ -110,4 +111,45 @@ export async function verifyAccessToken(token: string, options: VerifierOptions)
       exp: Number(exp),
     },
   };
+}
+
+/** Who an access token is for: its `sub`, `role`, `doctor_id` (doctors) and `sid` (the sign-in). */
+export interface AccessTokenSubject {
+  accountId: string;
+  role: Role;
+  /** Required for doctors, ignored otherwise. */
+  doctorId?: string;
+  sid?: string;
+}
+
+export interface SigningOptions {
+  key: KeyLike | Uint8Array;
+  kid: string;
+  issuer: string;
+  audience: string;
+  /** Seconds from `iat` to `exp`. */
+  ttlSeconds: number;
+  /** Unix seconds; now by default. */
+  issuedAt?: number;
+}
+
+/**
+ * The one shape of an access token, as `verifyAccessToken` expects it: ES256 with a kid, `iss`,
+ * `aud`, `sub`, `role`, `doctor_id` exactly for doctors, optional `sid`, `iat`, `exp`, `jti`.
+ */
+export function signAccessToken(subject: AccessTokenSubject, options: SigningOptions): Promise<string> {
+  const iat = options.issuedAt ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    role: subject.role,
+    ...(subject.role === "doctor" ? { doctor_id: subject.doctorId } : {}),
+    ...(subject.sid ? { sid: subject.sid } : {}),
+  })
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: options.kid, typ: "JWT" })
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setSubject(subject.accountId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + options.ttlSeconds)
+    .setJti(randomUUID())
+    .sign(options.key);
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AUTHORIZATION_KEY, SIGNING_ALGORITHM, type Role } from "@clinic/platform";
+import { AUTHORIZATION_KEY, SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform";
 import * as grpc from "@grpc/grpc-js";
-import { SignJWT, exportJWK, generateKeyPair, type KeyLike } from "jose";
+import { exportJWK, generateKeyPair } from "jose";
 
 export interface Identity {
   role: Role;
@@ -52,11 +52,16 @@ export async function startTestIssuer(): Promise<TestIssuer> {
   const audience = "clinic-api";
 
   const token = (identity: Identity, options: SignOptions = {}) =>
-    signToken(privateKey, kid, identity, {
-      issuer: options.issuer ?? issuer,
-      audience: options.audience ?? audience,
-      expiresInSeconds: options.expiresInSeconds ?? 3600,
-    });
+    signAccessToken(
+      { accountId: identity.accountId ?? randomUUID(), role: identity.role, doctorId: identity.doctorId ?? randomUUID() },
+      {
+        key: privateKey,
+        kid,
+        issuer: options.issuer ?? issuer,
+        audience: options.audience ?? audience,
+        ttlSeconds: options.expiresInSeconds ?? 3600,
+      },
+    );
 
   const metadata = async (identity: Identity) => {
     const md = new grpc.Metadata();
@@ -99,24 +104,4 @@ export function bearerInterceptor(token: Promise<string>): grpc.Interceptor {
         );
       },
     });
-}
-
-function signToken(
-  key: KeyLike,
-  kid: string,
-  identity: Identity,
-  options: Required<SignOptions>,
-): Promise<string> {
-  const claims =
-    identity.role === "doctor" ? { role: identity.role, doctor_id: identity.doctorId ?? randomUUID() } : { role: identity.role };
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: "JWT" })
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setSubject(identity.accountId ?? randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + options.expiresInSeconds)
-    .setJti(randomUUID())
-    .sign(key);
 }

@@ -50,6 +50,8 @@ export type CreateOutcome =
 export type TransitionOutcome =
   | { kind: "ok"; booking: BookingRow }
   | { kind: "not_found" }
+  /** The booking is someone else's (only when the transition was asked for a patient). */
+  | { kind: "not_owner" }
   | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus };
 
 export interface InventoryRow {
@@ -196,10 +198,12 @@ export class BookingShardRepository {
     return outcome;
   }
 
-  async confirm(id: string, createdAt: Date): Promise<TransitionOutcome> {
+  /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */
+  async confirm(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
     return this.transition(
       id,
       createdAt,
+      patientId,
       "CONFIRMED",
       "status = 'PENDING' AND expires_at > now()",
       "booking.confirmed",
@@ -208,10 +212,11 @@ export class BookingShardRepository {
   }
 
   /** Cancelling a live hold or a confirmed booking gives its seat back. */
-  async cancel(id: string, createdAt: Date): Promise<TransitionOutcome> {
+  async cancel(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
     return this.transition(
       id,
       createdAt,
+      patientId,
       "CANCELLED",
       "(status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now()))",
       "booking.cancelled",
@@ -222,26 +227,29 @@ export class BookingShardRepository {
   /**
    * One guarded UPDATE decides the race: of two concurrent transitions on one booking, the
    * second waits for the row lock, re-reads the committed row, and its guard no longer matches.
+   * The owner check rides in the same UPDATE, so the happy path stays one statement.
    */
   private async transition(
     id: string,
     createdAt: Date,
+    patientId: string | undefined,
     to: StoredStatus,
     guard: string,
     event: BookingEventType,
     releasesSeat: boolean,
   ): Promise<TransitionOutcome> {
     const outcome = await this.db.transaction(async (trx) => {
+      const owner = patientId === undefined ? "" : " AND patient_id = ?";
       const { rows } = await trx.raw<{ rows: BookingRow[] }>(
-        `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard} RETURNING *`,
-        [to, id, createdAt],
+        `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
+        [to, id, createdAt, ...(patientId === undefined ? [] : [patientId])],
       );
       const booking = rows[0];
       if (!booking) {
         const current = await this.findById(id, createdAt, trx);
-        return current
-          ? ({ kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const)
-          : ({ kind: "not_found" } as const);
+        if (!current) return { kind: "not_found" } as const;
+        if (patientId !== undefined && current.patient_id !== patientId) return { kind: "not_owner" } as const;
+        return { kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const;
       }
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);

@@ -156,17 +156,16 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
   }
 
   async function transition(action: "confirm" | "cancel", rawId: string, caller: Caller): Promise<bookingV1.Booking> {
-    requireAccount(caller);
+    const account = requireAccount(caller);
     const v = new Validator();
     const id = v.uuid("id", rawId);
     v.check();
     const { shard, createdAt } = router.forBookingId(id);
-    // The patient of a booking never changes, so it can be checked before the guarded update.
-    const booking = await shard.findById(id, createdAt);
-    if (!booking) throw notFound("booking", id);
-    requirePatientOrAdmin(caller, booking.patient_id);
-    const outcome = action === "confirm" ? await shard.confirm(id, createdAt) : await shard.cancel(id, createdAt);
+    // Patients act on their own bookings only: the guarded UPDATE carries the owner check.
+    const owner = account.role === "admin" ? undefined : account.accountId;
+    const outcome = action === "confirm" ? await shard.confirm(id, createdAt, owner) : await shard.cancel(id, createdAt, owner);
     if (outcome.kind === "not_found") throw notFound("booking", id);
+    if (outcome.kind === "not_owner") throw forbidden("a booking is confirmed or cancelled by its patient or an admin only");
     if (outcome.kind === "wrong_state") {
       const [reason, message] = WRONG_STATE[action][outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
       metrics.outcomes.inc({ outcome: `${action}_rejected` });

@@ -105,6 +105,20 @@ describe("booking shard repository on real PostgreSQL", () => {
     await expectConsistent();
   });
 
+  it("confirms or cancels for the booking's own patient only when one is named", async () => {
+    const slot = newSlot(2);
+    const held = await hold(slot);
+    if (held.kind !== "created") throw new Error(held.kind);
+    const { id, created_at, patient_id } = held.booking;
+    expect(await repo.cancel(id, created_at, "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10")).toEqual({ kind: "not_owner" });
+    expect(await repo.confirm(id, created_at, "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10")).toEqual({ kind: "not_owner" });
+    expect((await repo.findById(id, created_at))?.status).toBe("PENDING");
+    expect((await repo.confirm(id, created_at, patient_id)).kind).toBe("ok");
+    expect(await repo.confirm(id, created_at, patient_id)).toMatchObject({ kind: "wrong_state", status: "CONFIRMED" });
+    expect((await repo.cancel(id, created_at)).kind).toBe("ok");
+    await expectConsistent();
+  });
+
   it("cancel gives the seat back, also for a confirmed booking", async () => {
     const slot = newSlot(1);
     const first = await hold(slot);

@@ -183,7 +183,8 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
   });
   await registerSecurityHeaders(app, config);
   registerAccessControl(app, { auth, limiter, registry });
-  registerAuditLog(app, new AuditLog(auth.db), logger, registry);
+  const audit = new AuditLog(auth.db);
+  registerAuditLog(app, audit, logger, registry);
   app.addHook("preValidation", async (request) => coerceQuery(request));
   registerHttpMetrics(app, registry);
   registerHttpTracing(app);
@@ -245,7 +246,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       bookingRoutes(api, backends);
       notificationRoutes(api, backends);
       authRoutes(api, auth, options.signInThrottle);
-      accountRoutes(api, auth, backends, new AuditLog(auth.db));
+      accountRoutes(api, auth, backends, audit);
     },
     { prefix: API_PREFIX },
   );

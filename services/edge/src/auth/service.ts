@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { SIGNING_ALGORITHM, verifyAccessToken, type Knex, type VerifyResult } from "@clinic/platform";
-import { SignJWT } from "jose";
+import { signAccessToken, verifyAccessToken, type Knex, type VerifyResult } from "@clinic/platform";
 import { createAccount, findAccount, findAccountByEmail, type AccountRow } from "./accounts";
 import { KeyStore, type PublicKey } from "./keys";
 import { dummyPasswordHash, verifyPassword } from "./password";
@@ -79,19 +77,10 @@ export class AuthService {
   /** `sid` ties the access token to its sign-in, so logout revokes it too. */
   async issueAccessToken(account: Pick<AccountRow, "id" | "role" | "doctor_id">, sid?: string): Promise<string> {
     const { kid, key } = await this.keys.signingKey();
-    return new SignJWT({
-      role: account.role,
-      ...(account.role === "doctor" ? { doctor_id: account.doctor_id } : {}),
-      ...(sid ? { sid } : {}),
-    })
-      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: "JWT" })
-      .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.audience)
-      .setSubject(account.id)
-      .setIssuedAt()
-      .setExpirationTime(`${this.settings.accessTokenTtlSeconds}s`)
-      .setJti(randomUUID())
-      .sign(key);
+    return signAccessToken(
+      { accountId: account.id, role: account.role, ...(account.doctor_id ? { doctorId: account.doctor_id } : {}), ...(sid ? { sid } : {}) },
+      { key, kid, issuer: this.settings.issuer, audience: this.settings.audience, ttlSeconds: this.settings.accessTokenTtlSeconds },
+    );
   }
 
   /** An access token as a request presents it: valid (verifyAccessToken) and its sign-in not revoked. */
