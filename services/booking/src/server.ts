@@ -129,15 +129,15 @@ export interface BookingServiceDeps {
  * admins do everything. Availability is public.
  */
 export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }: BookingServiceDeps) {
-  async function requireSlot(slotId: string, caller: Caller): Promise<SlotInfo> {
-    const slot = await slots.get(slotId, caller);
+  async function requireSlot(slotId: string): Promise<SlotInfo> {
+    const slot = await slots.get(slotId);
     if (!slot) throw notFound("slot", slotId);
     return slot;
   }
 
   /** Seats of existing, open slots from their shards; deleted (retired) and unknown slots are absent. */
-  async function seatCountsFromShards(slotIds: readonly string[], caller: Caller): Promise<Map<string, SeatCount>> {
-    const found = await slots.getMany(slotIds, caller);
+  async function seatCountsFromShards(slotIds: readonly string[]): Promise<Map<string, SeatCount>> {
+    const found = await slots.getMany(slotIds);
     const byShard = new Map<BookingShardRepository, string[]>();
     for (const slot of found.values()) {
       const shard = router.forDoctor(slot.doctorId);
@@ -195,7 +195,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       // Before the idempotency key is claimed: nobody books, or reserves a key, in another's name.
       requirePatientOrAdmin(caller, patientId);
 
-      const slot = await requireSlot(slotId, caller);
+      const slot = await requireSlot(slotId);
       if (slot.startTime.getTime() <= Date.now()) {
         metrics.outcomes.inc({ outcome: "rejected_past" });
         throw new DomainError("unprocessable", "SLOT_IN_PAST", "the slot has already started");
@@ -293,7 +293,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
         // The slot service owns which doctor a slot is of (slots are public, so NOT_FOUND for an
         // unknown one tells nobody anything); a shard's inventory row would be a weaker witness,
         // it only exists once the slot was booked or changed.
-        const slot = await requireSlot(slotId, caller);
+        const slot = await requireSlot(slotId);
         requireDoctorOrAdmin(caller, slot.doctorId);
         shards = [router.forDoctor(slot.doctorId)];
         filter = { slotId, statuses };
@@ -317,14 +317,14 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
     },
 
-    async getAvailability(req, { caller }) {
+    async getAvailability(req) {
       const v = new Validator();
       if (req.slotIds.length === 0) v.add("slot_ids", "at least one slot id is required");
       if (req.slotIds.length > MAX_BATCH) v.add("slot_ids", `at most ${MAX_BATCH} slot ids`);
       const ids = [...new Set(req.slotIds.map((id, i) => v.uuid(`slot_ids[${i}]`, id)))];
       v.check();
 
-      const counts = await seatCounts.getMany(ids, (uncached) => seatCountsFromShards(uncached, caller));
+      const counts = await seatCounts.getMany(ids, (uncached) => seatCountsFromShards(uncached));
       const availability: bookingV1.SlotAvailability[] = [];
       const missing: string[] = [];
       for (const id of ids) {

@@ -1,4 +1,4 @@
-import { DomainError, callerMetadata, domainErrorFromRemote, fromServiceError, isServiceError, unary, type Caller } from "@clinic/platform";
+import { DomainError, domainErrorFromRemote, fromServiceError, isServiceError, unary } from "@clinic/platform";
 import type { slotV1 } from "@clinic/proto";
 
 /** What booking needs to know about a slot. Capacity here is only the initial seat count. */
@@ -33,9 +33,8 @@ export function rethrowRemote(err: unknown): never {
  * invalidate entries (`invalidate`, `clear`); the TTL bounds what a missed event can leave
  * behind. The seat inventory never depends on this cache.
  *
- * Lookups are made on behalf of the caller (its token travels on). Slots are public to read, so
- * the answer does not depend on who asks, and a lookup shared by concurrent callers carries the
- * first one's token.
+ * Lookups go without the caller's token: slots are public to read, so the answer does not depend
+ * on who asks, and the slot service need not verify a token on the booking path.
  */
 export class SlotDirectory {
   private readonly cache = new Map<string, { value: SlotInfo; expires: number }>();
@@ -49,12 +48,12 @@ export class SlotDirectory {
     private readonly maxEntries = 50_000,
   ) {}
 
-  async get(slotId: string, caller: Caller): Promise<SlotInfo | undefined> {
+  async get(slotId: string): Promise<SlotInfo | undefined> {
     const hit = this.cache.get(slotId);
     if (hit && hit.expires > Date.now()) return hit.value;
     let pending = this.inFlight.get(slotId);
     if (!pending) {
-      const started: Promise<SlotInfo | undefined> = this.fetch(slotId, caller).finally(() => {
+      const started: Promise<SlotInfo | undefined> = this.fetch(slotId).finally(() => {
         if (this.inFlight.get(slotId) === started) this.inFlight.delete(slotId);
       });
       pending = started;
@@ -64,7 +63,7 @@ export class SlotDirectory {
   }
 
   /** Many slots at once (availability); unknown ids are simply absent from the result. */
-  async getMany(slotIds: readonly string[], caller: Caller): Promise<Map<string, SlotInfo>> {
+  async getMany(slotIds: readonly string[]): Promise<Map<string, SlotInfo>> {
     const result = new Map<string, SlotInfo>();
     const missing: string[] = [];
     for (const id of slotIds) {
@@ -74,7 +73,7 @@ export class SlotDirectory {
     }
     if (missing.length > 0) {
       const version = this.version;
-      const response = await unary(this.client.batchGetSlots.bind(this.client), { ids: missing }, callerMetadata(caller)).catch(rethrowRemote);
+      const response = await unary(this.client.batchGetSlots.bind(this.client), { ids: missing }).catch(rethrowRemote);
       for (const slot of response.slots) {
         const info = toInfo(slot);
         this.remember(info, version);
@@ -104,10 +103,10 @@ export class SlotDirectory {
     return hit !== undefined && hit.expires > Date.now();
   }
 
-  private async fetch(slotId: string, caller: Caller): Promise<SlotInfo | undefined> {
+  private async fetch(slotId: string): Promise<SlotInfo | undefined> {
     const version = this.version;
     try {
-      const { slot } = await unary(this.client.getSlot.bind(this.client), { id: slotId }, callerMetadata(caller));
+      const { slot } = await unary(this.client.getSlot.bind(this.client), { id: slotId });
       if (!slot) return undefined;
       const info = toInfo(slot);
       this.remember(info, version);

@@ -4,12 +4,12 @@ import { status } from "@grpc/grpc-js";
 import type { SlotRow } from "./slot-repository";
 
 /**
- * How the slot service learns whether a doctor exists (the doctor service owns doctors). Every
- * call here and in `SeatInventory` is made on behalf of `caller`: its token travels on, and the
- * peer checks it again.
+ * How the slot service learns whether a doctor exists (the doctor service owns doctors; doctors
+ * are public to read, so the lookup goes without the caller's token). Calls in `SeatInventory`
+ * change state and are made on behalf of `caller`: its token travels on, and booking checks it.
  */
 export interface DoctorDirectory {
-  doctorExists(doctorId: string, caller: Caller): Promise<boolean>;
+  doctorExists(doctorId: string): Promise<boolean>;
 }
 
 /**
@@ -45,9 +45,9 @@ export function fromRemote(dependency: "doctor" | "booking", err: unknown): unkn
 
 export function doctorDirectory(client: doctorV1.DoctorServiceClient): DoctorDirectory {
   return {
-    async doctorExists(doctorId, caller) {
+    async doctorExists(doctorId) {
       try {
-        await unary(client.getDoctor.bind(client), { id: doctorId }, callerMetadata(caller));
+        await unary(client.getDoctor.bind(client), { id: doctorId });
         return true;
       } catch (err) {
         if (isServiceError(err) && err.code === status.NOT_FOUND) return false;

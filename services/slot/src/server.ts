@@ -67,8 +67,8 @@ function refusePast(first: Interval, now: Date): void {
   }
 }
 
-async function requireDoctor(doctors: DoctorDirectory, doctorId: string, caller: Caller): Promise<void> {
-  if (!(await doctors.doctorExists(doctorId, caller))) {
+async function requireDoctor(doctors: DoctorDirectory, doctorId: string): Promise<void> {
+  if (!(await doctors.doctorExists(doctorId))) {
     throw new DomainError("not_found", "DOCTOR_NOT_FOUND", `doctor ${doctorId} not found`, [
       { field: "doctor_id", message: "no doctor has this id" },
     ]);
@@ -116,7 +116,7 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
       // Both are set: timestamp() records a violation whenever it returns nothing for them.
       const slot = { start: start as Date, end: end as Date };
       refusePast(slot, clock());
-      await requireDoctor(doctors, doctorId, caller);
+      await requireDoctor(doctors, doctorId);
       const row = await repo.create({ doctorId, startTime: slot.start, endTime: slot.end, capacity });
       return { slot: toSlot(row) };
     },
@@ -143,7 +143,7 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
       // All or nothing: rather than silently dropping the part of the schedule that has already
       // begun, the request is refused and says where it starts, so the caller picks a later start.
       refusePast(first, clock());
-      await requireDoctor(doctors, doctorId, caller);
+      await requireDoctor(doctors, doctorId);
       const rows = await repo.createMany(
         intervals.map(({ start, end }) => ({ doctorId, startTime: start, endTime: end, capacity })),
       );
