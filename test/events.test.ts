@@ -13,7 +13,6 @@ describe("booking events through the outbox to the notifier", () => {
   const suffix = randomBytes(4).toString("hex");
   const topics = { eventsTopic: `test.e2e.booking-events.${suffix}`, dlqTopic: `test.e2e.dlq.${suffix}`, group: `test-e2e-notifier-${suffix}` };
   const kafka = createKafka({ clientId: "e2e-events", brokers: stackEnv("KAFKA_BROKERS").split(","), logger: testLogger() });
-  const admin = kafka.admin();
   let consumer: Consumer;
   const received: KafkaMessage[] = [];
   let stack: Stack;
@@ -21,11 +20,6 @@ describe("booking events through the outbox to the notifier", () => {
   let make: Fixtures;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: topics.eventsTopic, numPartitions: 3 }, { topic: topics.dlqTopic, numPartitions: 1 }],
-      waitForLeaders: true,
-    });
     stack = await startStack({ name: "e2e_events", notifier: topics });
     http = stack.http();
     make = new Fixtures(http);
@@ -41,8 +35,6 @@ describe("booking events through the outbox to the notifier", () => {
   afterAll(async () => {
     await consumer?.disconnect();
     await stack?.stop();
-    await admin.deleteTopics({ topics: [topics.eventsTopic, topics.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
   });
 
   const eventsOf = (bookingId: string) =>

@@ -137,17 +137,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let jwksUrl = "";
 
   async function startNotifier(topics: NonNullable<StackOptions["notifier"]>): Promise<RunningNotifier> {
-    // The notifier subscribes to topics that must exist (production creates them up front).
-    const admin = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() }).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        topics: [{ topic: topics.eventsTopic, numPartitions: 3 }, { topic: topics.dlqTopic, numPartitions: 1 }],
-        waitForLeaders: true,
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    // The notifier subscribes to topics that must exist (production creates them up front);
+    // they are this stack's own and go when it stops.
+    const kafka = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() });
+    const own = [topics.eventsTopic, topics.dlqTopic];
+    const withAdmin = async (work: (admin: ReturnType<typeof kafka.admin>) => Promise<unknown>) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await work(admin);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    await withAdmin((admin) =>
+      admin.createTopics({ topics: [{ topic: topics.eventsTopic, numPartitions: 3 }, { topic: topics.dlqTopic, numPartitions: 1 }], waitForLeaders: true }),
+    );
+    stops.push(() => withAdmin((admin) => admin.deleteTopics({ topics: own })).catch(() => undefined));
     const smtp = new TestSmtpServer();
     const sms = new TestSmsProvider();
     await smtp.start();

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createKafka } from "@clinic/platform";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
+import { eventually } from "@clinic/test-support";
 import { expectError, Fixtures, Http, startStack, type Stack } from "./harness";
 
 /**
@@ -161,8 +160,6 @@ describe("PromQL metric-name extraction", () => {
 describe("observability: dashboards and alerts against real metrics", () => {
   const suffix = randomBytes(4).toString("hex");
   const topics = { eventsTopic: `test.obs.booking-events.${suffix}`, dlqTopic: `test.obs.dlq.${suffix}`, group: `test-obs-notifier-${suffix}` };
-  const kafka = createKafka({ clientId: "observability-test", brokers: stackEnv("KAFKA_BROKERS").split(","), logger: testLogger() });
-  const admin = kafka.admin();
   let stack: Stack;
   let http: Http;
   let make: Fixtures;
@@ -173,11 +170,6 @@ describe("observability: dashboards and alerts against real metrics", () => {
   };
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.createTopics({
-      topics: [{ topic: topics.eventsTopic, numPartitions: 2 }, { topic: topics.dlqTopic, numPartitions: 1 }],
-      waitForLeaders: true,
-    });
     stack = await startStack({ name: "obs", notifier: topics });
     http = stack.http();
     make = new Fixtures(http);
@@ -222,8 +214,6 @@ describe("observability: dashboards and alerts against real metrics", () => {
 
   afterAll(async () => {
     await stack?.stop();
-    await admin.deleteTopics({ topics: [topics.eventsTopic, topics.dlqTopic] }).catch(() => undefined);
-    await admin.disconnect();
   });
 
   it("finds a metrics endpoint per service, each labelling its series with its own name", () => {
