@@ -8,7 +8,8 @@
 # Jaeger has. The build is cached per version in $CLINIC_CACHE_DIR and shared by every clone
 # and state dir; the first one takes several minutes on two cores.
 
-JAEGER_VERSION=v1.76.0
+# v1.75.0 is the approved release (newer ones are served by the module proxy but not approved).
+JAEGER_VERSION=v1.75.0
 JAEGER_PKG=github.com/jaegertracing/jaeger/cmd/jaeger
 JAEGER_HOME="$CLINIC_CACHE_DIR/jaeger-$JAEGER_VERSION"
 JAEGER_BIN="$JAEGER_HOME/jaeger"
