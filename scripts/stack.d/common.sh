@@ -82,11 +82,11 @@ apt_install() {
   local lf="$STATE_LOGS/apt.log"
   if [[ "$APT_UPDATED" -eq 0 ]]; then
     log "stack: apt-get update (to install: $*; output in $lf)"
-    apt-get update >> "$lf" 2>&1 || { tail -n 30 "$lf" >&2; die "apt-get update failed (log: $lf)"; }
+    apt-get -o DPkg::Lock::Timeout=600 update >> "$lf" 2>&1 || { tail -n 30 "$lf" >&2; die "apt-get update failed (log: $lf)"; }
     APT_UPDATED=1
   fi
   log "stack: apt-get install -y $*"
-  apt-get install -y --no-install-recommends "$@" >> "$lf" 2>&1 \
+  apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >> "$lf" 2>&1 \
     || { tail -n 30 "$lf" >&2; die "apt-get install failed: $* (log: $lf)"; }
 }
 
