@@ -111,4 +111,19 @@ describe("distributed tracing through Jaeger", () => {
     has((s) => trace.processes[s.processID]?.serviceName === "notifier" && tag(s, "span.kind") === "consumer", "notifier consume");
     has((s) => s.operationName === "notification send email", "notifier send");
   });
+
+  it("runs the README's API walk-through as it stands, against the running platform", async () => {
+    // Exactly the README's copy (test/readme.test.ts keeps the two identical), with curl and jq.
+    const { stdout } = await run("bash", [path.join(repo, "scripts/api-walkthrough")], {
+      env: { ...env, EDGE_URL: settings["EDGE_URL"]!, ADMIN_EMAIL: settings["ADMIN_EMAIL"]!, ADMIN_PASSWORD: settings["ADMIN_PASSWORD"]! },
+      timeout: 60_000,
+    });
+    const lines = stdout.trim().split("\n");
+    // The answers the README's comments promise, in order: 12 scheduled slots, the booking confirmed,
+    // one seat of two left, then cancelled.
+    expect(lines[0]).toBe("12");
+    expect(lines).toContain("confirmed");
+    expect(lines).toContain("cancelled");
+    expect(JSON.parse(lines[lines.indexOf("confirmed") + 1]!)).toMatchObject({ capacity: 2, held: 1, remaining: 1 });
+  });
 });

@@ -62,8 +62,24 @@ fail_component() {
       tail -n 30 "$lf"
       printf -- '-----\n'
     fi
+    recovery_hint "$name"
   } >&2
   exit 1
+}
+
+# The data a component keeps between starts (its directory in the state dir). A component whose
+# start failed because of that data would fail the same way on every run; `reset <name>` clears
+# just that component.
+component_state_dir() { printf '%s/%s' "$CLINIC_STATE_DIR" "$1"; }
+
+recovery_hint() {
+  local name="$1" prefix=""
+  [[ -d "$(component_state_dir "$name")" ]] || return 0
+  if [[ "$CLINIC_STATE_DIR" != "$REPO_ROOT/.state/dev" ]]; then
+    printf -v prefix 'CLINIC_STATE_DIR=%q ' "$CLINIC_STATE_DIR"
+  fi
+  printf 'stack: %s: if its saved state is the cause, start it from scratch (deletes its data):\n' "$name"
+  printf '  %sscripts/stack reset %s && %sscripts/stack up\n' "$prefix" "$name" "$prefix"
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }

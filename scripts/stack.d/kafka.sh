@@ -141,18 +141,25 @@ EOF
   mv -f "$KAFKA_LOG4J.tmp" "$KAFKA_LOG4J"
 }
 
-# The cluster id is made once per state dir; storage is formatted once.
+# The cluster id is made once per state dir, the way Kafka makes them (`random-uuid`), and
+# storage is formatted once. Every value goes after its option as `--opt=value`: Kafka's argument
+# parser reads a separate value that starts with `-` (base64url ids do, 1 time in 64) as an option.
+kafka_storage_tool() {
+  java -Dlog4j.configuration="file:$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool "$@"
+}
+
 kafka_format() {
   [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
   local cid_file="$KAFKA_DIR/cluster.id" cid
   if [[ ! -s "$cid_file" ]]; then
-    # Kafka cluster ids are 16 random bytes in unpadded URL-safe base64.
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$cid_file"
+    # The id is the last line: the tool's logging shares its stdout.
+    cid="$(kafka_storage_tool random-uuid 2>> "$(logfile_of kafka)" | tail -n 1)"
+    [[ "$cid" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail_component kafka "kafka-storage random-uuid printed no cluster id ('$cid')"
+    printf '%s' "$cid" > "$cid_file"
   fi
   cid="$(cat "$cid_file")"
   log "stack: kafka: formatting storage (cluster id $cid)"
-  java -Dlog4j.configuration="file:$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*" \
-    kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_PROPS" --ignore-formatted \
+  kafka_storage_tool format --cluster-id="$cid" --config="$KAFKA_PROPS" --ignore-formatted \
     >> "$(logfile_of kafka)" 2>&1 || fail_component kafka "storage format failed"
 }
 

@@ -170,14 +170,15 @@ export async function runPgbench(
     "-P", "1",
     "-l", `--log-prefix=${logPrefix}`,
     ...files.flatMap((f) => ["-f", `${path.join(dir, f.file)}@${f.weight}`]),
-    database,
   ];
-  const command = `pgbench ${args.join(" ")}`;
+  // The database travels in PGDATABASE rather than as the trailing argument, where a name that
+  // starts with "-" would be read as an option.
+  const command = `PGDATABASE=${database} pgbench ${args.join(" ")}`;
   writeFileSync(path.join(dir, "command.txt"), `${command}\n`);
 
   recorder.startedAt = performance.now();
   const child = spawn(binary, args, {
-    env: { ...process.env, PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGPASSWORD: pg.password },
+    env: { ...process.env, PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: database },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { requestShapeInterceptor } from "./message-guard";
 
 type ClientConstructor<C> = new (
   address: string,
@@ -54,7 +55,7 @@ export function retryServiceConfig(options: GrpcClientOptions): string | undefin
 export function createGrpcClient<C>(Client: ClientConstructor<C>, options: GrpcClientOptions): C {
   const serviceConfig = retryServiceConfig(options);
   return new Client(options.address, grpc.credentials.createInsecure(), {
-    interceptors: [...(options.interceptors ?? []), defaultDeadlineInterceptor(options.deadlineMs)],
+    interceptors: [...(options.interceptors ?? []), defaultDeadlineInterceptor(options.deadlineMs), requestShapeInterceptor],
     "grpc.enable_retries": 1,
     "grpc.keepalive_time_ms": 30_000,
     ...(serviceConfig ? { "grpc.service_config": serviceConfig } : {}),

@@ -5,6 +5,7 @@ import { ReflectionService } from "@grpc/reflection";
 import type { Caller, CallerResolver } from "./caller";
 import { toGrpcStatus } from "./errors";
 import { HealthBoard } from "./health";
+import { assertMessageShape } from "./message-guard";
 import type { Logger } from "./logger";
 import type { ServiceMetrics } from "./metrics";
 
@@ -89,6 +90,9 @@ function adaptHandlers(
   callers: CallerResolver,
 ): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
+  const paths = Object.fromEntries(
+    Object.entries(registered.definition as Record<string, { path: string }>).map(([key, method]) => [key, method.path]),
+  );
   for (const [key, handler] of Object.entries(registered.handlers)) {
     const unary: grpc.handleUnaryCall<unknown, unknown> = (call, callback) => {
       const controller = new AbortController();
@@ -104,6 +108,11 @@ function adaptHandlers(
             caller,
           }),
         )
+        .then((response: unknown) => {
+          // A malformed response is a bug here, not the caller's: INTERNAL, logged below.
+          assertMessageShape(paths[key]!, "response", response);
+          return response;
+        })
         .then(
         (response: unknown) => callback(null, response),
         (err: unknown) => {

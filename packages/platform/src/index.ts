@@ -6,6 +6,7 @@ export * from "./metrics";
 export * from "./health";
 export * from "./grpc-server";
 export * from "./grpc-client";
+export * from "./message-guard";
 export * from "./lifecycle";
 export * from "./database";
 export * from "./redis";

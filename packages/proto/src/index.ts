@@ -12,3 +12,5 @@ export * as notifierV1 from "./gen/clinic/notifier/v1/notifier_service";
  * so grpcurl and SRE tooling can discover the services without the .proto files.
  */
 export const descriptorSetPath = path.join(__dirname, "..", "descriptor.binpb");
+
+export { MessageShapes, type ShapeCheck } from "./message-shape";

@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
+const repo = path.join(__dirname, "..");
+
+/** The part of scripts/api-walkthrough between its markers, which the README shows. */
+function walkthroughBody(): string {
+  const script = readFileSync(path.join(repo, "scripts/api-walkthrough"), "utf8");
+  const match = /^# --- walk-through ---\n([\s\S]*?)^# --- end ---$/m.exec(script);
+  if (!match) throw new Error("scripts/api-walkthrough has lost its '# --- walk-through ---' / '# --- end ---' markers");
+  return match[1]!;
+}
+
+describe("README", () => {
+  it("shows the API walk-through exactly as scripts/api-walkthrough runs it (run by test/tracing.test.ts)", () => {
+    const readme = readFileSync(path.join(repo, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## The API"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section);
+    expect(block?.[1]).toBe(walkthroughBody());
+  });
+});
