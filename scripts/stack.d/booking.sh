@@ -5,7 +5,19 @@ booking_addr() { printf '127.0.0.1:%s' "${CLINIC_BOOKING_PORT:--}"; }
 booking_health() { grpc_serving "${CLINIC_BOOKING_PORT:-0}"; }
 booking_up() {
   load_component postgres # for the shard database names
-  node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" BOOKING_SHARDS="$(pg_shard_dbs | paste -sd, -)"
+  if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
+    # The shards' clusters and their addresses come first (each a no-op when already up).
+    local c
+    for c in etcd patroni haproxy; do
+      load_component "$c"
+      "${c}_health" >/dev/null 2>&1 || "${c}_up"
+    done
+    node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
+      BOOKING_SHARDS="$(booking_shard_entries PRIMARY)" BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
+  else
+    node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
+      BOOKING_SHARDS="$(booking_shard_entries PRIMARY)"
+  fi
 }
 booking_env() {
   echo "BOOKING_ADDR=127.0.0.1:$CLINIC_BOOKING_PORT"

@@ -17,6 +17,8 @@
 
 STACK_D="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$STACK_D/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=prometheus/no-autostart.sh
+source "$STACK_D/prometheus/no-autostart.sh"
 
 CLINIC_STATE_DIR="${CLINIC_STATE_DIR:-$REPO_ROOT/.state/dev}"
 # Absolute, so pidfile checks and postgres (which runs elsewhere) agree on
@@ -24,7 +26,10 @@ CLINIC_STATE_DIR="${CLINIC_STATE_DIR:-$REPO_ROOT/.state/dev}"
 CLINIC_STATE_DIR="$(realpath -m -- "$CLINIC_STATE_DIR")"
 CLINIC_CACHE_DIR="${CLINIC_CACHE_DIR:-${HOME:-/root}/.cache/clinic}"
 CLINIC_BOOKING_SHARDS="${CLINIC_BOOKING_SHARDS:-4}"
-export CLINIC_STATE_DIR CLINIC_CACHE_DIR CLINIC_BOOKING_SHARDS
+CLINIC_BOOKING_HA="${CLINIC_BOOKING_HA:-patroni}"
+[[ "$CLINIC_BOOKING_HA" == patroni || "$CLINIC_BOOKING_HA" == none ]] \
+  || { printf 'stack: error: CLINIC_BOOKING_HA must be patroni or none, got %s\n' "$CLINIC_BOOKING_HA" >&2; exit 1; }
+export CLINIC_STATE_DIR CLINIC_CACHE_DIR CLINIC_BOOKING_SHARDS CLINIC_BOOKING_HA
 
 STATE_LOGS="$CLINIC_STATE_DIR/logs"
 STATE_RUN="$CLINIC_STATE_DIR/run"
@@ -102,8 +107,12 @@ apt_install() {
     APT_UPDATED=1
   fi
   log "stack: apt-get install -y $*"
+  # Packages with a system service (etcd-server, haproxy, patroni, prometheus, postgresql) must
+  # not start it: a second server on the default ports that nobody asked for.
+  prometheus_block_autostart
   apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" >> "$lf" 2>&1 \
-    || { tail -n 30 "$lf" >&2; die "apt-get install failed: $* (log: $lf)"; }
+    || { prometheus_unblock_autostart; tail -n 30 "$lf" >&2; die "apt-get install failed: $* (log: $lf)"; }
+  prometheus_unblock_autostart
 }
 
 # ---------------------------------------------------------------- ports

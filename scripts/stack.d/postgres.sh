@@ -68,8 +68,9 @@ as_pg() {
 # pass through the ancestors, so grant search (x) permission on exactly those
 # directories that lack it, preferring an ACL entry for postgres alone.
 pg_ensure_traversable() {
-  as_pg test -x "$PG_DIR" 2>/dev/null && return 0
-  local d="$PG_DIR" dirs=()
+  local target="${1:-$PG_DIR}"
+  as_pg test -x "$target" 2>/dev/null && return 0
+  local d="$target" dirs=()
   while [[ "$d" != / ]]; do
     d="$(dirname "$d")"
     dirs+=("$d")
@@ -85,7 +86,7 @@ pg_ensure_traversable() {
       log "stack: postgres: added o+x on $d so $PG_SUPERUSER can reach its data dir"
     fi
   done
-  as_pg test -x "$PG_DIR" || die "postgres: $PG_SUPERUSER still cannot reach $PG_DIR"
+  as_pg test -x "$target" || die "postgres: $PG_SUPERUSER still cannot reach $target"
 }
 
 # Unix socket paths are limited to 107 bytes; deep state dirs fall back to a
@@ -156,7 +157,10 @@ pg_bootstrap() {
   END IF;
 END \$\$;
 "
-  for db in "${PG_FIXED_DBS[@]}" $(pg_shard_dbs); do
+  local shard_dbs=()
+  # With Patroni the shards are databases of their own clusters (scripts/stack.d/patroni.sh).
+  [[ "$CLINIC_BOOKING_HA" == none ]] && mapfile -t shard_dbs < <(pg_shard_dbs)
+  for db in "${PG_FIXED_DBS[@]}" "${shard_dbs[@]}"; do
     sql+="SELECT 'CREATE DATABASE $db OWNER $PG_APP_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$db')
 \\gexec
 "
@@ -223,9 +227,20 @@ postgres_up() {
 # could hold `down` until the SIGKILL fallback.
 postgres_down() { stop_bg postgres INT; }
 
+# The shards' databases: names on this server, or host:port/database of each shard's primary
+# (or replica) address at HAProxy with Patroni.
+booking_shard_entries() {
+  if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
+    load_component patroni
+    patroni_shard_entries "$1"
+  else
+    pg_shard_dbs | paste -sd, -
+  fi
+}
+
 postgres_env() {
   local shards
-  shards="$(pg_shard_dbs | paste -sd, -)"
+  shards="$(booking_shard_entries PRIMARY)"
   cat <<EOF
 PGHOST=127.0.0.1
 PGPORT=$CLINIC_PG_PORT
@@ -237,4 +252,5 @@ CLINIC_DB_NOTIFIER=clinic_notifier
 CLINIC_DB_EDGE=clinic_edge
 CLINIC_DB_BOOKING_SHARDS=$shards
 EOF
+  if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then echo "CLINIC_DB_BOOKING_REPLICAS=$(booking_shard_entries REPLICA)"; fi
 }

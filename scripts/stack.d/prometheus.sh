@@ -36,7 +36,7 @@ prometheus_write_config() {
   local text var placeholder
   mkdir -p "$PROMETHEUS_DIR" "$PROMETHEUS_DATA"
   text="$(cat "$PROMETHEUS_TEMPLATE")" || fail_component prometheus "cannot read $PROMETHEUS_TEMPLATE" 0
-  for var in PROMETHEUS_RULES CLINIC_PROMETHEUS_PORT CLINIC_EDGE_METRICS_PORT CLINIC_DOCTOR_METRICS_PORT \
+  for var in PROMETHEUS_RULES CLINIC_STATE_DIR CLINIC_PROMETHEUS_PORT CLINIC_EDGE_METRICS_PORT CLINIC_DOCTOR_METRICS_PORT \
     CLINIC_SLOT_METRICS_PORT CLINIC_BOOKING_METRICS_PORT CLINIC_NOTIFIER_METRICS_PORT; do
     [[ -n "${!var:-}" ]] || fail_component prometheus "$var is not set" 0
     placeholder="\${$var}"
