@@ -1,4 +1,5 @@
 import { Metadata, status, type ServiceError, type StatusObject } from "@grpc/grpc-js";
+import { databaseUnavailable, isDatabaseUnavailable } from "./database-errors";
 
 /** One problem with one request field, e.g. `{ field: "capacity", message: "must be > 0" }`. */
 export interface FieldViolation {
@@ -77,6 +78,7 @@ export function toGrpcStatus(err: unknown): StatusObject & { internal: boolean }
     }
     return { code: GRPC_STATUS_OF_KIND[err.kind], details: err.message, metadata, internal: false };
   }
+  if (isDatabaseUnavailable(err)) return toGrpcStatus(databaseUnavailable(err));
   metadata.set(ERROR_REASON_KEY, "INTERNAL");
   return { code: status.INTERNAL, details: "internal error", metadata, internal: true };
 }

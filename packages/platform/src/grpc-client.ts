@@ -58,6 +58,11 @@ export function createGrpcClient<C>(Client: ClientConstructor<C>, options: GrpcC
     interceptors: [...(options.interceptors ?? []), defaultDeadlineInterceptor(options.deadlineMs), requestShapeInterceptor],
     "grpc.enable_retries": 1,
     "grpc.keepalive_time_ms": 30_000,
+    // grpc-js backs off reconnects up to 120 s by default, growing with the outage: a peer that
+    // was down for 15 s stayed unreachable for seconds after it came back. Internal peers are
+    // on the same network; retrying the connection every second at most costs nothing.
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1_000,
     ...(serviceConfig ? { "grpc.service_config": serviceConfig } : {}),
   });
 }

@@ -9,6 +9,7 @@ export * from "./grpc-client";
 export * from "./message-guard";
 export * from "./lifecycle";
 export * from "./database";
+export * from "./database-errors";
 export * from "./redis";
 export * from "./kafka";
 export * from "./service-host";

@@ -65,9 +65,13 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const pools: Knex[] = config.BOOKING_SHARDS.map((entry, index) =>
       createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}` })),
     );
+    const replicaPools: Knex[] = config.BOOKING_SHARD_REPLICAS.map((entry, index) =>
+      createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}-replica` })),
+    );
     const poolMetrics = createPoolMetrics(metrics.registry);
     pools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}`, db));
-    lifecycle.onShutdown("shard databases", "storage", () => Promise.all(pools.map((db) => db.destroy())));
+    replicaPools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}-replica`, db));
+    lifecycle.onShutdown("shard databases", "storage", () => Promise.all([...pools, ...replicaPools].map((db) => db.destroy())));
     await Promise.all(
       pools.map(async (db, index) => {
         const applied = await migrateLatest(db, migrations);
@@ -79,7 +83,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.
     const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
-    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged));
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db));
     const router = new BookingRouter(shards, map);
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {

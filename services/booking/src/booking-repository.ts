@@ -1,4 +1,4 @@
-import { forbidden, writeOutbox, type Knex } from "@clinic/platform";
+import { forbidden, inTransaction, writeOutbox, type Knex } from "@clinic/platform";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
 
@@ -109,6 +109,11 @@ export class BookingShardRepository {
     private readonly eventsTopic = "clinic.booking.events.v1",
     /** Called after the commit of every transaction that changed seats. */
     private readonly seatsChanged: SeatsChanged = async () => undefined,
+    /**
+     * The shard's replicas (HAProxy's replica address; the primary where there is none), for
+     * reads that may trail the primary by a moment: see `list`.
+     */
+    readonly replicaDb: Knex = db,
   ) {}
 
   /** Inside a transaction pass it: a second pool connection per transaction can starve the pool. */
@@ -126,7 +131,7 @@ export class BookingShardRepository {
   async create(input: NewBooking): Promise<CreateOutcome> {
     let outcome: CreateOutcome;
     try {
-      outcome = await this.db.transaction(async (trx) => {
+      outcome = await inTransaction(this.db, async (trx) => {
         let seat = await this.takeSeat(trx, input.slot.id);
         if (!seat) {
           const inventory = await this.inventory(trx, input.slot.id);
@@ -238,7 +243,7 @@ export class BookingShardRepository {
     event: BookingEventType,
     releasesSeat: boolean,
   ): Promise<TransitionOutcome> {
-    const outcome = await this.db.transaction(async (trx) => {
+    const outcome = await inTransaction(this.db, async (trx) => {
       const owner = patientId === undefined ? "" : " AND patient_id = ?";
       const { rows } = await trx.raw<{ rows: BookingRow[] }>(
         `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
@@ -261,7 +266,12 @@ export class BookingShardRepository {
     return outcome;
   }
 
-  async list(filter: ListFilter, cursor: ListCursor | undefined, limit: number): Promise<BookingRow[]> {
+  /**
+   * One page of bookings, newest first. `from: "replica"` reads a replica, which may miss the
+   * last moment's changes: for lists nobody has just written to (an admin's or a doctor's view).
+   * A patient's own list stays on the primary, so a booking shows there as soon as it is made.
+   */
+  async list(filter: ListFilter, cursor: ListCursor | undefined, limit: number, from: "primary" | "replica" = "primary"): Promise<BookingRow[]> {
     const where: string[] = [];
     const params: (string | Date)[] = [];
     if (filter.patientId) {
@@ -281,7 +291,7 @@ export class BookingShardRepository {
       where.push("(b.created_at, b.id) < (?, ?)");
       params.push(cursor.createdAt, cursor.id);
     }
-    const { rows } = await this.db.raw<{ rows: BookingRow[] }>(
+    const { rows } = await (from === "replica" ? this.replicaDb : this.db).raw<{ rows: BookingRow[] }>(
       `SELECT b.* FROM bookings b ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY b.created_at DESC, b.id DESC LIMIT ?`,
       [...params, limit],
@@ -320,7 +330,7 @@ export class BookingShardRepository {
    */
   async setCapacity(slot: SlotInfo, capacity: number): Promise<InventoryRow | undefined> {
     // Even a refused change commits: the inventory row may be new, lapsed holds were reclaimed.
-    const row = await this.db.transaction(async (trx) => {
+    const row = await inTransaction(this.db, async (trx) => {
       await this.insertInventory(trx, slot, capacity);
       await this.requireSlotOf(trx, slot.id, slot.doctorId);
       await this.reclaimExpired(trx, slot.id);
@@ -341,7 +351,7 @@ export class BookingShardRepository {
    * PERMISSION_DENIED when the slot's row names another doctor.
    */
   async retire(slotId: string, doctorId: string): Promise<boolean> {
-    const retired = await this.db.transaction(async (trx) => {
+    const retired = await inTransaction(this.db, async (trx) => {
       await trx.raw(
         `INSERT INTO slot_inventory (slot_id, doctor_id, start_time, end_time, capacity, held, retired)
          VALUES (?, ?, '-infinity', 'infinity', 0, 0, true) ON CONFLICT (slot_id) DO NOTHING`,
@@ -375,7 +385,7 @@ export class BookingShardRepository {
    * Returns how many bookings expired.
    */
   async sweepExpired(batchSize: number): Promise<BookingRow[]> {
-    const expired = await this.db.transaction(async (trx) => {
+    const expired = await inTransaction(this.db, async (trx) => {
       const { rows: lock } = await trx.raw<{ rows: { locked: boolean }[] }>(
         "SELECT pg_try_advisory_xact_lock(hashtext('booking-expiry-sweeper')) AS locked",
       );

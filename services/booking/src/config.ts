@@ -14,6 +14,11 @@ export const configSchema = commonConfigSchema.extend({
   GRPC_PORT: env.port().default(50053),
   METRICS_PORT: env.port().default(9467),
   BOOKING_SHARDS: env.list().pipe(z.array(shardEntry)).default(["clinic_booking_0", "clinic_booking_1", "clinic_booking_2", "clinic_booking_3"]),
+  /**
+   * Each shard's replica address, in the order of BOOKING_SHARDS (HAProxy's replica port with
+   * Patroni). Empty: every read goes to the primary.
+   */
+  BOOKING_SHARD_REPLICAS: env.list().pipe(z.array(shardEntry)).default([]),
   /** Optional JSON file: an array of 4096 shard indexes (bucket -> shard). Default: round-robin. */
   BOOKING_SHARD_MAP_FILE: z.string().optional(),
   SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
@@ -39,6 +44,11 @@ export const configSchema = commonConfigSchema.extend({
   OUTBOX_RETENTION_HOURS: env.positiveInt().default(24),
 });
 
+export const validatedSchema = configSchema.refine(
+  (c) => c.BOOKING_SHARD_REPLICAS.length === 0 || c.BOOKING_SHARD_REPLICAS.length === c.BOOKING_SHARDS.length,
+  { path: ["BOOKING_SHARD_REPLICAS"], message: "must name one replica address per shard of BOOKING_SHARDS, or none" },
+);
+
 export type BookingConfig = z.output<typeof configSchema>;
 
-export const loadConfig = (): BookingConfig => loadConfigOrExit(configSchema, "booking");
+export const loadConfig = (): BookingConfig => loadConfigOrExit(validatedSchema, "booking");

@@ -302,7 +302,10 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
         shards = [router.forDoctor(doctorId!)];
         filter = { doctorId: doctorId!, statuses };
       }
-      const { rows, hasMore } = await scatterGather(shards, limit, (shard, n) => shard.list(filter, cursor, n));
+      // A patient's own list reads the primary (their new booking shows at once); the doctor's and
+      // the slot's lists may trail it by a moment and read a replica.
+      const from = filter.patientId ? "primary" : "replica";
+      const { rows, hasMore } = await scatterGather(shards, limit, (shard, n) => shard.list(filter, cursor, n, from));
       return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
     },
 
@@ -313,7 +316,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       const statuses = statusFilter(v, req.statuses);
       v.check();
       const cursor = pageCursor(req.pageToken);
-      const { rows, hasMore } = await scatterGather(router.shards, limit, (shard, n) => shard.list({ statuses }, cursor, n));
+      const { rows, hasMore } = await scatterGather(router.shards, limit, (shard, n) => shard.list({ statuses }, cursor, n, "replica"));
       return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
     },
 
