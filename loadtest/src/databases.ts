@@ -21,14 +21,26 @@ export function shardPools(settings: PgSettings, databases: readonly string[], m
   return databases.map((database) => openPool(settings, database, max, "loadtest-verify"));
 }
 
+/**
+ * A database as the stack names it: a name on PGHOST:PGPORT, or `host:port/database` (a booking
+ * shard's primary address at HAProxy when the shards are Patroni clusters).
+ */
+export function databaseAt(settings: PgSettings, entry: string): PgSettings & { database: string } {
+  const match = /^([^\s/:]+):(\d+)\/(.+)$/.exec(entry);
+  return match ? { ...settings, host: match[1]!, port: Number(match[2]), database: match[3]! } : { ...settings, database: entry };
+}
+
 export function openPool(settings: PgSettings, database: string, max: number, applicationName: string): Pool {
-  return new Pool({
-    ...settings,
-    database,
+  const pool = new Pool({
+    ...databaseAt(settings, database),
     max,
     application_name: applicationName,
     connectionTimeoutMillis: 10_000,
   });
+  // An idle connection cut by the server (a failover, HAProxy dropping a demoted primary) is an
+  // event, not a crash: the pool drops it and the next query dials again.
+  pool.on("error", () => undefined);
+  return pool;
 }
 
 /** Unpublished outbox rows over every shard: the relay's backlog still to reach Kafka. */

@@ -49,7 +49,8 @@ defaults
   timeout client 30m
   timeout server 30m
   timeout check 1s
-  # A check every second, two failures to mark down: a dead primary leaves the rotation within
+  # OPTIONS: Patroni answers with the status alone (a GET's body, cut off by HAProxy, fills
+  # Patroni's log with connection resets). A check every second, two failures to mark down: a dead primary leaves the rotation within
   # about 2 s of Patroni no longer answering 200, well inside the leader TTL.
   default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 
@@ -62,22 +63,22 @@ frontend stats
   stats refresh 2s
 EOF
     for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-      printf '\nlisten booking-%s-primary\n  bind 127.0.0.1:%s\n  option httpchk\n  http-check send meth GET uri /primary\n  http-check expect status 200\n' \
+      printf '\nlisten booking-%s-primary\n  bind 127.0.0.1:%s\n  option httpchk\n  http-check send meth OPTIONS uri /primary\n  http-check expect status 200\n' \
         "$s" "$(patroni_port "PRIMARY_${s}")"
-      for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
         name="$(patroni_member_name "$s" "$m")"
         printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
       done
       printf '\nfrontend booking-%s-replica\n  bind 127.0.0.1:%s\n  use_backend booking-%s-replicas if { nbsrv(booking-%s-replicas) gt 0 }\n  default_backend booking-%s-primary-fallback\n' \
         "$s" "$(patroni_port "REPLICA_${s}")" "$s" "$s" "$s"
-      printf '\nbackend booking-%s-replicas\n  balance leastconn\n  option httpchk\n  http-check send meth GET uri /replica?lag=%s\n  http-check expect status 200\n' \
+      printf '\nbackend booking-%s-replicas\n  balance leastconn\n  option httpchk\n  http-check send meth OPTIONS uri /replica?lag=%s\n  http-check expect status 200\n' \
         "$s" "$HAPROXY_REPLICA_MAX_LAG"
-      for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
         name="$(patroni_member_name "$s" "$m")"
         printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
       done
-      printf '\nbackend booking-%s-primary-fallback\n  option httpchk\n  http-check send meth GET uri /primary\n  http-check expect status 200\n' "$s"
-      for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+      printf '\nbackend booking-%s-primary-fallback\n  option httpchk\n  http-check send meth OPTIONS uri /primary\n  http-check expect status 200\n' "$s"
+      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
         name="$(patroni_member_name "$s" "$m")"
         printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
       done

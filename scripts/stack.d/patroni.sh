@@ -11,13 +11,13 @@
 #
 # Settings: CLINIC_BOOKING_HA (patroni, the default; `none` keeps the shards as databases of the
 # stack's single PostgreSQL), CLINIC_PATRONI_MEMBERS (3), CLINIC_BOOKING_SHARDS (4),
-# CLINIC_PATRONI_TTL (10 s: the leader key's lifetime, so a dead primary is replaced within it).
+# CLINIC_PATRONI_TTL (8 s: the leader key's lifetime, so a dead primary is replaced within it).
 
 load_component postgres
 load_component etcd
 
 CLINIC_PATRONI_MEMBERS="${CLINIC_PATRONI_MEMBERS:-3}"
-CLINIC_PATRONI_TTL="${CLINIC_PATRONI_TTL:-10}"
+CLINIC_PATRONI_TTL="${CLINIC_PATRONI_TTL:-8}"
 PATRONI_DIR="$CLINIC_STATE_DIR/patroni"
 PATRONI_PORTS_FILE="$PATRONI_DIR/ports.env"
 PATRONI_SECRETS_FILE="$PATRONI_DIR/secrets.env"
@@ -28,15 +28,25 @@ PATRONI_SECRETS_FILE="$PATRONI_DIR/secrets.env"
 declare -gA PATRONI_PORT=()
 
 patroni_check_settings() {
-  [[ "$CLINIC_PATRONI_MEMBERS" =~ ^[1-9]$ ]] || die "CLINIC_PATRONI_MEMBERS must be 1..9, got '$CLINIC_PATRONI_MEMBERS'"
+  [[ "$CLINIC_PATRONI_MEMBERS" =~ ^[1-9](,[1-9])*$ ]] \
+    || die "CLINIC_PATRONI_MEMBERS must be a member count 1..9, or one per shard (e.g. 3,1), got '$CLINIC_PATRONI_MEMBERS'"
   [[ "$CLINIC_BOOKING_SHARDS" =~ ^[1-9]$ ]] || die "with Patroni, CLINIC_BOOKING_SHARDS must be 1..9, got '$CLINIC_BOOKING_SHARDS'"
   [[ "$CLINIC_PATRONI_TTL" =~ ^[0-9]+$ ]] && ((CLINIC_PATRONI_TTL >= 6)) || die "CLINIC_PATRONI_TTL must be >= 6 seconds"
+}
+
+# Members of shard $1: CLINIC_PATRONI_MEMBERS is one count for every shard, or a list with one
+# count per shard (the last one repeats), e.g. `3,1` in the tests: a full cluster to break, and
+# a small one beside it to show the other shards are unaffected.
+patroni_members_of() {
+  local counts
+  IFS=, read -r -a counts <<< "$CLINIC_PATRONI_MEMBERS"
+  if (($1 < ${#counts[@]})); then printf '%s' "${counts[$1]}"; else printf '%s' "${counts[${#counts[@]} - 1]}"; fi
 }
 
 patroni_port_names() {
   local s m
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do printf 'PG_%s_%s REST_%s_%s\n' "$s" "$m" "$s" "$m"; done
+    for ((m = 0; m < $(patroni_members_of "$s"); m++)); do printf 'PG_%s_%s REST_%s_%s\n' "$s" "$m" "$s" "$m"; done
     printf 'PRIMARY_%s REPLICA_%s\n' "$s" "$s"
   done
   echo HAPROXY_STATS
@@ -109,7 +119,7 @@ patroni_apt() {
 }
 
 patroni_addr() {
-  printf '%s shard(s) x %s member(s), etcd %s' "$CLINIC_BOOKING_SHARDS" "$CLINIC_PATRONI_MEMBERS" "${CLINIC_ETCD_PORT:--}"
+  printf '%s shard(s), members %s, etcd %s' "$CLINIC_BOOKING_SHARDS" "$CLINIC_PATRONI_MEMBERS" "${CLINIC_ETCD_PORT:--}"
 }
 
 patroni_write_config() {
@@ -213,8 +223,11 @@ patroni_start_member() {
   chown "$PG_SUPERUSER:" "$lf"
   patroni_write_config "$s" "$m"
   printf '\n===== %s starting %s\n' "$(date '+%F %T')" "$name" >> "$lf"
+  # A clean environment: libpq prefers PGPASSWORD/PGUSER from the environment over the passfile
+  # Patroni writes, so a caller's PG* settings (the services' login) would break replication.
   setsid setpriv --reuid="$PG_SUPERUSER" --regid="$PG_SUPERUSER" --init-groups -- \
-    env HOME=/var/lib/postgresql patroni "$(patroni_config_of "$s" "$m")" >> "$lf" 2>&1 < /dev/null 8>&- &
+    env -i HOME=/var/lib/postgresql PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
+    patroni "$(patroni_config_of "$s" "$m")" >> "$lf" 2>&1 < /dev/null 8>&- &
   pid=$!
   # Wait for the exec chain (setsid, setpriv, env) to end in Patroni's interpreter.
   for ((i = 0; i < 100; i++)); do
@@ -239,7 +252,7 @@ patroni_rest() {
 # The member index of a shard's current primary.
 patroni_leader_of() {
   local s="$1" m
-  for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+  for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
     if patroni_rest "$(patroni_port "REST_${s}_${m}")" /primary >/dev/null; then
       printf '%s' "$m"
       return 0
@@ -253,7 +266,7 @@ patroni_leader_of() {
 patroni_shard_healthy() {
   local s="$1" leader cluster
   leader="$(patroni_leader_of "$s")" || return 1
-  ((CLINIC_PATRONI_MEMBERS == 1)) && return 0
+  (($(patroni_members_of "$s") == 1)) && return 0
   cluster="$(patroni_rest "$(patroni_port "REST_${s}_${leader}")" /cluster)" || return 1
   node -e '
     const c = JSON.parse(process.argv[1]);
@@ -292,7 +305,7 @@ patroni_write_scrape_targets() {
   local dir="$CLINIC_STATE_DIR/prometheus/targets" s m sep="" out="["
   mkdir -p "$dir"
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+    for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       out+="$sep{\"targets\":[\"127.0.0.1:$(patroni_port "REST_${s}_${m}")\"],\"labels\":{\"shard\":\"$s\",\"member\":\"$(patroni_member_name "$s" "$m")\"}}"
       sep=","
     done
@@ -317,7 +330,7 @@ patroni_up() {
   patroni_secrets
   local s m
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+    for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       running_pid "$(patroni_member_name "$s" "$m")" >/dev/null && continue
       # A PostgreSQL left running by this member's dead Patroni holds the port; Patroni adopts it
       # (and demotes it if another member took over meanwhile).
@@ -331,7 +344,7 @@ patroni_up() {
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
     until patroni_shard_healthy "$s"; do
       ((SECONDS < deadline)) || fail_component "$(patroni_member_name "$s" 0)" "shard $s has no primary with a streaming synchronous standby after 180 s"
-      for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
         running_pid "$(patroni_member_name "$s" "$m")" >/dev/null \
           || fail_component "$(patroni_member_name "$s" "$m")" "exited during startup"
       done
@@ -386,7 +399,7 @@ patroni_running() {
   local s m
   [[ -f "$PATRONI_PORTS_FILE" ]] || return 1
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+    for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       running_pid "$(patroni_member_name "$s" "$m")" >/dev/null && return 0
     done
   done
@@ -398,7 +411,7 @@ patroni_detail() {
   patroni_resolve_ports 0
   local s m conf
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    for ((m = 0; m < CLINIC_PATRONI_MEMBERS; m++)); do
+    for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       if running_pid "$(patroni_member_name "$s" "$m")" >/dev/null; then
         conf="$(patroni_config_of "$s" "$m")"
         timeout 10 patronictl -c "$conf" list 2>/dev/null | sed 's/^/    /'

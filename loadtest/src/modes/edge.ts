@@ -55,8 +55,8 @@ export class EdgeTarget implements Target {
     }
   }
 
-  async call(method: Method, path: string, body: unknown, authorization: string | undefined): Promise<Answer> {
-    const headers: Record<string, string> = {};
+  async call(method: Method, path: string, body: unknown, authorization: string | undefined, extraHeaders: Record<string, string> = {}): Promise<Answer> {
+    const headers: Record<string, string> = { ...extraHeaders };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (authorization !== undefined) headers.authorization = authorization;
     const res = await this.pool.request({

@@ -3,7 +3,7 @@ import { decodeBookingId } from "./booking-id";
 import type { BookingRepositoryLike } from "./scatter";
 import { bucketOf, type ShardMap } from "./shard-router";
 
-/** Finds the shard of a doctor, of a booking id, or of an idempotency key; never scatters. */
+/** Finds the shard of a doctor or of a booking id; never scatters. */
 export class BookingRouter<S extends BookingRepositoryLike> {
   constructor(
     readonly shards: readonly S[],
@@ -22,11 +22,6 @@ export class BookingRouter<S extends BookingRepositoryLike> {
 
   forDoctor(doctorId: string): S {
     return this.forBucket(bucketOf(doctorId));
-  }
-
-  /** Idempotency records live where their own key hashes, independent of the request body. */
-  forIdempotencyKey(patientId: string, key: string): S {
-    return this.forBucket(bucketOf(`${patientId}\u0000${key}`));
   }
 
   /** The shard and partition key of a booking id; a string that is no booking id is NOT_FOUND. */

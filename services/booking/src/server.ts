@@ -206,7 +206,9 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       let id = newBookingId(bucket);
       if (req.idempotencyKey !== "") {
         const hash = requestHash({ slotId, patientName, patientContact, patientPhone, confirm: req.confirm });
-        const claim = await router.forIdempotencyKey(patientId, req.idempotencyKey).claimIdempotencyKey(patientId, req.idempotencyKey, hash, id);
+        // The key is kept on the shard of the booking it names: a shard that is down (a failover)
+        // then blocks only its own doctors' bookings, never another shard's.
+        const claim = await shard.claimIdempotencyKey(patientId, req.idempotencyKey, hash, id);
         if (claim.requestHash !== hash) {
           throw new DomainError("unprocessable", "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
         }
