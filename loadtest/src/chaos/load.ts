@@ -131,11 +131,19 @@ export class BookingLoad {
         this.record.note(slot.shard, false);
         if (performance.now() < giveUpAt) {
           retried += 1;
-          await sleep(100 + Math.random() * 100);
+          // Exponential backoff with jitter, capped at a second: a client does not hammer a
+          // platform that just said "not now".
+          await sleep(Math.min(1_000, 100 * 2 ** Math.min(retried, 4)) * (0.5 + Math.random() / 2));
           continue;
         }
         this.record.attempts.push({ shard: slot.shard, retried, outcome: "failed" });
         return;
+      }
+      if (answer.status === 429 && performance.now() < giveUpAt) {
+        // The account's rate limit: wait as told (Retry-After) and send the same request again.
+        retried += 1;
+        await sleep(Math.max(1, Number(answer.retryAfter) || 1) * 1_000);
+        continue;
       }
       this.record.note(slot.shard, true);
       if (answer.status === 200 || answer.status === 201) {
@@ -155,10 +163,12 @@ export class BookingLoad {
     }
   }
 
-  private async send(patient: Patient, key: string, body: unknown): Promise<{ status: number; body: unknown } | typeof RETRY> {
+  private async send(patient: Patient, key: string, body: unknown): Promise<{ status: number; body: unknown; retryAfter?: string } | typeof RETRY> {
     try {
       const answer = await this.plan.edge.call("POST", "/bookings", body, patient.authorization, { "idempotency-key": key });
-      return answer.status === 503 || answer.status === 504 ? RETRY : answer;
+      if (answer.status === 503 || answer.status === 504) return RETRY;
+      const retryAfter = answer.headers["retry-after"];
+      return { status: answer.status, body: answer.body, ...(typeof retryAfter === "string" ? { retryAfter } : {}) };
     } catch {
       return RETRY; // no answer (connection refused or reset): nothing known, retry with the key
     }
