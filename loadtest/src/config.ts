@@ -5,7 +5,7 @@ import { z } from "zod";
  * What minting tokens needs: the edge (to sign the admin in, whose token shows the issuer,
  * audience and lifetime the edge uses) and the edge's database (its active signing key).
  */
-const tokenSchema = z.object({
+export const tokenSchema = z.object({
   EDGE_URL: z.url(),
   ADMIN_EMAIL: z.string().min(1),
   ADMIN_PASSWORD: z.string().min(1),

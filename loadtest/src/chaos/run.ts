@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { env, parseConfig } from "@clinic/platform";
 import { z } from "zod";
-import { pgSettings } from "../config";
+import { pgSettings, tokenSchema } from "../config";
 import { openPool, roundRobinShardOf } from "../databases";
 import { EdgeTarget } from "../modes/edge";
 import { signInAdmin, TokenMinter } from "../tokens";
@@ -21,15 +21,8 @@ const USAGE = `usage: chaos/run [--scenarios 1,2,3,4,5,6] [--shard N] [--clients
   Runs each failure scenario under booking load through the edge, then checks the databases and
   Kafka: no overbooking, every acknowledged booking found, none twice, every event in Kafka.`;
 
-const configSchema = z.object({
-  EDGE_URL: z.url(),
-  ADMIN_EMAIL: z.string().min(1),
-  ADMIN_PASSWORD: z.string().min(1),
-  PGHOST: z.string().default("127.0.0.1"),
-  PGPORT: env.port(),
-  PGUSER: z.string(),
-  PGPASSWORD: z.string(),
-  CLINIC_DB_EDGE: z.string().default("clinic_edge"),
+/** The stack's settings (its stack.env), as the load test reads them, plus the shards and Kafka. */
+const configSchema = tokenSchema.extend({
   CLINIC_DB_BOOKING_SHARDS: env.list(),
   KAFKA_BROKERS: env.list(),
   CLINIC_STATE_DIR: z.string(),
