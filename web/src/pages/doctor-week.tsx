@@ -81,6 +81,8 @@ function SlotRow({ slot, seats, chosen, onChoose }: { slot: Slot; seats: SlotAva
   const started = new Date(slot.startTime).getTime() <= Date.now();
   const full = seats !== undefined && seats.remaining <= 0;
   const when = formatRange(slot.startTime, slot.endTime);
+  // The visible word starts the button's name (WCAG 2.5.3), the time tells the buttons apart.
+  const label = full ? "Full" : chosen ? "Chosen" : "Book";
   return (
     <li className={`slot${full ? " slot-full" : ""}`} data-slot-id={slot.id}>
       <span className="slot-time">{when}</span>
@@ -92,8 +94,8 @@ function SlotRow({ slot, seats, chosen, onChoose }: { slot: Slot; seats: SlotAva
           Sign in to book
         </Link>
       ) : (
-        <button type="button" className="secondary" disabled={full || chosen} onClick={onChoose} aria-label={`Book ${when}`}>
-          {full ? "Full" : chosen ? "Chosen" : "Book"}
+        <button type="button" className="secondary" disabled={full || chosen} onClick={onChoose} aria-label={`${label} ${when}`}>
+          {label}
         </button>
       )}
     </li>

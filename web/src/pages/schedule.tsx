@@ -155,12 +155,15 @@ function ManagedSlot({ slot, seats, onChanged }: { slot: Slot; seats: SlotAvaila
   );
 }
 
+/** Every zone the browser knows, the browser's own first (some, like UTC, are not in the list). */
 const timeZones = (): string[] => {
+  let known: string[] = [];
   try {
-    return Intl.supportedValuesOf("timeZone");
+    known = Intl.supportedValuesOf("timeZone");
   } catch {
-    return [localTimeZone()];
+    // An older browser: the local zone only.
   }
+  return [...new Set([localTimeZone(), ...known])];
 };
 
 /** The weekly schedule form: local dates and hours in a time zone, expanded by the API (DST-safe). */
