@@ -314,6 +314,25 @@ describe("the web client", () => {
     expect(navigations).toEqual([]);
   });
 
+  it("says what went wrong in words: a wrong password, then too many failed sign-ins with the wait", async () => {
+    const email = `locked.${suffix}@example.org`;
+    const anonymous = stack.http().anonymous();
+    expect((await anonymous.post("/api/v1/auth/register", { email, password: "the right password" })).status).toBe(201);
+    const page = await newPage(PATIENT_ZONE);
+    await page.goto("/sign-in");
+    await page.getByLabel("E-mail address").fill(email);
+    await page.getByLabel("Password").fill("a wrong password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "The e-mail address or the password is wrong." }).waitFor();
+    // The edge's default: ten failures in a window, then sign-ins for the address wait (429 with Retry-After).
+    for (let i = 0; i < 9; i++) await anonymous.post("/api/v1/auth/token", { email, password: "a wrong password" });
+    await page.getByLabel("Password").fill("the right password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "Too many failed sign-ins for this e-mail address." });
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/Wait \d+ seconds and try again\./);
+  });
+
   it("loaded every page without a script error or a CSP violation, and axe checked each", () => {
     expect(pageErrors).toEqual([]);
     expect([...checkedPages].filter((p) => !p.endsWith("(phone)")).sort()).toEqual(

@@ -11,9 +11,12 @@ function defaultWebDir(): string {
   try {
     return join(dirname(require.resolve("@clinic/web/package.json")), "dist");
   } catch {
-    return "";
+    return WEB_CLIENT_OFF;
   }
 }
+
+/** `WEB_DIR=none`: no web client (an empty value means "unset", i.e. the default). */
+export const WEB_CLIENT_OFF = "none";
 
 /**
  * The edge serves HTTP, not gRPC, so the shared gRPC listener settings are dropped and HTTP ones
@@ -77,7 +80,7 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   HSTS_MAX_AGE_SECONDS: env.nonNegativeInt().default(0),
   /**
    * The web client's built files (index.html and hashed assets/), served at `/` on the API's own
-   * origin; empty serves no web client. Read at start: restart the edge after rebuilding it.
+   * origin; `none` serves no web client. Read at start: restart the edge after rebuilding it.
    */
   WEB_DIR: z.string().default(defaultWebDir()),
 }).superRefine((c, ctx) => {

@@ -5,7 +5,7 @@ import { Registry } from "prom-client";
 import { AuthService, authSettingsFrom } from "./auth";
 import { SignInThrottle } from "./auth/sign-in-throttle";
 import { createBackends } from "./backends";
-import { configSchema } from "./config";
+import { WEB_CLIENT_OFF, configSchema } from "./config";
 import { createRateLimiter } from "./rate-limit";
 import { buildServer } from "./server";
 
@@ -55,7 +55,7 @@ export async function openApiDocument(): Promise<unknown> {
     });
     const signInThrottle = new SignInThrottle({ redis, keyPrefix: "", maxFailures: 1, windowSeconds: 1, registry, logger });
     const http = await buildServer({
-      config: { ...config, WEB_DIR: "" },
+      config: { ...config, WEB_DIR: WEB_CLIENT_OFF },
       logger,
       backends,
       registry,

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { Logger } from "@clinic/platform";
+import { WEB_CLIENT_OFF } from "./config";
 import type { EdgeFastify } from "./type-provider";
 
 /**
@@ -42,7 +43,7 @@ declare module "fastify" {
  * `/doctors/…` works. `/api/…` and the other server paths keep their JSON 404s.
  */
 export async function registerWebClient(app: EdgeFastify, dir: string, logger: Logger): Promise<void> {
-  if (dir === "") return;
+  if (dir === WEB_CLIENT_OFF) return;
   if (!existsSync(join(dir, "index.html"))) {
     logger.warn({ dir }, "no web client build here (npm run build); / serves nothing");
     return;

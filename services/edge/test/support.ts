@@ -22,7 +22,7 @@ export async function startTestEdge(databaseName: string, extra: Record<string, 
     PGDATABASE: databaseName,
     REDIS_URL: stackEnv("REDIS_URL"),
     // The API on its own; test/web-client.test.ts serves a web build.
-    WEB_DIR: "",
+    WEB_DIR: "none",
     ...extra,
   });
   return startEdge(config, testLogger("edge"));

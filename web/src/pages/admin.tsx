@@ -103,9 +103,9 @@ export function AdminDoctorsPage() {
             <tbody>
               {list.map((d) => (
                 <tr key={d.id}>
-                  <td>{d.name}</td>
-                  <td>{d.specialization}</td>
-                  <td className="links">
+                  <td data-label="Name">{d.name}</td>
+                  <td data-label="Specialization">{d.specialization}</td>
+                  <td data-label="Pages" className="links">
                     <Link to={`/admin/doctors/${d.id}/schedule`} aria-label={`Schedule of ${d.name}`}>
                       Schedule
                     </Link>{" "}
@@ -172,13 +172,13 @@ export function AdminBookingsPage() {
             <tbody>
               {bookings.map((b) => (
                 <tr key={b.id}>
-                  <td>
+                  <td data-label="Booked">
                     <Link to={`/admin/bookings/${b.id}`}>{formatDateTime(b.createTime)}</Link>
                   </td>
-                  <td>{formatDateTime(b.slotStartTime)}</td>
-                  <td>{page.data?.doctors.get(b.doctorId)?.name ?? "—"}</td>
-                  <td>{b.patientName}</td>
-                  <td>{b.status}</td>
+                  <td data-label="Slot starts">{formatDateTime(b.slotStartTime)}</td>
+                  <td data-label="Doctor">{page.data?.doctors.get(b.doctorId)?.name ?? "—"}</td>
+                  <td data-label="Patient">{b.patientName}</td>
+                  <td data-label="Status">{b.status}</td>
                 </tr>
               ))}
             </tbody>
@@ -253,12 +253,12 @@ export function AdminBookingPage() {
             <tbody>
               {data.data.notifications.map((n) => (
                 <tr key={n.id}>
-                  <td>{n.eventType}</td>
-                  <td>{n.channel ?? "—"}</td>
-                  <td>{n.status ?? "—"}</td>
-                  <td>{n.attempts}</td>
-                  <td>{n.error || "—"}</td>
-                  <td>{formatDateTime(n.sentTime)}</td>
+                  <td data-label="Event">{n.eventType}</td>
+                  <td data-label="Channel">{n.channel ?? "—"}</td>
+                  <td data-label="Status">{n.status ?? "—"}</td>
+                  <td data-label="Attempts">{n.attempts}</td>
+                  <td data-label="Error">{n.error || "—"}</td>
+                  <td data-label="Sent">{formatDateTime(n.sentTime)}</td>
                 </tr>
               ))}
             </tbody>
@@ -308,12 +308,12 @@ export function AdminDeadLettersPage() {
             <tbody>
               {letters.map((d) => (
                 <tr key={d.id} data-dead-letter-id={d.id}>
-                  <td>{formatDateTime(d.createTime)}</td>
-                  <td>{d.bookingId ? <Link to={`/admin/bookings/${d.bookingId}`}>{d.eventType}</Link> : d.eventType || "unreadable"}</td>
-                  <td>{d.channel ?? "—"}</td>
-                  <td>{d.reason}</td>
-                  <td>{d.attempts}</td>
-                  <td>
+                  <td data-label="When">{formatDateTime(d.createTime)}</td>
+                  <td data-label="Event">{d.bookingId ? <Link to={`/admin/bookings/${d.bookingId}`}>{d.eventType}</Link> : d.eventType || "unreadable"}</td>
+                  <td data-label="Channel">{d.channel ?? "—"}</td>
+                  <td data-label="Reason">{d.reason}</td>
+                  <td data-label="Attempts">{d.attempts}</td>
+                  <td data-label="Replay">
                     {d.replayTime ? (
                       `${d.replayStatus ?? ""} ${formatDateTime(d.replayTime)}`
                     ) : (
@@ -365,17 +365,17 @@ export function AdminAuditPage() {
             <tbody>
               {events.map((e) => (
                 <tr key={e.id}>
-                  <td>{formatDateTime(e.time)}</td>
-                  <td>
+                  <td data-label="When">{formatDateTime(e.time)}</td>
+                  <td data-label="Action">
                     {e.action}
                     <br />
                     <span className="muted mono">
                       {e.method} {e.path}
                     </span>
                   </td>
-                  <td className="mono">{targetText(e.target)}</td>
-                  <td>{e.statusCode}</td>
-                  <td className="mono">{e.actorAccountId}</td>
+                  <td data-label="Target" className="mono">{targetText(e.target)}</td>
+                  <td data-label="Status">{e.statusCode}</td>
+                  <td data-label="By" className="mono">{e.actorAccountId}</td>
                 </tr>
               ))}
             </tbody>

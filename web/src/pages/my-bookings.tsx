@@ -107,13 +107,13 @@ function BookingTable({
             const doctor = doctors?.get(booking.doctorId);
             return (
               <tr key={booking.id} data-booking-id={booking.id}>
-                <td>{formatDateTime(booking.slotStartTime)}</td>
-                <td>{doctor ? <Link to={`/doctors/${doctor.id}`}>{doctor.name}</Link> : "—"}</td>
-                <td>
+                <td data-label="When">{formatDateTime(booking.slotStartTime)}</td>
+                <td data-label="Doctor">{doctor ? <Link to={`/doctors/${doctor.id}`}>{doctor.name}</Link> : "—"}</td>
+                <td data-label="Status">
                   {STATUS_LABEL[booking.status]}
                   {booking.status === "pending" && booking.expireTime ? <span className="muted"> (until {formatTime(booking.expireTime)})</span> : null}
                 </td>
-                {children ? <td>{children(booking)}</td> : null}
+                {children ? <td data-label="Actions">{children(booking)}</td> : null}
               </tr>
             );
           })}

@@ -49,6 +49,7 @@ export function SchedulePage() {
       <LoadState loading={false} error={doctor.error} />
       <WeekNav weekStart={weekStart} basePath={basePath} />
       <LoadState loading={slots.loading && !slots.data} error={slots.error} empty={!slots.loading && (slots.data ?? []).length === 0 && "No slots this week."} />
+      <div className="week">
       {days.map((day) => {
         const daySlots = (slots.data ?? []).filter((s) => sameDay(new Date(s.startTime), day));
         if (daySlots.length === 0) return null;
@@ -71,6 +72,7 @@ export function SchedulePage() {
           </section>
         );
       })}
+      </div>
       <PublishSchedule doctorId={doctorId} weekStart={weekStart} onPublished={slots.reload} />
     </Page>
   );
@@ -138,12 +140,12 @@ function ManagedSlot({ slot, seats, onChanged }: { slot: Slot; seats: SlotAvaila
               <tbody>
                 {bookings.map((b) => (
                   <tr key={b.id}>
-                    <td>{b.patientName}</td>
-                    <td>
+                    <td data-label="Patient">{b.patientName}</td>
+                    <td data-label="Contact">
                       {b.patientContact}
                       {b.patientPhone ? `, ${b.patientPhone}` : ""}
                     </td>
-                    <td>{b.status}</td>
+                    <td data-label="Status">{b.status}</td>
                   </tr>
                 ))}
               </tbody>
