@@ -5,12 +5,13 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "packages/proto/src/gen/**", "coverage/**", "**/*.js", "**/*.mjs", "loadtest/**/*.k6.js"],
+    ignores: ["**/node_modules/**", "**/dist/**", "packages/proto/src/gen/**", "web/src/api/generated/**", "coverage/**", "**/*.js", "**/*.mjs", "loadtest/**/*.k6.js"],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
+    ignores: ["web/**"],
     languageOptions: {
       parserOptions: { project: ["./tsconfig.check.json"], tsconfigRootDir: import.meta.dirname },
     },
@@ -19,6 +20,20 @@ export default tseslint.config(
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/await-thenable": "error",
       "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "no-console": "error",
+    },
+  },
+  {
+    // The web client: its own tsconfig (DOM, JSX), the same rules.
+    files: ["web/src/**/*.ts", "web/src/**/*.tsx"],
+    languageOptions: {
+      parserOptions: { project: ["./web/tsconfig.json"], tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { attributes: false } }],
+      "@typescript-eslint/await-thenable": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "no-console": "error",
     },

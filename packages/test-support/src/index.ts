@@ -99,3 +99,4 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 export * from "./redis-server";
 export * from "./test-issuer";
 export * from "./browser";
+export * from "./accessibility";

@@ -1,5 +1,22 @@
+import { dirname, join } from "node:path";
 import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit, redisConfigSchema } from "@clinic/platform";
 import { z } from "zod";
+
+/**
+ * Where the web client's build is when the edge runs from this repository: the `web` workspace's
+ * `dist/` (npm links the workspace into node_modules, so this holds from source and compiled
+ * code alike). Elsewhere (an image with the edge alone) there is none and `/` serves nothing.
+ */
+function defaultWebDir(): string {
+  try {
+    return join(dirname(require.resolve("@clinic/web/package.json")), "dist");
+  } catch {
+    return WEB_CLIENT_OFF;
+  }
+}
+
+/** `WEB_DIR=none`: no web client (an empty value means "unset", i.e. the default). */
+export const WEB_CLIENT_OFF = "none";
 
 /**
  * The edge serves HTTP, not gRPC, so the shared gRPC listener settings are dropped and HTTP ones
@@ -61,6 +78,11 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   CORS_ALLOWED_ORIGINS: env.list().optional(),
   /** Strict-Transport-Security max-age; 0 leaves the header out (plain-HTTP development). */
   HSTS_MAX_AGE_SECONDS: env.nonNegativeInt().default(0),
+  /**
+   * The web client's built files (index.html and hashed assets/), served at `/` on the API's own
+   * origin; `none` serves no web client. Read at start: restart the edge after rebuilding it.
+   */
+  WEB_DIR: z.string().default(defaultWebDir()),
 }).superRefine((c, ctx) => {
   if ((c.BOOTSTRAP_ADMIN_EMAIL === undefined) !== (c.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
     const missing = c.BOOTSTRAP_ADMIN_EMAIL === undefined ? "BOOTSTRAP_ADMIN_EMAIL" : "BOOTSTRAP_ADMIN_PASSWORD";

@@ -2,7 +2,7 @@ import cors from "@fastify/cors";
 import type { EdgeConfig } from "./config";
 import type { EdgeFastify } from "./type-provider";
 
-/** The interactive docs load scripts and styles; everything else the edge serves is JSON. */
+/** The interactive docs load scripts and styles; the web client's page has its own policy; the rest is JSON. */
 const DOCS_PREFIX = "/docs";
 
 /**
@@ -18,8 +18,9 @@ export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConf
     void reply.header("referrer-policy", "no-referrer");
     void reply.header("cross-origin-opener-policy", "same-origin");
     if (hsts) void reply.header("strict-transport-security", hsts);
+    // The web client's page sets its own policy (web-client.ts); everything else is data.
     if (!request.url.startsWith(DOCS_PREFIX)) {
-      void reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+      if (!reply.hasHeader("content-security-policy")) void reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
       if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");
     }
     return payload;

@@ -24,6 +24,7 @@ import { healthRoutes, type HealthState } from "./routes/health";
 import { notificationRoutes } from "./routes/notifications";
 import { API_PREFIX } from "./routes/prefix";
 import { slotRoutes } from "./routes/slots";
+import { registerWebClient } from "./web-client";
 import type { RateLimiter } from "./rate-limit";
 import { registerSecurityHeaders } from "./security-headers";
 import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
@@ -170,7 +171,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
   const knownRoutes: KnownRoute[] = [];
   app.addHook("onRoute", (route) => {
     // The CORS preflight route matches every path; it says nothing about which methods exist.
-    if (route.url === "*") return;
+    if (route.url === "*" || route.config?.clientRoute) return;
     for (const method of [route.method].flat()) knownRoutes.push({ method, pattern: routePattern(route.url) });
   });
 
@@ -234,6 +235,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json["$id"] ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  await registerWebClient(app, config.WEB_DIR, logger);
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   healthRoutes(app, backends, state, config.READINESS_TIMEOUT_MS);

@@ -21,6 +21,8 @@ export async function startTestEdge(databaseName: string, extra: Record<string, 
     PGPASSWORD: stackEnv("PGPASSWORD"),
     PGDATABASE: databaseName,
     REDIS_URL: stackEnv("REDIS_URL"),
+    // The API on its own; test/web-client.test.ts serves a web build.
+    WEB_DIR: "none",
     ...extra,
   });
   return startEdge(config, testLogger("edge"));

@@ -1,0 +1,124 @@
+import type { ReactNode } from "react";
+import { Link } from "react-router";
+import { api, call } from "../api/client";
+import { doctorsById } from "../api/queries";
+import type { Booking, Doctor } from "../api/types";
+import { useSession } from "../auth/session";
+import { LoadState, Outcome, Page, TableRegion } from "../components/page";
+import { useAction, useLoad } from "../hooks";
+import { formatDateTime, formatTime } from "../time";
+
+const STATUS_LABEL: Record<Booking["status"], string> = {
+  pending: "Held, not confirmed",
+  confirmed: "Confirmed",
+  cancelled: "Cancelled",
+  expired: "Hold lapsed",
+};
+
+const isActive = (b: Booking) => b.status === "pending" || b.status === "confirmed";
+const startOf = (b: Booking) => (b.slotStartTime ? new Date(b.slotStartTime).getTime() : 0);
+
+/** A patient's bookings: upcoming ones (confirm a hold, cancel), then the past and the cancelled. */
+export function MyBookingsPage() {
+  const { account } = useSession();
+  const patientId = account?.id ?? "";
+  const bookings = useLoad(async () => {
+    const page = await call(api.GET("/api/v1/patients/{patientId}/bookings", { params: { path: { patientId }, query: { pageSize: 100 } } }));
+    const doctors = await doctorsById(page.bookings.map((b) => b.doctorId));
+    return { list: page.bookings, doctors };
+  }, [patientId]);
+  const action = useAction();
+
+  const now = Date.now();
+  const list = bookings.data?.list ?? [];
+  const upcoming = list.filter((b) => isActive(b) && startOf(b) > now).sort((a, b) => startOf(a) - startOf(b));
+  const past = list.filter((b) => !upcoming.includes(b)).sort((a, b) => startOf(b) - startOf(a));
+
+  const cancel = (booking: Booking) =>
+    action.run(async () => {
+      await call(api.POST("/api/v1/bookings/{bookingId}/cancel", { params: { path: { bookingId: booking.id } } }));
+      bookings.reload();
+      return "Booking cancelled; the seat is free for others again.";
+    });
+  const confirm = (booking: Booking) =>
+    action.run(async () => {
+      await call(api.POST("/api/v1/bookings/{bookingId}/confirm", { params: { path: { bookingId: booking.id } } }));
+      bookings.reload();
+      return "Booking confirmed.";
+    });
+
+  return (
+    <Page title="My bookings">
+      <Outcome message={action.message} />
+      <LoadState loading={bookings.loading && !bookings.data} error={bookings.error} />
+      <h2>Upcoming</h2>
+      {bookings.data && upcoming.length === 0 ? (
+        <p className="muted">
+          Nothing booked. <Link to="/doctors">Find a doctor</Link>.
+        </p>
+      ) : null}
+      {upcoming.length > 0 ? (
+        <BookingTable label="Upcoming bookings" bookings={upcoming} doctors={bookings.data?.doctors}>
+          {(booking) => (
+            <div className="actions">
+              {booking.status === "pending" ? (
+                <button type="button" disabled={action.busy} onClick={() => void confirm(booking)}>
+                  Confirm
+                </button>
+              ) : null}
+              <button type="button" className="danger" disabled={action.busy} onClick={() => void cancel(booking)}>
+                Cancel
+              </button>
+            </div>
+          )}
+        </BookingTable>
+      ) : null}
+      <h2>Past and cancelled</h2>
+      {bookings.data && past.length === 0 ? <p className="muted">None yet.</p> : null}
+      {past.length > 0 ? <BookingTable label="Past and cancelled bookings" bookings={past} doctors={bookings.data?.doctors} /> : null}
+    </Page>
+  );
+}
+
+function BookingTable({
+  label,
+  bookings,
+  doctors,
+  children,
+}: {
+  label: string;
+  bookings: Booking[];
+  doctors: Map<string, Doctor> | undefined;
+  children?: (booking: Booking) => ReactNode;
+}) {
+  return (
+    <TableRegion label={label}>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Doctor</th>
+            <th scope="col">Status</th>
+            {children ? <th scope="col">Actions</th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {bookings.map((booking) => {
+            const doctor = doctors?.get(booking.doctorId);
+            return (
+              <tr key={booking.id} data-booking-id={booking.id}>
+                <td data-label="When">{formatDateTime(booking.slotStartTime)}</td>
+                <td data-label="Doctor">{doctor ? <Link to={`/doctors/${doctor.id}`}>{doctor.name}</Link> : "—"}</td>
+                <td data-label="Status">
+                  {STATUS_LABEL[booking.status]}
+                  {booking.status === "pending" && booking.expireTime ? <span className="muted"> (until {formatTime(booking.expireTime)})</span> : null}
+                </td>
+                {children ? <td data-label="Actions">{children(booking)}</td> : null}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </TableRegion>
+  );
+}
