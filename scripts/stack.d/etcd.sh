@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # etcd: the distributed configuration store (DCS) of the booking shards' Patroni clusters: the
 # leader key of each shard lives here. One member on loopback locally (the chart runs three);
-# Debian's etcd-server package, never its system service.
+# Debian's etcd-server package, never its system service. The v2 API is on: Patroni uses it (see
+# patroni.sh for why).
 
 PORT_DEFAULTS+=(CLINIC_ETCD_PORT:12379 CLINIC_ETCD_PEER_PORT:12380)
 ETCD_DIR="$CLINIC_STATE_DIR/etcd"
@@ -31,7 +32,7 @@ etcd_up() {
       --listen-peer-urls="$peer" --initial-advertise-peer-urls="$peer" \
       --initial-cluster="clinic=$peer" --initial-cluster-state=new \
       --initial-cluster-token="clinic-$(basename "$CLINIC_STATE_DIR")" \
-      --auto-compaction-retention=1 --quota-backend-bytes=268435456 \
+      --enable-v2=true --auto-compaction-retention=1 --quota-backend-bytes=268435456 \
       --logger=zap --log-outputs=stderr
   fi
   wait_healthy etcd 30

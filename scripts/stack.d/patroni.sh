@@ -144,7 +144,11 @@ log:
 restapi:
   listen: 127.0.0.1:$(patroni_port "REST_${s}_${m}")
   connect_address: 127.0.0.1:$(patroni_port "REST_${s}_${m}")
-etcd3:
+# etcd's v2 API, not v3: Patroni 3.0's etcd3 client renews the leader key with an unconditional
+# put, so a primary frozen past its TTL takes the key back from the member promoted meanwhile
+# when it resumes (seen in the chaos suite's scenario 2). The v2 client renews with
+# compare-and-swap on its own name and fails once another member holds the key.
+etcd:
   hosts: 127.0.0.1:$CLINIC_ETCD_PORT
 bootstrap:
   dcs:

@@ -136,6 +136,11 @@ export const SCENARIOS: readonly Scenario[] = [
       const members = await ctx.faults.cluster(ctx.shard);
       const old = members.find((m) => m.name === ctx.faults.memberName(ctx.shard, leader));
       if (!old || old.role === "leader") violations.push(`the old primary did not rejoin as a replica (${JSON.stringify(old)})`);
+      // The resumed member must not have taken the leader key back from the promoted one.
+      const nowLeader = members.find((m) => m.role === "leader")?.name;
+      if (nowLeader !== ctx.faults.memberName(ctx.shard, promoted)) {
+        violations.push(`the leader changed again after the old primary resumed (now ${nowLeader ?? "none"})`);
+      }
       const client = new Client({ ...ctx.pg, host: "127.0.0.1", port: ctx.faults.pgPort(ctx.shard, promoted), database: `clinic_booking_${ctx.shard}` });
       await client.connect();
       const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM chaos_probe WHERE marker = $1", [marker]);
