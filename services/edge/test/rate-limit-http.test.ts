@@ -116,11 +116,15 @@ describe("the per-address flood limit", () => {
       RATE_LIMIT_FLOOD_PER_SECOND: "5",
       RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000",
     });
+    const started = Date.now();
     const statuses = await Promise.all(Array.from({ length: 12 }, () => get(edge, ANONYMOUS_PATH).then((r) => r.status)));
-    // Sent at once, well within a second: five go through, the rest are refused.
-    expect(statuses.filter((s) => s === 400)).toHaveLength(5);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(7);
-    expect(await metricValue(edge.metricsPort, "rate_limit_rejections_total", { policy: "flood" })).toBe(7);
+    // Sent at once: five go through, the rest are refused; a loaded machine that took longer than
+    // a fifth of a second to send them earned one more request per fifth of a second.
+    const passed = statuses.filter((s) => s === 400).length;
+    expect(passed).toBeGreaterThanOrEqual(5);
+    expect(passed).toBeLessThanOrEqual(5 + Math.floor((Date.now() - started) / 200));
+    expect(statuses.filter((s) => s === 429)).toHaveLength(12 - passed);
+    expect(await metricValue(edge.metricsPort, "rate_limit_rejections_total", { policy: "flood" })).toBe(12 - passed);
   });
 });
 
