@@ -24,7 +24,7 @@ export class RedisServer {
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async restart(): Promise<void> {
     const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "ignore"],
     });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
@@ -58,7 +58,9 @@ export class RedisServer {
   async kill(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    // "close", not "exit": only then are its output pipes closed too, and nothing of it keeps the
+    // test process alive (a leftover pipe held jest workers open after the tests).
+    const exited = new Promise((resolve) => child.once("close", resolve));
     child.kill("SIGKILL");
     await exited;
   }

@@ -12,6 +12,17 @@ import { startTestEdge } from "./support";
  * policy untouched. The build here is a small stand-in directory of the same layout as Vite's
  * output; test/web.test.ts drives the real build in a browser.
  */
+/**
+ * fetch, with every answer's body read at once: an unread body keeps its keep-alive connection
+ * busy, and that socket outlived the edge and held the jest worker open after the tests.
+ */
+async function fetch(url: string, init?: RequestInit): Promise<Response> {
+  const res = await globalThis.fetch(url, init);
+  const body = await res.arrayBuffer();
+  const empty = res.status === 204 || res.status === 304;
+  return new Response(empty ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
 let database: ScratchDatabase;
 let edge: RunningEdge;
 let dir: string;
