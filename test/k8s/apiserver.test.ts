@@ -41,7 +41,7 @@ async function helmCli(args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`helm ${args.join(" ")} failed: ${e.stderr ?? e.message}\n${cp.logs()}`);
+    throw new Error(`helm ${args.join(" ")} failed: ${e.stderr ?? e.message}\n${cp.logs()}`, { cause: err });
   }
 }
 

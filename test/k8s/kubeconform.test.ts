@@ -83,7 +83,7 @@ test("an unknown or misplaced field is rejected (the schemas are strict)", () =>
       // A Deployment field one level too deep, a misspelt Istio retry field, a bad PDB field.
       .replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 5\n  replica: 3")
       .replace("retries: { attempts: 0 }", "retries: { attemps: 0 }")
-      .replace(/^spec:\n  maxUnavailable: 1$/m, "spec:\n  maxUnavailables: 1"),
+      .replace(/^spec:\n {2}maxUnavailable: 1$/m, "spec:\n  maxUnavailables: 1"),
   );
   const bad = problems(kubeconform([broken]));
   expect(bad.some((p) => /Deployment\/.*additional properties 'replica' not allowed/.test(p))).toBe(true);
