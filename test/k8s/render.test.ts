@@ -6,6 +6,7 @@ import {
   GOLDEN_DIR,
   ISTIO_DIR,
   ISTIO_TEMPLATES,
+  ROOT,
   TOOLS_TIMEOUT_MS,
   UPDATE_GOLDEN,
   helm,
@@ -37,10 +38,25 @@ describe.each(CI_VALUES)("values ci/%s.yaml", (name) => {
       fs.mkdirSync(GOLDEN_DIR, { recursive: true });
       fs.writeFileSync(golden, rendered);
     }
-    expect(fs.existsSync(golden)).toBe(true);
-    expect(rendered).toBe(fs.readFileSync(golden, "utf8"));
+    expectSame(rendered, golden);
   });
 });
+
+/** Fails with the first differing lines and how to regenerate, instead of a 9,000-line diff. */
+function expectSame(rendered: string, file: string): void {
+  const expected = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  if (rendered === expected) return;
+  const a = rendered.split("\n");
+  const b = expected.split("\n");
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  throw new Error(
+    `${path.relative(ROOT, file)} differs from the rendering at line ${i + 1}:\n` +
+      `  rendered: ${a.slice(i, i + 3).join("\n            ")}\n` +
+      `  file:     ${b.slice(i, i + 3).join("\n            ")}\n` +
+      "If the change is intended, regenerate with `CLINIC_UPDATE_GOLDEN=1 npx jest test/k8s/render.test.ts` and review the diff.",
+  );
+}
 
 test("every golden file belongs to a CI values file", () => {
   const goldens = fs.readdirSync(GOLDEN_DIR).map((f) => f.replace(/\.yaml$/, "")).sort();
@@ -54,9 +70,7 @@ test("deploy/istio/ is the chart's mesh templates rendered", () => {
     for (const template of ISTIO_TEMPLATES) fs.writeFileSync(path.join(ISTIO_DIR, template), renderIstioFile(template));
   }
   expect(fs.readdirSync(ISTIO_DIR).sort()).toEqual(ISTIO_TEMPLATES);
-  for (const template of ISTIO_TEMPLATES) {
-    expect(fs.readFileSync(path.join(ISTIO_DIR, template), "utf8")).toBe(renderIstioFile(template));
-  }
+  for (const template of ISTIO_TEMPLATES) expectSame(renderIstioFile(template), path.join(ISTIO_DIR, template));
 });
 
 describe("values.schema.json", () => {
