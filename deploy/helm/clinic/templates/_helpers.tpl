@@ -67,7 +67,7 @@ capabilities:
 {{- define "clinic.topologySpread" -}}
 {{- $root := index . 0 -}}
 {{- $t := $root.Values.topologySpread -}}
-{{- if $t.enabled }}
+{{- if $t.enabled -}}
 topologySpreadConstraints:
 {{- range $key := list $t.zoneKey $t.hostKey }}
   - maxSkew: {{ $t.maxSkew }}
