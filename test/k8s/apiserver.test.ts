@@ -143,7 +143,7 @@ test("helm upgrade to the canary values moves 10 % of booking calls to the canar
 test.each(["external-databases", "kafka-3-nodes", "no-istio"])("ci/%s.yaml: every object passes a server-side apply dry run", async (name) => {
   const namespace = `ci-${name}`;
   await createNamespace(namespace);
-  const objects = parseObjects(render(name, ["--namespace", namespace]));
+  const objects = parseObjects(render(name, [], namespace));
   const refused: string[] = [];
   for (const o of objects) {
     const res = await cp.apply(o, namespace, { dryRun: true });

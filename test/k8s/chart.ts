@@ -75,9 +75,9 @@ function helmHome(kind: string): string {
 }
 
 /** `helm template` of the chart with one CI values file (and extra flags), as YAML text. */
-export function render(values: string, extra: string[] = []): string {
+export function render(values: string, extra: string[] = [], namespace = NAMESPACE): string {
   const kube = k8sTools().kubernetesVersion;
-  return helm(["template", RELEASE, CHART, "--namespace", NAMESPACE, "--kube-version", kube, "-f", valuesFile(values), ...extra]);
+  return helm(["template", RELEASE, CHART, "--namespace", namespace, "--kube-version", kube, "-f", valuesFile(values), ...extra]);
 }
 
 export interface K8sObject {
