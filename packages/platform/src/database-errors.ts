@@ -21,11 +21,13 @@ const NETWORK_MESSAGES = [
 ];
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
+  // Duck-typed, not `instanceof Error`: socket errors are made by Node's own realm, which is not
+  // the caller's in a VM context (jest's, for one).
+  if (typeof err !== "object" || err === null) return false;
+  const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
   if (typeof code === "string" && (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
-  if (err.name === "KnexTimeoutError") return true;
-  return NETWORK_MESSAGES.some((text) => err.message.includes(text));
+  if (name === "KnexTimeoutError") return true;
+  return typeof message === "string" && NETWORK_MESSAGES.some((text) => message.includes(text));
 }
 
 export const databaseUnavailable = (cause: unknown): DomainError =>
