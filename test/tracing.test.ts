@@ -1,14 +1,7 @@
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
-import { promisify } from "node:util";
 import { eventually } from "@clinic/test-support";
 import { Http, signIn } from "./harness";
-
-const run = promisify(execFile);
-const repo = path.join(__dirname, "..");
+import { startPlatform, type PlatformProcesses } from "./platform-processes";
 
 interface JaegerSpan {
   traceID: string;
@@ -31,27 +24,15 @@ interface JaegerTrace {
  */
 describe("distributed tracing through Jaeger", () => {
   jest.setTimeout(600_000);
-  // The test stack's own CLINIC_* settings (its ports above all) must not leak into this one.
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CLINIC_"))),
-    CLINIC_STATE_DIR: mkdtempSync(path.join(tmpdir(), "clinic-traced-")),
-    CLINIC_PORTS: "free",
-    CLINIC_LOG_LEVEL: "warn",
-  };
-  const stack = (...args: string[]) => run("bash", [path.join(repo, "scripts/stack"), ...args], { env, timeout: 540_000 });
+  let platform: PlatformProcesses;
   let settings: Record<string, string>;
 
   beforeAll(async () => {
-    await stack("up", "postgres", "redis", "kafka", "jaeger", "sinks", "doctor", "slot", "booking", "notifier", "edge");
-    settings = Object.fromEntries(
-      readFileSync(path.join(env.CLINIC_STATE_DIR, "stack.env"), "utf8")
-        .split("\n")
-        .filter((line) => line.includes("="))
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    platform = await startPlatform(["postgres", "redis", "kafka", "jaeger", "sinks", "doctor", "slot", "booking", "notifier", "edge"]);
+    settings = platform.settings;
   });
   afterAll(async () => {
-    await stack("reset").catch(() => undefined);
+    await platform?.stop();
   });
 
   it("follows a booking from the HTTP request to the sent e-mail", async () => {

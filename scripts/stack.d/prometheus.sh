@@ -31,10 +31,10 @@ prometheus_health() {
   node "$STACK_D/probe.js" http "http://127.0.0.1:$CLINIC_PROMETHEUS_PORT/-/ready" >/dev/null 2>&1
 }
 
-# Renders the template with the stack's ports; every placeholder must be known.
-prometheus_write_config() {
+# Prints the template rendered with the stack's ports; every placeholder must be known.
+# VictoriaMetrics scrapes with the same rendering (victoriametrics.sh), so both see one config.
+prometheus_render_config() {
   local text var placeholder
-  mkdir -p "$PROMETHEUS_DIR" "$PROMETHEUS_DATA"
   text="$(cat "$PROMETHEUS_TEMPLATE")" || fail_component prometheus "cannot read $PROMETHEUS_TEMPLATE" 0
   for var in PROMETHEUS_RULES CLINIC_PROMETHEUS_PORT CLINIC_EDGE_METRICS_PORT CLINIC_DOCTOR_METRICS_PORT \
     CLINIC_SLOT_METRICS_PORT CLINIC_BOOKING_METRICS_PORT CLINIC_NOTIFIER_METRICS_PORT; do
@@ -47,6 +47,13 @@ prometheus_write_config() {
     # shellcheck disable=SC2016
     fail_component prometheus "unknown placeholder left in $PROMETHEUS_TEMPLATE: $(grep -v '^[[:space:]]*#' <<< "$text" | grep -o '\${[^}]*}' | head -n 1)" 0
   fi
+  printf '%s\n' "$text"
+}
+
+prometheus_write_config() {
+  local text
+  mkdir -p "$PROMETHEUS_DIR" "$PROMETHEUS_DATA"
+  text="$(prometheus_render_config)" || exit 1
   printf '%s\n' "$text" > "$PROMETHEUS_CONFIG.tmp"
   mv -f "$PROMETHEUS_CONFIG.tmp" "$PROMETHEUS_CONFIG"
   # Checks the rule file too; a broken rule would otherwise only show in the log.
@@ -76,4 +83,5 @@ prometheus_up() {
 prometheus_env() {
   running_pid prometheus >/dev/null || return 0
   echo "PROMETHEUS_URL=http://127.0.0.1:$CLINIC_PROMETHEUS_PORT"
+  echo "PROMETHEUS_ALERTS_URL=http://127.0.0.1:$CLINIC_PROMETHEUS_PORT/classic/alerts"
 }

@@ -60,6 +60,7 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
           width: 6,
           height: 4,
           unit: "percentunit",
+          mayBeEmpty: "holds lapse only when not confirmed within HOLD_TTL_MS (2 minutes).",
           queries: [
             {
               expr: `sum(rate(booking_expired_total{service="booking"}[$__rate_interval])) / sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))`,
@@ -132,6 +133,7 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
           width: 12,
           height: 8,
           unit: "ops",
+          mayBeEmpty: "holds lapse only when not confirmed within HOLD_TTL_MS (2 minutes).",
           queries: [
             {
               expr: `sum by (shard) (rate(booking_expired_total{service="booking"}[$__rate_interval]))`,

@@ -168,6 +168,7 @@ module.exports = {
           width: 24,
           height: 8,
           unit: "s",
+          mayBeEmpty: "it comes from postgres_exporter in the cluster; the local stack has no replicas.",
           thresholds: [["green", null], ["orange", 5]],
           queries: [
             { expr: "max by (instance) (pg_replication_lag_seconds)", legend: "{{instance}}" },

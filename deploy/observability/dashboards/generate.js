@@ -34,6 +34,9 @@ const path = require("node:path");
  * @property {ThresholdStep[]} [thresholds]  colours from each value up; shown as lines and areas
  *   on time series
  * @property {Query[]} queries
+ * @property {string} [mayBeEmpty]  why the panel can rightly be empty on a healthy platform with
+ *   ordinary traffic (it shows failures only, or a metric from outside the services); the
+ *   consoles test requires every other panel to draw data, and vmui shows the reason
  * @typedef {{ title: string, panels: Panel[] }} Row
  * @typedef {{ name: string, label: string, query: string }} Variable  a multi-value label filter
  *   (All = any value)
@@ -234,6 +237,7 @@ const vmuiExpr = (expr) =>
 /** @param {Panel} p */
 function vmuiDescription(p) {
   const notes = [];
+  if (p.mayBeEmpty) notes.push(`Empty is normal here: ${p.mayBeEmpty}`);
   if (p.queries.some((q) => /\$\{?__range\}?/.test(q.expr))) notes.push("Here: over the hour before each point (Grafana: over the selected range).");
   if (p.type === "state-timeline") notes.push("1 = up, 0 = down.");
   if (p.type === "stat" || p.type === "bargauge") notes.push(`A ${p.type === "stat" ? "single value" : "bar gauge"} in Grafana; its history here.`);

@@ -27,6 +27,7 @@ module.exports = {
           width: 8,
           height: 8,
           unit: "ops",
+          mayBeEmpty: "it counts failed publishes only.",
           queries: [
             { expr: "sum by (outbox) (rate(outbox_publish_failures_total[$__rate_interval]))", legend: "{{outbox}}" },
           ],
@@ -98,6 +99,7 @@ module.exports = {
           width: 12,
           height: 8,
           unit: "percentunit",
+          mayBeEmpty: "it counts failed sends only.",
           min: 0,
           thresholds: [["green", null], ["orange", 0.2]],
           queries: [
@@ -121,6 +123,7 @@ sum by (channel) (rate(notifications_total{service="notifier",outcome=~"sent|fai
           width: 12,
           height: 8,
           unit: "short",
+          mayBeEmpty: "only dead-lettered messages show here.",
           stacked: true,
           thresholds: [["green", null], ["red", 10]],
           queries: [
@@ -136,6 +139,7 @@ sum by (channel) (rate(notifications_total{service="notifier",outcome=~"sent|fai
           width: 12,
           height: 8,
           unit: "short",
+          mayBeEmpty: "only dead-lettered messages show here.",
           queries: [
             {
               expr: `sum by (reason) (increase(dlq_messages_total{service="notifier"}[$__range]))`,

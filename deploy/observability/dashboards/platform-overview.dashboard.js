@@ -33,6 +33,7 @@ module.exports = {
           width: 6,
           height: 4,
           unit: "percentunit",
+          mayBeEmpty: "it counts server errors only.",
           thresholds: [["green", null], ["orange", 0.02], ["red", 0.05]],
           queries: [
             {
@@ -95,6 +96,7 @@ sum by (service) (rate(grpc_server_handled_total{service=~"$service",grpc_servic
           width: 12,
           height: 8,
           unit: "percentunit",
+          mayBeEmpty: "it counts server errors only.",
           min: 0,
           thresholds: [["green", null], ["orange", 0.02], ["red", 0.05]],
           queries: [
@@ -219,6 +221,7 @@ sum by (service, le) (rate(grpc_server_handling_seconds_bucket{service=~"$servic
           width: 8,
           height: 8,
           unit: "reqps",
+          mayBeEmpty: "only requests over a rate limit show here.",
           min: 0,
           queries: [
             {
@@ -234,6 +237,7 @@ sum by (service, le) (rate(grpc_server_handling_seconds_bucket{service=~"$servic
           width: 8,
           height: 8,
           unit: "percentunit",
+          mayBeEmpty: "only requests over a rate limit show here.",
           min: 0,
           thresholds: [["green", null], ["orange", 0.2]],
           queries: [
@@ -250,6 +254,7 @@ sum by (service, le) (rate(grpc_server_handling_seconds_bucket{service=~"$servic
           width: 8,
           height: 8,
           unit: "ops",
+          mayBeEmpty: "only rate-limit checks made while Redis was unusable show here.",
           min: 0,
           queries: [
             {
