@@ -2,8 +2,9 @@
 # Prometheus: scrapes every service's /metrics every 5 s and evaluates the alert rules of
 # deploy/observability/prometheus/alerts.yml. The binary comes from Debian's `prometheus`
 # package (2.42 on bookworm), but the package's system service is never used: this is our own
-# process, on loopback, with its config and data in the state dir. Alerts show on /alerts and
-# via the API; no Alertmanager runs locally. After editing alerts.yml:
+# process, on loopback, with its config and data in the state dir. Alerts show on /classic/alerts
+# (Debian's build serves the classic UI only) and via the API; no Alertmanager runs locally.
+# After editing alerts.yml:
 #   curl -X POST "$PROMETHEUS_URL/-/reload"   (loopback only, hence --web.enable-lifecycle)
 
 # shellcheck source-path=SCRIPTDIR source=prometheus/no-autostart.sh
