@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { eventually } from "@clinic/test-support";
 import { Fixtures, Http, startStack, type Stack } from "./harness";
+import { isolatedStackEnv } from "./platform-processes";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");
@@ -15,17 +16,13 @@ const repo = path.join(__dirname, "..");
  * started, stopped and restarted with the repository's stack script.
  */
 class PrivateKafka {
-  // The test stack's own CLINIC_* settings (its ports above all) must not leak into this one.
-  private readonly env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CLINIC_"))),
-    CLINIC_STATE_DIR: mkdtempSync(path.join(tmpdir(), "clinic-kafka-")),
-    CLINIC_PORTS: "free",
-  };
+  private readonly stateDir = mkdtempSync(path.join(tmpdir(), "clinic-kafka-"));
+  private readonly env = isolatedStackEnv(this.stateDir);
   brokers = "";
 
   async up(): Promise<void> {
     await run("bash", [path.join(repo, "scripts/stack"), "up", "kafka"], { env: this.env, timeout: 150_000 });
-    const settings = readFileSync(path.join(this.env.CLINIC_STATE_DIR, "stack.env"), "utf8");
+    const settings = readFileSync(path.join(this.stateDir, "stack.env"), "utf8");
     this.brokers = /^KAFKA_BROKERS=(.+)$/m.exec(settings)![1]!;
   }
 

@@ -12,7 +12,7 @@ function walkthroughBody(): string {
 }
 
 describe("README", () => {
-  it("shows the API walk-through exactly as scripts/api-walkthrough runs it (run by test/tracing.test.ts)", () => {
+  it("shows the API walk-through exactly as scripts/api-walkthrough runs it (run by test/whole-platform.test.ts)", () => {
     const readme = readFileSync(path.join(repo, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## The API"));
     const block = /```sh\n([\s\S]*?)```/.exec(section);

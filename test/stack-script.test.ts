@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { isolatedStackEnv } from "./platform-processes";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");
@@ -13,14 +14,10 @@ const repo = path.join(__dirname, "..");
  */
 describe("scripts/stack", () => {
   jest.setTimeout(300_000);
-  // The test stack's own CLINIC_* settings (its ports above all) must not leak into this one.
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CLINIC_"))),
-    CLINIC_STATE_DIR: mkdtempSync(path.join(tmpdir(), "clinic-stack-")),
-    CLINIC_PORTS: "free",
-  };
+  const stateDir = mkdtempSync(path.join(tmpdir(), "clinic-stack-"));
+  const env = isolatedStackEnv(stateDir);
   const stack = (...args: string[]) => run("bash", [path.join(repo, "scripts/stack"), ...args], { env, timeout: 240_000 });
-  const kafkaDir = path.join(env.CLINIC_STATE_DIR, "kafka");
+  const kafkaDir = path.join(stateDir, "kafka");
 
   afterAll(async () => {
     await stack("reset").catch(() => undefined);
@@ -45,7 +42,7 @@ describe("scripts/stack", () => {
       (err: { stderr: string }) => err.stderr,
     );
     expect(failed).toBeDefined();
-    expect(failed).toContain(`CLINIC_STATE_DIR=${env.CLINIC_STATE_DIR} scripts/stack reset kafka`);
+    expect(failed).toContain(`CLINIC_STATE_DIR=${stateDir} scripts/stack reset kafka`);
 
     const { stdout } = await stack("reset", "kafka");
     expect(stdout).toMatch(/^kafka +removed /m);

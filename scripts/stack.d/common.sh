@@ -141,6 +141,8 @@ PORT_DEFAULTS=(
   CLINIC_JAEGER_UI_PORT:16686
   CLINIC_JAEGER_GRPC_PORT:16685
   CLINIC_PROMETHEUS_PORT:9090
+  CLINIC_ZIPKIN_PORT:9411
+  CLINIC_VM_PORT:8428
 )
 
 # Lets the OS pick N distinct free loopback ports: all sockets stay bound until
@@ -421,6 +423,10 @@ service_common_env() {
   # lines, Kafka headers) but export nothing.
   if running_pid jaeger >/dev/null 2>&1; then
     export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$CLINIC_OTLP_HTTP_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+  fi
+  # and to Zipkin (the local trace UI) as well when it runs.
+  if running_pid zipkin >/dev/null 2>&1; then
+    export OTEL_EXPORTER_ZIPKIN_ENDPOINT="http://127.0.0.1:$CLINIC_ZIPKIN_PORT/api/v2/spans"
   fi
 }
 

@@ -2,8 +2,9 @@
 # Prometheus: scrapes every service's /metrics every 5 s and evaluates the alert rules of
 # deploy/observability/prometheus/alerts.yml. The binary comes from Debian's `prometheus`
 # package (2.42 on bookworm), but the package's system service is never used: this is our own
-# process, on loopback, with its config and data in the state dir. Alerts show on /alerts and
-# via the API; no Alertmanager runs locally. After editing alerts.yml:
+# process, on loopback, with its config and data in the state dir. Alerts show on /classic/alerts
+# (Debian's build serves the classic UI only) and via the API; no Alertmanager runs locally.
+# After editing alerts.yml:
 #   curl -X POST "$PROMETHEUS_URL/-/reload"   (loopback only, hence --web.enable-lifecycle)
 
 # shellcheck source-path=SCRIPTDIR source=prometheus/no-autostart.sh
@@ -31,10 +32,10 @@ prometheus_health() {
   node "$STACK_D/probe.js" http "http://127.0.0.1:$CLINIC_PROMETHEUS_PORT/-/ready" >/dev/null 2>&1
 }
 
-# Renders the template with the stack's ports; every placeholder must be known.
-prometheus_write_config() {
+# Prints the template rendered with the stack's ports; every placeholder must be known.
+# VictoriaMetrics scrapes with the same rendering (victoriametrics.sh), so both see one config.
+prometheus_render_config() {
   local text var placeholder
-  mkdir -p "$PROMETHEUS_DIR" "$PROMETHEUS_DATA"
   text="$(cat "$PROMETHEUS_TEMPLATE")" || fail_component prometheus "cannot read $PROMETHEUS_TEMPLATE" 0
   for var in PROMETHEUS_RULES CLINIC_STATE_DIR CLINIC_PROMETHEUS_PORT CLINIC_EDGE_METRICS_PORT CLINIC_DOCTOR_METRICS_PORT \
     CLINIC_SLOT_METRICS_PORT CLINIC_BOOKING_METRICS_PORT CLINIC_NOTIFIER_METRICS_PORT; do
@@ -47,6 +48,13 @@ prometheus_write_config() {
     # shellcheck disable=SC2016
     fail_component prometheus "unknown placeholder left in $PROMETHEUS_TEMPLATE: $(grep -v '^[[:space:]]*#' <<< "$text" | grep -o '\${[^}]*}' | head -n 1)" 0
   fi
+  printf '%s\n' "$text"
+}
+
+prometheus_write_config() {
+  local text
+  mkdir -p "$PROMETHEUS_DIR" "$PROMETHEUS_DATA"
+  text="$(prometheus_render_config)" || exit 1
   printf '%s\n' "$text" > "$PROMETHEUS_CONFIG.tmp"
   mv -f "$PROMETHEUS_CONFIG.tmp" "$PROMETHEUS_CONFIG"
   # Checks the rule file too; a broken rule would otherwise only show in the log.
@@ -76,4 +84,5 @@ prometheus_up() {
 prometheus_env() {
   running_pid prometheus >/dev/null || return 0
   echo "PROMETHEUS_URL=http://127.0.0.1:$CLINIC_PROMETHEUS_PORT"
+  echo "PROMETHEUS_ALERTS_URL=http://127.0.0.1:$CLINIC_PROMETHEUS_PORT/classic/alerts"
 }

@@ -4,6 +4,7 @@
 // imports `./tracing` first for that reason.
 import { diag, DiagConsoleLogger, DiagLogLevel } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
@@ -11,7 +12,14 @@ import { KafkaJsInstrumentation } from "@opentelemetry/instrumentation-kafkajs";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { AlwaysOffSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base";
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 
 export interface TelemetryOptions {
@@ -46,16 +54,32 @@ function sampleRatio(): number {
   return ratio;
 }
 
+/** Where spans go: OTLP/HTTP (Jaeger, a collector) and Zipkin, each only when configured. */
+function spanExporters(): SpanExporter[] {
+  const exporters: SpanExporter[] = [];
+  if (process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+    exporters.push(new OTLPTraceExporter());
+  }
+  // Zipkin's v2 JSON API (the local stack's trace UI); the exporter reads the URL from the env.
+  if (process.env["OTEL_EXPORTER_ZIPKIN_ENDPOINT"]) exporters.push(new ZipkinExporter());
+  return exporters;
+}
+
+/** Paths of the exporters' own requests: they are not part of any request's trace. */
+const EXPORT_PATHS = ["/v1/traces", "/api/v2/spans"];
+
 /**
  * Starts the OpenTelemetry SDK. Spans are exported over OTLP/HTTP when
- * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; without one, trace
- * context still flows (log lines carry trace ids, Kafka headers carry traceparent) but nothing is
- * exported and not even recorded. Sampling: parent-based, TRACES_SAMPLE_RATIO of new traces
- * (default 1).
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, and to Zipkin when
+ * OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (both at once is fine: each has its own batch); with
+ * neither, trace context still flows (log lines carry trace ids, Kafka headers carry traceparent)
+ * but nothing is exported and not even recorded. Sampling: parent-based, TRACES_SAMPLE_RATIO of
+ * new traces (default 1).
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (process.env["OTEL_LOG_LEVEL"] === "debug") diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
-  const exporting = Boolean(process.env["OTEL_EXPORTER_OTLP_ENDPOINT"] || process.env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
+  const spanProcessors: SpanProcessor[] = spanExporters().map((exporter) => new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 }));
+  const exporting = spanProcessors.length > 0;
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.service,
@@ -66,12 +90,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     // With nowhere to export, spans are not recorded at all (recording costs CPU on the booking
     // path); their ids still exist, so log lines and Kafka headers keep carrying trace context.
     sampler: new ParentBasedSampler({ root: exporting ? new TraceIdRatioBasedSampler(sampleRatio()) : new AlwaysOffSampler() }),
-    spanProcessors: exporting ? [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })] : [],
+    spanProcessors,
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.includes((request.url ?? "").split("?")[0] ?? ""),
-        // Exports to the collector are not part of any request.
-        ignoreOutgoingRequestHook: (request) => String(request.path ?? "").startsWith("/v1/traces"),
+        ignoreOutgoingRequestHook: (request) => EXPORT_PATHS.some((p) => String(request.path ?? "").startsWith(p)),
       }),
       new GrpcInstrumentation({ ignoreGrpcMethods: [/^Check$/, /^Watch$/, /ServerReflectionInfo/] }),
       new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),

@@ -1,0 +1,207 @@
+// @ts-check
+// One source for the Grafana dashboard of the cluster and the local vmui dashboard; see generate.js.
+/** @type {import("./generate").Dashboard} */
+module.exports = {
+  file: "booking-funnel",
+  uid: "clinic-booking-funnel",
+  title: "Clinic / Booking funnel",
+  description: "Holds, confirmations, cancellations, expiries and rejections from booking_outcomes_total and booking_expired_total.",
+  tags: ["clinic", "booking"],
+  rows: [
+    {
+      title: "Funnel",
+      panels: [
+        {
+          type: "stat",
+          title: "Held/s",
+          width: 6,
+          height: 4,
+          unit: "ops",
+          queries: [
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))`,
+              legend: "held",
+            },
+          ],
+        },
+        {
+          type: "stat",
+          title: "Booking success rate",
+          description: "Seats held / (held + rejected: full, duplicate, past). Idempotent replays excluded.",
+          width: 6,
+          height: 4,
+          unit: "percentunit",
+          queries: [
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))
+/
+sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|rejected_duplicate|rejected_past"}[$__rate_interval]))`,
+              legend: "success",
+            },
+          ],
+        },
+        {
+          type: "stat",
+          title: "Confirmed / held",
+          width: 6,
+          height: 4,
+          unit: "percentunit",
+          queries: [
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"confirmed"}[$__rate_interval])) / sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))`,
+              legend: "confirmed",
+            },
+          ],
+        },
+        {
+          type: "stat",
+          title: "Expired / held",
+          description: "Holds the sweeper returned: the patient never confirmed within the hold TTL.",
+          width: 6,
+          height: 4,
+          unit: "percentunit",
+          mayBeEmpty: "holds lapse only when not confirmed within HOLD_TTL_MS (2 minutes).",
+          queries: [
+            {
+              expr: `sum(rate(booking_expired_total{service="booking"}[$__rate_interval])) / sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))`,
+              legend: "expired",
+            },
+          ],
+        },
+        {
+          type: "bargauge",
+          title: "Outcomes in the selected range",
+          width: 12,
+          height: 8,
+          unit: "short",
+          queries: [
+            {
+              expr: `sum by (outcome) (increase(booking_outcomes_total{service="booking"}[$__range]))`,
+              legend: "{{outcome}}",
+            },
+            { expr: `sum(increase(booking_expired_total{service="booking"}[$__range]))`, legend: "expired" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Bookings/s: held, confirmed, cancelled, expired",
+          width: 12,
+          height: 8,
+          unit: "ops",
+          queries: [
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"held"}[$__rate_interval]))`,
+              legend: "held",
+            },
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"confirmed"}[$__rate_interval]))`,
+              legend: "confirmed",
+            },
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"cancelled"}[$__rate_interval]))`,
+              legend: "cancelled",
+            },
+            { expr: `sum(rate(booking_expired_total{service="booking"}[$__rate_interval]))`, legend: "expired" },
+            {
+              expr: `sum(rate(booking_outcomes_total{service="booking",outcome=~"replayed"}[$__rate_interval]))`,
+              legend: "replayed (idempotent retry)",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: "Rejections",
+      panels: [
+        {
+          type: "timeseries",
+          title: "Rejections/s by reason",
+          width: 12,
+          height: 8,
+          unit: "ops",
+          stacked: true,
+          queries: [
+            {
+              expr: `sum by (outcome) (rate(booking_outcomes_total{service="booking",outcome=~"rejected_.*|confirm_rejected|cancel_rejected"}[$__rate_interval]))`,
+              legend: "{{outcome}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Expired holds/s by shard",
+          width: 12,
+          height: 8,
+          unit: "ops",
+          mayBeEmpty: "holds lapse only when not confirmed within HOLD_TTL_MS (2 minutes).",
+          queries: [
+            {
+              expr: `sum by (shard) (rate(booking_expired_total{service="booking"}[$__rate_interval]))`,
+              legend: "shard {{shard}}",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: "Latency of the booking path",
+      panels: [
+        {
+          type: "timeseries",
+          title: "CreateBooking (gRPC) latency",
+          width: 12,
+          height: 8,
+          unit: "s",
+          queries: [
+            {
+              expr: `histogram_quantile(0.5, sum by (grpc_method, le) (rate(grpc_server_handling_seconds_bucket{service="booking",grpc_method="CreateBooking"}[$__rate_interval])))`,
+              legend: "CreateBooking p50",
+            },
+            {
+              expr: `histogram_quantile(0.95, sum by (grpc_method, le) (rate(grpc_server_handling_seconds_bucket{service="booking",grpc_method="CreateBooking"}[$__rate_interval])))`,
+              legend: "CreateBooking p95",
+            },
+            {
+              expr: `histogram_quantile(0.99, sum by (grpc_method, le) (rate(grpc_server_handling_seconds_bucket{service="booking",grpc_method="CreateBooking"}[$__rate_interval])))`,
+              legend: "CreateBooking p99",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "POST /api/v1/bookings (edge) latency",
+          width: 12,
+          height: 8,
+          unit: "s",
+          queries: [
+            {
+              expr: `histogram_quantile(0.5, sum by (route, le) (rate(http_request_duration_seconds_bucket{service="edge",method="POST",route="/api/v1/bookings"}[$__rate_interval])))`,
+              legend: "edge p50",
+            },
+            {
+              expr: `histogram_quantile(0.95, sum by (route, le) (rate(http_request_duration_seconds_bucket{service="edge",method="POST",route="/api/v1/bookings"}[$__rate_interval])))`,
+              legend: "edge p95",
+            },
+            {
+              expr: `histogram_quantile(0.99, sum by (route, le) (rate(http_request_duration_seconds_bucket{service="edge",method="POST",route="/api/v1/bookings"}[$__rate_interval])))`,
+              legend: "edge p99",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Booking service calls/s by method and code",
+          width: 24,
+          height: 8,
+          unit: "reqps",
+          queries: [
+            {
+              expr: `sum by (grpc_method, grpc_code) (rate(grpc_server_handled_total{service="booking",grpc_service!~"grpc[.]health[.].*|grpc[.]reflection[.].*"}[$__rate_interval]))`,
+              legend: "{{grpc_method}} {{grpc_code}}",
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};

@@ -1,0 +1,62 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const repoRoot = path.join(__dirname, "..");
+
+/**
+ * The whole platform as separate processes, started by the repository's own stack script in a
+ * private state dir on free ports: what `npm start` runs, for tests that follow a request across
+ * processes (traces) or look at the consoles an SRE opens.
+ */
+export interface PlatformProcesses {
+  /** stack.env of this stack: EDGE_URL, JAEGER_QUERY_URL, ZIPKIN_URL, DASHBOARDS_URL, … */
+  settings: Record<string, string>;
+  /** Stops every process and deletes the state dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `components` (in the stack's own order) in `stateDir`, or a new temporary dir. The test
+ * stack's CLINIC_* settings (its ports above all) and its OTEL_* exporter settings must not leak
+ * into this one.
+ */
+export async function startPlatform(components: string[], stateDir?: string): Promise<PlatformProcesses> {
+  const dir = stateDir ?? mkdtempSync(path.join(tmpdir(), "clinic-platform-"));
+  mkdirSync(dir, { recursive: true });
+  // The booking shards as databases of the one PostgreSQL: Patroni clusters (12 servers with the
+  // defaults) would only slow these tests down; chaos/run tests the shards' failover.
+  const env = { ...isolatedStackEnv(dir), CLINIC_LOG_LEVEL: "warn", CLINIC_BOOKING_HA: "none" };
+  const stack = (...args: string[]) => run("bash", [path.join(repoRoot, "scripts/stack"), ...args], { env, timeout: 540_000 });
+  const stop = async () => {
+    await stack("reset").catch(() => undefined);
+  };
+  try {
+    await stack("up", ...components);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const settings = Object.fromEntries(
+    readFileSync(path.join(dir, "stack.env"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  return { settings, stop };
+}
+
+/**
+ * The environment for a stack of a test's own in `stateDir` on free ports: the test stack's
+ * CLINIC_* settings (its ports above all) and OTEL_* exporter settings must not leak into it.
+ */
+export function isolatedStackEnv(stateDir: string): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("CLINIC_") && !key.startsWith("OTEL_"))),
+    CLINIC_STATE_DIR: stateDir,
+    CLINIC_PORTS: "free",
+  };
+}

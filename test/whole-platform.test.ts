@@ -1,0 +1,359 @@
+import { execFile } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { eventually, launchBrowser } from "@clinic/test-support";
+import type { Browser, Page } from "playwright-core";
+import { promisify } from "node:util";
+import { Http, signIn } from "./harness";
+import { repoRoot, startPlatform, type PlatformProcesses } from "./platform-processes";
+
+const run = promisify(execFile);
+
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  processID: string;
+  tags: { key: string; value: unknown }[];
+}
+interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+/** The dashboards' one source (deploy/observability/dashboards/), read as the generator reads it. */
+interface SourcePanel {
+  title: string;
+  mayBeEmpty?: string;
+}
+interface SourceDashboard {
+  title: string;
+  rows: { title: string; panels: SourcePanel[] }[];
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadDashboards } = require(path.join(repoRoot, "deploy/observability/dashboards/generate.js")) as { loadDashboards(): SourceDashboard[] };
+
+interface ZipkinSpan {
+  name: string;
+  localEndpoint?: { serviceName?: string };
+}
+
+/**
+ * The whole platform as separate processes (the repository's stack script, as `npm start` runs
+ * it: Jaeger, Zipkin, Prometheus and VictoriaMetrics included), started once for the tests that
+ * follow requests across processes: one booking is one trace in Jaeger, and the consoles an SRE
+ * opens show what the platform did.
+ */
+describe("the whole platform as processes", () => {
+  jest.setTimeout(600_000);
+  let platform: PlatformProcesses;
+  let settings: Record<string, string>;
+
+  beforeAll(async () => {
+    platform = await startPlatform(
+      ["postgres", "redis", "kafka", "jaeger", "zipkin", "sinks", "doctor", "slot", "booking", "notifier", "edge", "prometheus", "victoriametrics"],
+      process.env["CLINIC_PLATFORM_STATE_DIR"],
+    );
+    settings = platform.settings;
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  /**
+   * One booking is one trace: a booking goes in over HTTP, and Jaeger's query API must show the
+   * edge, booking, slot, PostgreSQL, the Kafka publish, the notifier's consume and its send in a
+   * single trace.
+   */
+  describe("distributed tracing through Jaeger", () => {
+    it("follows a booking from the HTTP request to the sent e-mail", async () => {
+      const edgeUrl = settings["EDGE_URL"]!;
+      const http = await signIn(edgeUrl, settings["ADMIN_EMAIL"]!, settings["ADMIN_PASSWORD"]!);
+      const patientEmail = `trace-${randomUUID()}@example.org`;
+      expect((await new Http(edgeUrl).post("/api/v1/auth/register", { email: patientEmail, password: "trace-patient-password" })).status).toBe(201);
+      const patient = await signIn(edgeUrl, patientEmail, "trace-patient-password");
+      const doctor = await http.post("/api/v1/doctors", { name: "Dr. Trace", specialization: "radiology" });
+      expect(doctor.status).toBe(201);
+      const start = new Date(Date.now() + 48 * 3_600_000);
+      start.setUTCMinutes(0, 0, 0);
+      const slot = await http.post(`/api/v1/doctors/${doctor.body.id}/slots`, {
+        startTime: start.toISOString(),
+        endTime: new Date(start.getTime() + 1_800_000).toISOString(),
+        capacity: 2,
+      });
+      expect(slot.status).toBe(201);
+      // Book and confirm in one request: the slot lookup, the seat, the events and the
+      // "confirmed" e-mail all belong to this one request's trace.
+      const booking = await patient.post("/api/v1/bookings", {
+        slotId: slot.body.id,
+        patientName: "Trace Patient",
+        patientContact: "trace@example.org",
+        confirm: true,
+      });
+      expect(booking.status).toBe(201);
+      expect(booking.body.status).toBe("confirmed");
+
+      const jaeger = settings["JAEGER_QUERY_URL"]!;
+      const trace = await eventually(
+        async () => {
+          const res = await fetch(`${jaeger}/api/traces?service=edge&operation=${encodeURIComponent("POST /api/v1/bookings")}&limit=20&lookback=1h`);
+          if (!res.ok) return undefined;
+          const { data } = (await res.json()) as { data: JaegerTrace[] };
+          return data.find((t) => {
+            const services = new Set(t.spans.map((s) => t.processes[s.processID]?.serviceName));
+            return ["edge", "booking", "slot", "notifier"].every((s) => services.has(s)) && t.spans.some((s) => s.operationName === "notification send email");
+          });
+        },
+        90_000,
+        1_000,
+      );
+
+      const services = new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName));
+      const operations = trace.spans.map((s) => `${trace.processes[s.processID]?.serviceName}: ${s.operationName}`);
+      expect([...services].sort()).toEqual(expect.arrayContaining(["booking", "edge", "notifier", "slot"]));
+      const has = (predicate: (s: JaegerSpan) => boolean, what: string) => {
+        if (!trace.spans.some(predicate)) throw new Error(`no ${what} span in the trace; spans: ${operations.join(" | ")}`);
+      };
+      const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
+      has((s) => trace.processes[s.processID]?.serviceName === "edge" && tag(s, "span.kind") === "server", "edge HTTP server");
+      has((s) => s.operationName.includes("BookingService/CreateBooking") && tag(s, "span.kind") === "server", "booking gRPC server");
+      has((s) => s.operationName.includes("SlotService/GetSlot") && trace.processes[s.processID]?.serviceName === "slot", "slot gRPC server");
+      has((s) => tag(s, "db.system") === "postgresql" || tag(s, "db.system.name") === "postgresql", "PostgreSQL");
+      has((s) => s.operationName === "clinic.booking.events.v1 publish", "Kafka publish");
+      has((s) => trace.processes[s.processID]?.serviceName === "notifier" && tag(s, "span.kind") === "consumer", "notifier consume");
+      has((s) => s.operationName === "notification send email", "notifier send");
+    });
+  });
+
+  /** The README's API walk-through is a script (scripts/api-walkthrough): run as it stands. */
+  describe("the README's API walk-through", () => {
+    it("runs as pasted against the running platform and gets the answers its comments promise", async () => {
+      // Exactly the README's copy (test/readme.test.ts keeps the two identical), with curl and jq.
+      const { stdout } = await run("bash", [path.join(repoRoot, "scripts/api-walkthrough")], {
+        env: { ...process.env, EDGE_URL: settings["EDGE_URL"]!, ADMIN_EMAIL: settings["ADMIN_EMAIL"]!, ADMIN_PASSWORD: settings["ADMIN_PASSWORD"]! },
+        timeout: 60_000,
+      });
+      const lines = stdout.trim().split("\n");
+      // In order: 12 scheduled slots, the booking confirmed, one seat of two left, then cancelled.
+      expect(lines[0]).toBe("12");
+      expect(lines).toContain("confirmed");
+      expect(lines).toContain("cancelled");
+      expect(JSON.parse(lines[lines.indexOf("confirmed") + 1]!)).toMatchObject({ capacity: 2, held: 1, remaining: 1 });
+    });
+  });
+
+  /**
+   * The consoles an SRE opens on the local stack, checked in Debian's Chromium: after bookings
+   * went in over HTTP, Zipkin's UI must find the trace of a known booking, every dashboard in
+   * vmui must draw its panels from that traffic, and Prometheus's alerts page must list every
+   * alert rule. Screenshots go to CLINIC_SCREENSHOTS_DIR (default .state/screenshots; the
+   * README's come from `CLINIC_SCREENSHOTS_DIR=docs/consoles`).
+   */
+  describe("SRE consoles in a browser", () => {
+    const screenshots = path.resolve(repoRoot, process.env["CLINIC_SCREENSHOTS_DIR"] ?? ".state/screenshots");
+    let browser: Browser;
+    // The known booking: its request carries a trace id chosen here (W3C traceparent).
+    const traceId = randomBytes(16).toString("hex");
+
+    const vmQuery = async (expr: string): Promise<unknown[]> => {
+      const res = await fetch(`${settings["VICTORIAMETRICS_URL"]}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      if (!res.ok) throw new Error(`VictoriaMetrics: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { data: { result: unknown[] } }).data.result;
+    };
+
+    beforeAll(async () => {
+      mkdirSync(screenshots, { recursive: true });
+      browser = await launchBrowser();
+      await makeTraffic();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    /**
+     * What the dashboards draw: bookings held, confirmed, cancelled and refused (full slot, twice
+     * the same patient), catalogue and availability reads (cache hits and misses), and the
+     * notifications they send. Counters only exist after their first increment, and a rate needs
+     * two scrapes of a series: a first round of traffic creates the series, the second one (after
+     * VictoriaMetrics scraped the first) moves them.
+     */
+    async function makeTraffic(): Promise<void> {
+      const edgeUrl = settings["EDGE_URL"]!;
+      const admin = await signIn(edgeUrl, settings["ADMIN_EMAIL"]!, settings["ADMIN_PASSWORD"]!);
+      const patients: Http[] = [];
+      // Two patients: signing up and in are anonymous calls, limited to 10 a minute per address.
+      for (let i = 0; i < 2; i++) {
+        const email = `console-${randomUUID()}@example.org`;
+        expect((await new Http(edgeUrl).post("/api/v1/auth/register", { email, password: "console-patient-password" })).status).toBe(201);
+        patients.push(await signIn(edgeUrl, email, "console-patient-password"));
+      }
+      const [first, second] = patients as [Http, Http];
+      const doctor = await admin.post("/api/v1/doctors", { name: "Dr. Console", specialization: "cardiology" });
+      expect(doctor.status).toBe(201);
+      const newSlot = async (hours: number, capacity: number): Promise<string> => {
+        const start = new Date(Date.now() + hours * 3_600_000);
+        start.setUTCMinutes(0, 0, 0);
+        const slot = await admin.post(`/api/v1/doctors/${doctor.body.id}/slots`, {
+          startTime: start.toISOString(),
+          endTime: new Date(start.getTime() + 1_800_000).toISOString(),
+          capacity,
+        });
+        expect(slot.status).toBe(201);
+        return slot.body.id as string;
+      };
+      const book = (patient: Http, slotId: string, confirm: boolean, headers?: Record<string, string>) =>
+        patient.post("/api/v1/bookings", { slotId, patientName: "Console Patient", patientContact: "console@example.org", patientPhone: "+15551234567", confirm }, headers);
+
+      const round = async (hours: number) => {
+        const single = await newSlot(hours, 1);
+        const pair = await newSlot(hours + 1, 2);
+        expect((await book(first, single, true)).status).toBe(201);
+        expect((await book(second, single, false)).status).toBe(409); // the slot is full
+        const held = await book(second, pair, false);
+        expect(held.status).toBe(201);
+        expect((await book(second, pair, false)).status).toBe(409); // the same patient again
+        expect((await second.post(`/api/v1/bookings/${held.body.id}/cancel`)).status).toBe(200);
+        for (const p of patients) {
+          expect((await p.get("/api/v1/doctors")).status).toBe(200);
+          expect((await p.get(`/api/v1/availability?slotIds=${single},${pair}`)).status).toBe(200);
+        }
+      };
+
+      const inVictoriaMetrics = (expr: string, what: string) =>
+        eventually(async () => ((await vmQuery(expr)).length > 0 ? true : undefined), 90_000, 1_000).catch(async (err: unknown) => {
+          const seen = async (metric: string) => JSON.stringify((await vmQuery(metric)).map((r) => (r as { metric: unknown }).metric));
+          throw new Error(`${what}: ${String(err)}; VictoriaMetrics has booking_outcomes_total ${await seen("booking_outcomes_total")}, notifications_total ${await seen("notifications_total")}`);
+        });
+
+      await round(48);
+      // Series this round created (no other test here refuses a full slot or sends an SMS) are
+      // scraped before the second round moves them.
+      await inVictoriaMetrics(`booking_outcomes_total{outcome="rejected_full"} and on() notifications_total{channel="sms",outcome="sent"}`, "first round scraped");
+      await round(72);
+      const known = await book(second, await newSlot(96, 1), true, { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` });
+      expect(known.status).toBe(201);
+      await inVictoriaMetrics(
+        `sum(increase(booking_outcomes_total{outcome="rejected_full"}[5m])) > 0 and sum(increase(notifications_total{channel="sms",outcome="sent"}[5m])) > 0`,
+        "second round scraped",
+      );
+    }
+
+    async function openPage(width = 1400, height = 1000): Promise<Page> {
+      const page = await browser.newPage({ viewport: { width, height } });
+      page.setDefaultTimeout(30_000);
+      return page;
+    }
+
+    it("Zipkin finds the trace of a known booking, with spans of the edge, booking and the notifier", async () => {
+      // Both exporters got the trace: Jaeger (whose query API the tracing test reads) and Zipkin,
+      // complete once the notifier's e-mail went out.
+      await eventually(async () => {
+        const res = await fetch(`${settings["JAEGER_QUERY_URL"]}/api/traces/${traceId}`);
+        return res.ok ? true : undefined;
+      }, 60_000, 500);
+      const zipkin = new URL(settings["ZIPKIN_URL"]!);
+      await eventually(async () => {
+        const res = await fetch(new URL(`/api/v2/trace/${traceId}`, zipkin));
+        if (!res.ok) return undefined;
+        const spans = (await res.json()) as ZipkinSpan[];
+        return spans.some((s) => s.localEndpoint?.serviceName === "notifier" && s.name === "notification send email") ? true : undefined;
+      }, 60_000, 500);
+
+      // Tall enough for every span row of the trace to be on screen.
+      const page = await openPage(1400, 1400);
+      try {
+        await page.goto(settings["ZIPKIN_URL"]!);
+        // The "Search by trace ID" box of the top bar.
+        const search = page.getByPlaceholder("Trace ID");
+        await search.fill(traceId);
+        await search.press("Enter");
+        await page.waitForURL(`**/traces/${traceId}`);
+        // The trace's root span names the page; each span row reads "<service>: <span name>".
+        await page.getByText("edge: post /api/v1/bookings", { exact: true }).first().waitFor();
+        const rows = (await page.locator("body").innerText()).split("\n").map((line) => line.trim());
+        const expected = [
+          "edge: grpc.clinic.booking.v1.bookingservice/createbooking",
+          "booking: grpc.clinic.booking.v1.bookingservice/createbooking",
+          "slot: grpc.clinic.slot.v1.slotservice/getslot",
+          "booking: clinic.booking.events.v1 publish",
+          "notifier: process clinic.booking.events.v1",
+          "notifier: notification send email",
+        ];
+        expect(expected.filter((span) => !rows.includes(span))).toEqual([]);
+        await page.screenshot({ path: path.join(screenshots, "zipkin-trace.png") });
+      } finally {
+        await page.close();
+      }
+    });
+
+    it("every dashboard draws its panels from the traffic", async () => {
+      const page = await openPage(1400, 900);
+      const empty: string[] = [];
+      try {
+        for (const dashboard of loadDashboards()) {
+          await page.goto(`${settings["DASHBOARDS_URL"]}?g0.range_input=5m`);
+          await page.locator(".vm-predefined-panels-tabs__tab", { hasText: dashboard.title }).click();
+          await page.locator(".vm-predefined-panels-tabs__tab_active", { hasText: dashboard.title }).waitFor();
+          // Rows after the first start folded. Their headers toggle on the click event; a full
+          // pointer click (mousedown, mouseup, click) left them folded in this vmui version, the
+          // click event alone opens them.
+          const headers = page.locator(".vm-predefined-dashboard > header.vm-accordion-header");
+          await expect(headers.count()).resolves.toBe(dashboard.rows.length);
+          for (let i = 0; i < dashboard.rows.length; i++) {
+            const header = headers.nth(i);
+            if (!((await header.getAttribute("class")) ?? "").includes("vm-accordion-header_open")) await header.dispatchEvent("click");
+          }
+          const panels = page.locator(".vm-predefined-panel");
+          const sourcePanels = dashboard.rows.flatMap((r) => r.panels);
+          await eventually(async () => ((await panels.count()) === sourcePanels.length ? true : undefined), 10_000, 100).catch(() => undefined);
+          await expect(panels.count()).resolves.toBe(sourcePanels.length);
+          // Every panel on screen at once (each one queries when it comes into view), then read
+          // them all until none is loading and each panel that must draw does: series drawn =
+          // entries in the panel's legend.
+          await page.setViewportSize({ width: 1400, height: await page.evaluate("document.documentElement.scrollHeight") });
+          const read = () =>
+            panels.evaluateAll((elements: any[]) =>
+              elements.map((el) => ({
+                title: String(el.querySelector(".vm-predefined-panel-header__title")?.textContent ?? ""),
+                series: Number(el.querySelectorAll(".vm-legend-item").length),
+                error: String(el.querySelector(".vm-alert_error")?.textContent ?? ""),
+                loading: el.querySelector(".vm-spinner") !== null,
+              })),
+            );
+          // Generous: on a loaded 2-core machine a dozen panels querying at once take a while.
+          const drawn = await eventually(async () => {
+            const state = await read();
+            return state.every((p, i) => !p.loading && (p.series > 0 || sourcePanels[i]?.mayBeEmpty)) ? state : undefined;
+          }, 60_000, 500).catch(read);
+          expect(drawn.map((p) => p.title)).toEqual(sourcePanels.map((p) => p.title));
+          expect(drawn.filter((p) => p.error !== "").map((p) => `${p.title}: ${p.error}`)).toEqual([]);
+          drawn.forEach((p, i) => {
+            if (p.series === 0 && !sourcePanels[i]?.mayBeEmpty) empty.push(`${dashboard.title} / ${p.title}${p.loading ? " (still loading after 60 s)" : ""}`);
+          });
+          await page.screenshot({ path: path.join(screenshots, `dashboard-${dashboard.title.replace(/\W+/g, "-").toLowerCase()}.png`) });
+          await page.setViewportSize({ width: 1400, height: 900 });
+        }
+      } finally {
+        await page.close();
+      }
+      expect(empty).toEqual([]);
+    });
+
+    it("Prometheus's alerts page lists every alert rule of the platform", async () => {
+      const rules = readFileSync(path.join(repoRoot, "deploy/observability/prometheus/alerts.yml"), "utf8");
+      const alertNames = [...rules.matchAll(/^\s*- alert: (\S+)/gm)].map((m) => m[1]!);
+      expect(alertNames.length).toBeGreaterThan(10);
+      const page = await openPage();
+      try {
+        await page.goto(settings["PROMETHEUS_ALERTS_URL"]!);
+        const text = await page.locator("body").innerText();
+        expect(alertNames.filter((name) => !text.includes(name))).toEqual([]);
+        await page.screenshot({ path: path.join(screenshots, "prometheus-alerts.png") });
+      } finally {
+        await page.close();
+      }
+    });
+  });
+});
