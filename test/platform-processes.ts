@@ -29,7 +29,9 @@ export async function startPlatform(components: string[], stateDir?: string): Pr
   mkdirSync(dir, { recursive: true });
   // The booking shards as databases of the one PostgreSQL: Patroni clusters (12 servers with the
   // defaults) would only slow these tests down; chaos/run tests the shards' failover.
-  const env = { ...isolatedStackEnv(dir), CLINIC_LOG_LEVEL: "warn", CLINIC_BOOKING_HA: "none" };
+  // Every request of these tests comes from one address: the anonymous per-address budget (10 a
+  // minute) would refuse the sign-ups and sign-ins of the later tests.
+  const env = { ...isolatedStackEnv(dir), CLINIC_LOG_LEVEL: "warn", CLINIC_BOOKING_HA: "none", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000" };
   const stack = (...args: string[]) => run("bash", [path.join(repoRoot, "scripts/stack"), ...args], { env, timeout: 540_000 });
   const stop = async () => {
     await stack("reset").catch(() => undefined);

@@ -39,5 +39,6 @@ etcd_up() {
 }
 
 etcd_env() {
+  [[ -n "${CLINIC_ETCD_PORT:-}" ]] || return 0
   echo "ETCD_URL=http://127.0.0.1:$CLINIC_ETCD_PORT"
 }

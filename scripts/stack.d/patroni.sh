@@ -430,7 +430,9 @@ patroni_shard_entries() {
   local role="$1" s out=()
   patroni_resolve_ports 0
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
-    out+=("127.0.0.1:$(patroni_port "${role}_${s}")/clinic_booking_$s")
+    # Not chosen yet: the clusters were never started in this state dir.
+    [[ -n "${PATRONI_PORT[${role}_${s}]:-}" ]] || return 1
+    out+=("127.0.0.1:${PATRONI_PORT[${role}_${s}]}/clinic_booking_$s")
   done
   local IFS=,
   printf '%s' "${out[*]}"

@@ -239,8 +239,6 @@ booking_shard_entries() {
 }
 
 postgres_env() {
-  local shards
-  shards="$(booking_shard_entries PRIMARY)"
   cat <<EOF
 PGHOST=127.0.0.1
 PGPORT=$CLINIC_PG_PORT
@@ -250,7 +248,13 @@ CLINIC_DB_DOCTOR=clinic_doctor
 CLINIC_DB_SLOT=clinic_slot
 CLINIC_DB_NOTIFIER=clinic_notifier
 CLINIC_DB_EDGE=clinic_edge
-CLINIC_DB_BOOKING_SHARDS=$shards
 EOF
-  if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then echo "CLINIC_DB_BOOKING_REPLICAS=$(booking_shard_entries REPLICA)"; fi
+  # With Patroni, the shards' addresses exist once their clusters were started (a stack of only
+  # some components, `up kafka` say, has none: nothing is written for them then).
+  local shards replicas
+  if shards="$(booking_shard_entries PRIMARY 2>/dev/null)"; then echo "CLINIC_DB_BOOKING_SHARDS=$shards"; fi
+  if [[ "$CLINIC_BOOKING_HA" == patroni ]] && replicas="$(booking_shard_entries REPLICA 2>/dev/null)"; then
+    echo "CLINIC_DB_BOOKING_REPLICAS=$replicas"
+  fi
+  return 0
 }
