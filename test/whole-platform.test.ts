@@ -293,53 +293,84 @@ describe("the whole platform as processes", () => {
       const empty: string[] = [];
       try {
         for (const dashboard of loadDashboards()) {
-          await page.goto(`${settings["DASHBOARDS_URL"]}?g0.range_input=5m`);
-          await page.locator(".vm-predefined-panels-tabs__tab", { hasText: dashboard.title }).click();
-          await page.locator(".vm-predefined-panels-tabs__tab_active", { hasText: dashboard.title }).waitFor();
-          // Rows after the first start folded. Their headers toggle on the click event; a full
-          // pointer click (mousedown, mouseup, click) left them folded in this vmui version, the
-          // click event alone opens them.
-          const headers = page.locator(".vm-predefined-dashboard > header.vm-accordion-header");
-          await expect(headers.count()).resolves.toBe(dashboard.rows.length);
-          for (let i = 0; i < dashboard.rows.length; i++) {
-            const header = headers.nth(i);
-            if (!((await header.getAttribute("class")) ?? "").includes("vm-accordion-header_open")) await header.dispatchEvent("click");
-          }
-          const panels = page.locator(".vm-predefined-panel");
           const sourcePanels = dashboard.rows.flatMap((r) => r.panels);
-          await eventually(async () => ((await panels.count()) === sourcePanels.length ? true : undefined), 10_000, 100).catch(() => undefined);
-          await expect(panels.count()).resolves.toBe(sourcePanels.length);
-          // Every panel on screen at once (each one queries when it comes into view), then read
-          // them all until none is loading and each panel that must draw does: series drawn =
-          // entries in the panel's legend.
-          await page.setViewportSize({ width: 1400, height: await page.evaluate("document.documentElement.scrollHeight") });
-          const read = () =>
-            panels.evaluateAll((elements: any[]) =>
-              elements.map((el) => ({
-                title: String(el.querySelector(".vm-predefined-panel-header__title")?.textContent ?? ""),
-                series: Number(el.querySelectorAll(".vm-legend-item").length),
-                error: String(el.querySelector(".vm-alert_error")?.textContent ?? ""),
-                loading: el.querySelector(".vm-spinner") !== null,
-              })),
-            );
-          // Generous: on a loaded 2-core machine a dozen panels querying at once take a while.
-          const drawn = await eventually(async () => {
-            const state = await read();
-            return state.every((p, i) => !p.loading && (p.series > 0 || sourcePanels[i]?.mayBeEmpty)) ? state : undefined;
-          }, 60_000, 500).catch(read);
+          const mustDraw = (i: number) => !sourcePanels[i]?.mayBeEmpty;
+          // A panel queries once per page load; one that must draw and came back empty gets the
+          // dashboard loaded again, like an SRE pressing refresh: up to three loads, 10 s apart.
+          let drawn: DrawnPanel[] = [];
+          for (let load = 1; load <= 3; load++) {
+            if (load > 1) await new Promise((r) => setTimeout(r, 10_000));
+            drawn = await loadDashboard(page, dashboard.title, dashboard.rows.length, sourcePanels.length, mustDraw);
+            if (drawn.every((p, i) => p.series > 0 || !mustDraw(i))) break;
+          }
           expect(drawn.map((p) => p.title)).toEqual(sourcePanels.map((p) => p.title));
           expect(drawn.filter((p) => p.error !== "").map((p) => `${p.title}: ${p.error}`)).toEqual([]);
           drawn.forEach((p, i) => {
-            if (p.series === 0 && !sourcePanels[i]?.mayBeEmpty) empty.push(`${dashboard.title} / ${p.title}${p.loading ? " (still loading after 60 s)" : ""}`);
+            if (p.series === 0 && mustDraw(i)) empty.push(`${dashboard.title} / ${p.title}${p.loading ? " (still loading after 30 s)" : ""}`);
           });
-          await page.screenshot({ path: path.join(screenshots, `dashboard-${dashboard.title.replace(/\W+/g, "-").toLowerCase()}.png`) });
-          await page.setViewportSize({ width: 1400, height: 900 });
+          // The picture ends below the last row.
+          const bottom = Number(await page.evaluate(`document.querySelector(".vm-predefined-panels").getBoundingClientRect().bottom`));
+          await page.screenshot({
+            path: path.join(screenshots, `dashboard-${dashboard.title.replace(/\W+/g, "-").toLowerCase()}.png`),
+            clip: { x: 0, y: 0, width: 1400, height: Math.ceil(bottom) + 16 },
+          });
         }
       } finally {
         await page.close();
       }
       expect(empty).toEqual([]);
     });
+
+    interface DrawnPanel {
+      title: string;
+      /** Entries in the panel's legend: one per series drawn. */
+      series: number;
+      error: string;
+      loading: boolean;
+    }
+
+    /**
+     * Opens one dashboard in vmui with every row unfolded; its panels once none is loading and each
+     * one that must draw does, or as they are after 30 s.
+     */
+    async function loadDashboard(page: Page, title: string, rows: number, panelCount: number, mustDraw: (i: number) => boolean): Promise<DrawnPanel[]> {
+      await page.setViewportSize({ width: 1400, height: 900 });
+      // The last 15 minutes: the traffic stays in range however long the checks before took (a
+      // ratio or quantile over 1 m windows has points only while there was traffic).
+      await page.goto(`${settings["DASHBOARDS_URL"]}?g0.range_input=15m`);
+      await page.locator(".vm-predefined-panels-tabs__tab", { hasText: title }).click();
+      await page.locator(".vm-predefined-panels-tabs__tab_active", { hasText: title }).waitFor();
+      // Rows after the first start folded. Their headers toggle on the click event; a full
+      // pointer click (mousedown, mouseup, click) left them folded in this vmui version, the
+      // click event alone opens them.
+      const headers = page.locator(".vm-predefined-dashboard > header.vm-accordion-header");
+      await expect(headers.count()).resolves.toBe(rows);
+      for (let i = 0; i < rows; i++) {
+        const header = headers.nth(i);
+        if (!((await header.getAttribute("class")) ?? "").includes("vm-accordion-header_open")) await header.dispatchEvent("click");
+      }
+      const panels = page.locator(".vm-predefined-panel");
+      await eventually(async () => ((await panels.count()) === panelCount ? true : undefined), 10_000, 100).catch(() => undefined);
+      await expect(panels.count()).resolves.toBe(panelCount);
+      // Every panel on screen at once (a panel queries when it comes into view): the window
+      // grows to the whole dashboard.
+      const bottom = Number(await page.evaluate(`document.querySelector(".vm-predefined-panels").getBoundingClientRect().bottom`));
+      await page.setViewportSize({ width: 1400, height: Math.ceil(bottom) + 200 });
+      const read = (): Promise<DrawnPanel[]> =>
+        panels.evaluateAll((elements: any[]) =>
+          elements.map((el) => ({
+            title: String(el.querySelector(".vm-predefined-panel-header__title")?.textContent ?? ""),
+            series: Number(el.querySelectorAll(".vm-legend-item").length),
+            error: String(el.querySelector(".vm-alert_error")?.textContent ?? ""),
+            loading: el.querySelector(".vm-spinner") !== null,
+          })),
+        );
+      // Generous: on a loaded 2-core machine a dozen panels querying at once take a while.
+      return eventually(async () => {
+        const state = await read();
+        return state.every((p, i) => !p.loading && (p.series > 0 || !mustDraw(i))) ? state : undefined;
+      }, 30_000, 500).catch(read);
+    }
 
     it("Prometheus's alerts page lists every alert rule of the platform", async () => {
       const rules = readFileSync(path.join(repoRoot, "deploy/observability/prometheus/alerts.yml"), "utf8");

@@ -9,6 +9,8 @@
 #   <c>_apt      print Debian packages it still needs, one per line (optional);
 #                gathered for all components first so apt-get update runs once
 #   <c>_env      print KEY=VALUE lines for stack.env (optional)
+#   <c>_prepare  fetch or build what it needs into the cache, start nothing (optional; run by
+#                `scripts/stack prepare`, and by its own <c>_up)
 # A component that listens on a port appends VAR:DEFAULT to PORT_DEFAULTS at
 # the top of its file; VAR then gets the same env / persisted / free-port
 # handling as the infra ports.

@@ -116,7 +116,9 @@ victoriametrics_up() {
     victoriametrics_write_config
     # Scrapes every 5 s as Prometheus does; latencyOffset lowered from 30 s so a query sees a
     # scrape a few seconds after it happened (local data, no late writers); unknown Prometheus
-    # settings (rule_files, evaluation_interval) are skipped rather than refused.
+    # settings (rule_files, evaluation_interval) are skipped rather than refused. Memory stays at
+    # its default share: VictoriaMetrics sizes its per-query limits from it, and a dashboard
+    # queries a dozen histograms at once.
     start_bg victoriametrics "$(logfile_of victoriametrics)" "$VM_BIN" \
       -httpListenAddr="127.0.0.1:$CLINIC_VM_PORT" \
       -storageDataPath="$VM_DATA" \
@@ -125,7 +127,6 @@ victoriametrics_up() {
       -promscrape.config.strictParse=false \
       -promscrape.suppressScrapeErrors \
       -search.latencyOffset=2s \
-      -memory.allowedBytes=256MiB \
       -vmui.customDashboardsPath="$VM_DASHBOARDS" \
       -loggerLevel=WARN
   fi
