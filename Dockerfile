@@ -21,6 +21,7 @@ COPY services/booking/package.json services/booking/
 COPY services/notifier/package.json services/notifier/
 COPY services/edge/package.json services/edge/
 COPY loadtest/package.json loadtest/
+COPY web/package.json web/
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npm run --silent build
@@ -39,6 +40,7 @@ COPY --from=build /src/services/booking/package.json services/booking/
 COPY --from=build /src/services/notifier/package.json services/notifier/
 COPY --from=build /src/services/edge/package.json services/edge/
 COPY --from=build /src/loadtest/package.json loadtest/
+COPY --from=build /src/web/package.json web/
 RUN case "$SERVICE" in edge|doctor|slot|booking|notifier) ;; *) echo "--build-arg SERVICE=edge|doctor|slot|booking|notifier is required" >&2; exit 1 ;; esac
 RUN npm ci --omit=dev --workspace "services/$SERVICE" --no-audit --no-fund --loglevel=error
 
@@ -54,6 +56,9 @@ COPY --from=build /src/packages/platform/package.json packages/platform/
 COPY --from=build /src/packages/platform/dist packages/platform/dist
 COPY --from=build /src/services/${SERVICE}/package.json services/${SERVICE}/
 COPY --from=build /src/services/${SERVICE}/dist services/${SERVICE}/dist
+# The web client's build, which the edge serves at / (the other services never read it).
+COPY --from=build /src/web/dist web/dist
+ENV WEB_DIR=/app/web/dist
 WORKDIR /app/services/${SERVICE}
 # The chart runs pods as this user with a read-only root file system (writable /tmp only).
 USER 10001:10001
