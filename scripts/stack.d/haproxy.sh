@@ -31,8 +31,17 @@ haproxy_health() {
   node "$STACK_D/probe.js" http "http://127.0.0.1:${PATRONI_PORT[HAPROXY_STATS]}/metrics" >/dev/null 2>&1
 }
 
+# Every member of shard $1 as a server of a backend, checked on its Patroni REST port.
+haproxy_servers() {
+  local s="$1" m
+  for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
+    printf '  server %s 127.0.0.1:%s check port %s\n' "$(patroni_member_name "$s" "$m")" \
+      "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
+  done
+}
+
 haproxy_write_config() {
-  local s m name
+  local s
   mkdir -p "$HAPROXY_DIR"
   {
     cat <<EOF
@@ -65,23 +74,14 @@ EOF
     for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
       printf '\nlisten booking-%s-primary\n  bind 127.0.0.1:%s\n  option httpchk\n  http-check send meth OPTIONS uri /primary\n  http-check expect status 200\n' \
         "$s" "$(patroni_port "PRIMARY_${s}")"
-      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
-        name="$(patroni_member_name "$s" "$m")"
-        printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
-      done
+      haproxy_servers "$s"
       printf '\nfrontend booking-%s-replica\n  bind 127.0.0.1:%s\n  use_backend booking-%s-replicas if { nbsrv(booking-%s-replicas) gt 0 }\n  default_backend booking-%s-primary-fallback\n' \
         "$s" "$(patroni_port "REPLICA_${s}")" "$s" "$s" "$s"
       printf '\nbackend booking-%s-replicas\n  balance leastconn\n  option httpchk\n  http-check send meth OPTIONS uri /replica?lag=%s\n  http-check expect status 200\n' \
         "$s" "$HAPROXY_REPLICA_MAX_LAG"
-      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
-        name="$(patroni_member_name "$s" "$m")"
-        printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
-      done
+      haproxy_servers "$s"
       printf '\nbackend booking-%s-primary-fallback\n  option httpchk\n  http-check send meth OPTIONS uri /primary\n  http-check expect status 200\n' "$s"
-      for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
-        name="$(patroni_member_name "$s" "$m")"
-        printf '  server %s 127.0.0.1:%s check port %s\n' "$name" "$(patroni_port "PG_${s}_${m}")" "$(patroni_port "REST_${s}_${m}")"
-      done
+      haproxy_servers "$s"
     done
   } > "$HAPROXY_CONFIG.tmp"
   haproxy -c -q -f "$HAPROXY_CONFIG.tmp" >> "$(logfile_of haproxy)" 2>&1 \
