@@ -296,11 +296,13 @@ describe("the whole platform as processes", () => {
           const sourcePanels = dashboard.rows.flatMap((r) => r.panels);
           const mustDraw = (i: number) => !sourcePanels[i]?.mayBeEmpty;
           // A panel queries once per page load; one that must draw and came back empty gets the
-          // dashboard loaded again, like an SRE pressing refresh: up to six loads, 10 s apart (a
-          // loaded 2-core machine scrapes and answers late).
+          // dashboard loaded again, like an SRE pressing refresh: up to six loads, with fresh
+          // traffic before each reload (a loaded 2-core machine scrapes and answers late).
           let drawn: DrawnPanel[] = [];
           for (let load = 1; load <= 6; load++) {
-            if (load > 1) await new Promise((r) => setTimeout(r, 10_000));
+            // Traffic again before a reload: the panels show rates over a recent window, and the
+            // first round may have left it by the time a later dashboard is drawn.
+            if (load > 1) await makeTraffic();
             drawn = await loadDashboard(page, dashboard.title, dashboard.rows.length, sourcePanels.length, mustDraw);
             if (drawn.every((p, i) => p.series > 0 || !mustDraw(i))) break;
           }
