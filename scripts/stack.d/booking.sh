@@ -7,7 +7,20 @@ if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
   load_component etcd
   load_component patroni
   load_component haproxy
+  load_component pgbouncer
 fi
+# With Patroni, transactions go through PgBouncer (pgbouncer.sh) unless CLINIC_BOOKING_POOLER=none.
+CLINIC_BOOKING_POOLER="${CLINIC_BOOKING_POOLER:-pgbouncer}"
+[[ "$CLINIC_BOOKING_POOLER" == pgbouncer || "$CLINIC_BOOKING_POOLER" == none ]] \
+  || die "CLINIC_BOOKING_POOLER must be pgbouncer or none, got '$CLINIC_BOOKING_POOLER'"
+
+# Each shard's pooled address: its database at PgBouncer.
+booking_pooled_entries() {
+  local s out=()
+  for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do out+=("127.0.0.1:$CLINIC_PGBOUNCER_PORT/clinic_booking_$s"); done
+  local IFS=,
+  printf '%s' "${out[*]}"
+}
 
 booking_addr() { printf '127.0.0.1:%s' "${CLINIC_BOOKING_PORT:--}"; }
 booking_health() { grpc_serving "${CLINIC_BOOKING_PORT:-0}"; }
@@ -15,12 +28,19 @@ booking_up() {
   load_component postgres # for the shard database names
   if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
     # The shards' clusters and their addresses come first (each a no-op when already up).
-    local c
+    local c shards sessions=""
     for c in etcd patroni haproxy; do
       "${c}_health" >/dev/null 2>&1 || "${c}_up"
     done
+    shards="$(booking_shard_entries PRIMARY)"
+    if [[ "$CLINIC_BOOKING_POOLER" == pgbouncer ]]; then
+      pgbouncer_health >/dev/null 2>&1 || pgbouncer_up
+      # Sessions (LISTEN, migrations) keep the direct primary address; transactions are pooled.
+      sessions="$shards"
+      shards="$(booking_pooled_entries)"
+    fi
     node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
-      BOOKING_SHARDS="$(booking_shard_entries PRIMARY)" BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
+      BOOKING_SHARDS="$shards" BOOKING_SHARD_SESSIONS="$sessions" BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
   else
     node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
       BOOKING_SHARDS="$(booking_shard_entries PRIMARY)"

@@ -32,6 +32,8 @@ CLINIC_BOOKING_HA="${CLINIC_BOOKING_HA:-patroni}"
 [[ "$CLINIC_BOOKING_HA" == patroni || "$CLINIC_BOOKING_HA" == none ]] \
   || { printf 'stack: error: CLINIC_BOOKING_HA must be patroni or none, got %s\n' "$CLINIC_BOOKING_HA" >&2; exit 1; }
 export CLINIC_STATE_DIR CLINIC_CACHE_DIR CLINIC_BOOKING_SHARDS CLINIC_BOOKING_HA
+# shellcheck source-path=SCRIPTDIR source=pgbackrest/archive.sh
+source "$STACK_D/pgbackrest/archive.sh"
 
 STATE_LOGS="$CLINIC_STATE_DIR/logs"
 STATE_RUN="$CLINIC_STATE_DIR/run"

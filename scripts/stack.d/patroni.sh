@@ -122,6 +122,15 @@ patroni_addr() {
   printf '%s shard(s), members %s, etcd %s' "$CLINIC_BOOKING_SHARDS" "$CLINIC_PATRONI_MEMBERS" "${CLINIC_ETCD_PORT:--}"
 }
 
+# WAL archiving into the shard's pgBackRest stanza (scripts/stack.d/pgbackrest.sh). Set in every
+# member's own configuration: only the primary archives (archive_mode `on`), so after a failover
+# the new primary carries on where the old one stopped.
+patroni_archive_parameters() {
+  [[ "$CLINIC_BACKUP" == on ]] || return 0
+  printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: '%s'\n" \
+    "$CLINIC_ARCHIVE_TIMEOUT" "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")")"
+}
+
 patroni_write_config() {
   local s="$1" m="$2" name conf data sock fsync="${CLINIC_PG_FSYNC:-on}"
   name="$(patroni_member_name "$s" "$m")"
@@ -197,6 +206,7 @@ postgresql:
     - host all all 127.0.0.1/32 scram-sha-256
   parameters:
     unix_socket_directories: '$sock'
+$(patroni_archive_parameters "$s")
     fsync: '$fsync'
     logging_collector: 'off'
     log_line_prefix: '%m [%p] $name %q%u@%d '

@@ -119,6 +119,12 @@ pg_write_conf() {
     echo "log_line_prefix = '%m [%p] %q%u@%d '"
     echo "log_min_messages = warning"
     echo "timezone = 'UTC'"
+    if [[ "$CLINIC_BACKUP" == on ]]; then
+      # The services' databases into their pgBackRest stanza (scripts/stack.d/pgbackrest.sh).
+      echo "archive_mode = on"
+      echo "archive_timeout = $CLINIC_ARCHIVE_TIMEOUT"
+      echo "archive_command = '$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA")'"
+    fi
   } > "$conf.tmp"
   mv -f "$conf.tmp" "$conf"
   chown "$PG_SUPERUSER:" "$conf"

@@ -146,6 +146,12 @@ export interface OutboxRelayOptions {
   /** Label for logs and metrics, e.g. "booking-shard-2". */
   name: string;
   db: Knex;
+  /**
+   * Where the LISTEN connection goes, when `db` is a transaction pooler (PgBouncer): a pooled
+   * server connection changes hands after every transaction, so a notification would reach
+   * whichever client holds it next. Default: `db`.
+   */
+  listenDb?: Knex;
   producer: Producer;
   logger: Logger;
   metrics: OutboxMetrics;
@@ -200,7 +206,7 @@ export class OutboxRelay {
    */
   private async listen(): Promise<void> {
     if (this.listener) return;
-    const client = this.options.db.client as {
+    const client = (this.options.listenDb ?? this.options.db).client as {
       acquireRawConnection(): Promise<PgListener>;
       destroyRawConnection(connection: PgListener): Promise<void>;
     };
@@ -355,7 +361,7 @@ export function createOutboxPublisher(options: {
   logger: Logger;
   registry: Registry;
   lifecycle: Lifecycle;
-  databases: readonly { name: string; db: Knex }[];
+  databases: readonly { name: string; db: Knex; listenDb?: Knex }[];
   batchSize?: number;
   idleMs?: number;
   retentionHours?: number;
@@ -367,10 +373,11 @@ export function createOutboxPublisher(options: {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const metrics = createOutboxMetrics(options.registry);
   const relays = options.databases.map(
-    ({ name, db }) =>
+    ({ name, db, listenDb }) =>
       new OutboxRelay({
         name,
         db,
+        ...(listenDb ? { listenDb } : {}),
         producer,
         logger: options.logger,
         metrics,

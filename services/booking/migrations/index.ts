@@ -1,6 +1,7 @@
 import type { Migration } from "@clinic/platform";
 import { createBookingShard } from "./20261130170000_create_booking_shard";
 import { addPatientPhone } from "./20261130180000_add_patient_phone";
+import { createBookingsArchive } from "./20261210120000_create_bookings_archive";
 
 /** Every migration of a booking shard database (all shards share one schema), in order. */
-export const migrations: readonly Migration[] = [createBookingShard, addPatientPhone];
+export const migrations: readonly Migration[] = [createBookingShard, addPatientPhone, createBookingsArchive];

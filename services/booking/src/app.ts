@@ -24,7 +24,7 @@ import { createBookingMetrics } from "./booking-metrics";
 import { BookingShardRepository } from "./booking-repository";
 import { BookingRouter } from "./booking-router";
 import type { BookingConfig } from "./config";
-import { ensureMonthlyPartitions } from "./partitions";
+import { ShardMaintenance } from "./maintenance";
 import { bookingService, seatCountKey, type SeatCount } from "./server";
 import { ShardMap } from "./shard-router";
 import { SlotDirectory } from "./slot-directory";
@@ -68,17 +68,30 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const replicaPools: Knex[] = config.BOOKING_SHARD_REPLICAS.map((entry, index) =>
       createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}-replica` })),
     );
+    // With a transaction pooler in BOOKING_SHARDS, a small direct pool per shard for what needs
+    // a session of its own: the outbox relay's LISTEN, migrations, partition upkeep.
+    const sessionPools: Knex[] = config.BOOKING_SHARD_SESSIONS.map((entry, index) =>
+      createDatabase(databaseSettingsFrom({ ...config, DB_POOL_MAX: 2 }, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}-session` })),
+    );
+    const sessionOf = (index: number): Knex => sessionPools[index] ?? pools[index]!;
     const poolMetrics = createPoolMetrics(metrics.registry);
     pools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}`, db));
     replicaPools.forEach((db, index) => poolMetrics.add(`booking-shard-${index}-replica`, db));
-    lifecycle.onShutdown("shard databases", "storage", () => Promise.all([...pools, ...replicaPools].map((db) => db.destroy())));
+    lifecycle.onShutdown("shard databases", "storage", () => Promise.all([...pools, ...replicaPools, ...sessionPools].map((db) => db.destroy())));
+    const maintenance = new ShardMaintenance(
+      pools.map((_, index) => ({ index, db: sessionOf(index) })),
+      { monthsAhead: config.PARTITION_MONTHS_AHEAD, archiveAfterMonths: config.ARCHIVE_AFTER_MONTHS, intervalMs: config.MAINTENANCE_INTERVAL_MS },
+      metrics.registry,
+      log,
+    );
     await Promise.all(
-      pools.map(async (db, index) => {
-        const applied = await migrateLatest(db, migrations);
-        await ensureMonthlyPartitions(db, log);
+      pools.map(async (_, index) => {
+        const applied = await migrateLatest(sessionOf(index), migrations);
         log.info({ shard: index, applied }, "shard migrated");
       }),
     );
+    // Partitions exist before the first booking; archival too runs at once (then on schedule).
+    await maintenance.runOnce();
     const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.
@@ -114,20 +127,19 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       logger: log,
       registry: metrics.registry,
       lifecycle,
-      databases: shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db })),
+      databases: shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db, listenDb: sessionOf(shard.index) })),
       batchSize: config.OUTBOX_BATCH_SIZE,
       idleMs: config.OUTBOX_IDLE_MS,
       retentionHours: config.OUTBOX_RETENTION_HOURS,
     });
 
     const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
-    const maintenance = setInterval(() => {
+    const purge = setInterval(() => {
       for (const shard of shards) {
-        void ensureMonthlyPartitions(shard.db, log);
         shard.purgeIdempotencyKeys(config.IDEMPOTENCY_TTL_HOURS).catch((err: unknown) => log.warn({ err, shard: shard.index }, "idempotency key purge failed"));
       }
     }, DAY_MS / 24);
-    maintenance.unref();
+    purge.unref();
 
     const host = await startServiceHost({
       config,
@@ -146,10 +158,11 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       ],
     });
     lifecycle.onShutdown("expiry sweeper", "workers", async () => {
-      clearInterval(maintenance);
-      await sweeper.stop();
+      clearInterval(purge);
+      await Promise.all([sweeper.stop(), maintenance.stop()]);
     });
     sweeper.start();
+    maintenance.start();
     outbox.start();
     slotEvents.start();
     return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents };

@@ -1,4 +1,5 @@
 import { forbidden, inTransaction, writeOutbox, type Knex } from "@clinic/platform";
+import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
 
@@ -291,8 +292,10 @@ export class BookingShardRepository {
       where.push("(b.created_at, b.id) < (?, ?)");
       params.push(cursor.createdAt, cursor.id);
     }
+    // A patient's history includes their archived bookings (src/archive.ts).
+    const relation = filter.patientId ? BOOKINGS_WITH_ARCHIVE : "bookings";
     const { rows } = await (from === "replica" ? this.replicaDb : this.db).raw<{ rows: BookingRow[] }>(
-      `SELECT b.* FROM bookings b ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT b.* FROM ${relation} b ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY b.created_at DESC, b.id DESC LIMIT ?`,
       [...params, limit],
     );

@@ -19,6 +19,19 @@ export const configSchema = commonConfigSchema.extend({
    * Patroni). Empty: every read goes to the primary.
    */
   BOOKING_SHARD_REPLICAS: env.list().pipe(z.array(shardEntry)).default([]),
+  /**
+   * Each shard's direct primary address, in the order of BOOKING_SHARDS, when BOOKING_SHARDS
+   * goes through a transaction pooler (PgBouncer): what needs a session of its own uses it (the
+   * outbox relay's LISTEN, migrations, partition upkeep and archival). Empty: BOOKING_SHARDS is
+   * direct and serves those too.
+   */
+  BOOKING_SHARD_SESSIONS: env.list().pipe(z.array(shardEntry)).default([]),
+  /** Monthly partitions of `bookings` kept ready this many months ahead. */
+  PARTITION_MONTHS_AHEAD: env.positiveInt().default(3),
+  /** Bookings created more than this many months ago (and no longer active) move to the archive. */
+  ARCHIVE_AFTER_MONTHS: env.positiveInt().default(6),
+  /** How often partition upkeep and archival run (one replica at a time per shard). */
+  MAINTENANCE_INTERVAL_MS: env.positiveInt().default(3_600_000),
   /** Optional JSON file: an array of 4096 shard indexes (bucket -> shard). Default: round-robin. */
   BOOKING_SHARD_MAP_FILE: z.string().optional(),
   SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
@@ -44,10 +57,15 @@ export const configSchema = commonConfigSchema.extend({
   OUTBOX_RETENTION_HOURS: env.positiveInt().default(24),
 });
 
-export const validatedSchema = configSchema.refine(
-  (c) => c.BOOKING_SHARD_REPLICAS.length === 0 || c.BOOKING_SHARD_REPLICAS.length === c.BOOKING_SHARDS.length,
-  { path: ["BOOKING_SHARD_REPLICAS"], message: "must name one replica address per shard of BOOKING_SHARDS, or none" },
-);
+export const validatedSchema = configSchema
+  .refine((c) => c.BOOKING_SHARD_REPLICAS.length === 0 || c.BOOKING_SHARD_REPLICAS.length === c.BOOKING_SHARDS.length, {
+    path: ["BOOKING_SHARD_REPLICAS"],
+    message: "must name one replica address per shard of BOOKING_SHARDS, or none",
+  })
+  .refine((c) => c.BOOKING_SHARD_SESSIONS.length === 0 || c.BOOKING_SHARD_SESSIONS.length === c.BOOKING_SHARDS.length, {
+    path: ["BOOKING_SHARD_SESSIONS"],
+    message: "must name one direct address per shard of BOOKING_SHARDS, or none",
+  });
 
 export type BookingConfig = z.output<typeof configSchema>;
 

@@ -1,3 +1,4 @@
+import { findArchivedBooking } from "./archive";
 import { createHash } from "node:crypto";
 import {
   DomainError,
@@ -265,7 +266,8 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       const id = v.uuid("id", req.id);
       v.check();
       const { shard, createdAt } = router.forBookingId(id);
-      const row = await shard.findById(id, createdAt);
+      // An old booking may have moved to the archive (src/archive.ts): one more lookup by id.
+      const row = (await shard.findById(id, createdAt)) ?? (await findArchivedBooking(shard.db, id));
       if (!row) throw notFound("booking", id);
       requireBookingReader(caller, row);
       return { booking: toBooking(row) };

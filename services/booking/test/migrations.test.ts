@@ -24,6 +24,7 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await ensureMonthlyPartitions(db.knex, testLogger(), new Date(Date.UTC(2026, 0, 15)));
     expect(await relations(db)).toEqual([
       "bookings",
+      "bookings_archive",
       "bookings_default",
       "bookings_y2025m12",
       "bookings_y2026m01",
@@ -43,6 +44,6 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateRollbackAll(db.knex, migrations);
     expect(await relations(db)).toEqual([]);
     await migrateLatest(db.knex, migrations);
-    expect(await relations(db)).toEqual(["bookings", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
+    expect(await relations(db)).toEqual(["bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
   });
 });
