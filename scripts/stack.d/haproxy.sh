@@ -101,6 +101,8 @@ haproxy_up() {
   load_component patroni
   patroni_check_settings
   patroni_resolve_ports 1
+  # pg_isready below; found by patroni_up when both start in one run, not when haproxy starts alone.
+  pg_find_bindir || fail_component haproxy "no PostgreSQL client binaries found" 0
   if ! running_pid haproxy >/dev/null; then
     local s
     require_port_free haproxy "PATRONI_PORT[HAPROXY_STATS]"

@@ -24,9 +24,14 @@ pgbackrest_stanza_arg() {
     [[ "$shard" =~ ^[0-9]+$ ]] && ((shard < CLINIC_BOOKING_SHARDS)) || die "--shard must be 0..$((CLINIC_BOOKING_SHARDS - 1)), got '$shard'"
     pgbackrest_shard_stanza "$shard"
   else
-    pgbackrest_stanzas | grep -qxF -- "$stanza" || die "unknown stanza '$stanza' (known: $(pgbackrest_stanzas | paste -sd' ' -))"
+    pgbackrest_configured_stanzas | grep -qxF -- "$stanza" || die "unknown stanza '$stanza' (known: $(pgbackrest_configured_stanzas | paste -sd' ' -))"
     printf '%s' "$stanza"
   fi
+}
+
+# The stanzas of this state dir's configuration (what `up` wrote, whatever this shell's settings).
+pgbackrest_configured_stanzas() {
+  sed -n 's/^\[\(.*\)\]$/\1/p' "$PGBACKREST_CONF" | grep -vx global
 }
 
 pgbackrest_prepare_ops() {
@@ -55,12 +60,13 @@ cmd_backup() {
       --type) type="${2:-}"; shift 2 ;;
       --type=*) type="${1#--type=}"; shift ;;
       -*) die "backup: unknown option $1 (usage: scripts/stack backup [--type full|diff|incr] [stanza...])" ;;
-      *) stanzas+=("$(pgbackrest_stanza_arg "" "$1")"); shift ;;
+      *) stanzas+=("$1"); shift ;;
     esac
   done
-  [[ "$type" == full || "$type" == diff || "$type" == incr ]] || die "backup: --type must be full, diff or incr, got '$type'"
   pgbackrest_prepare_ops
-  [[ ${#stanzas[@]} -gt 0 ]] || mapfile -t stanzas < <(pgbackrest_stanzas)
+  for stanza in "${stanzas[@]}"; do pgbackrest_stanza_arg "" "$stanza" >/dev/null; done
+  [[ "$type" == full || "$type" == diff || "$type" == incr ]] || die "backup: --type must be full, diff or incr, got '$type'"
+  [[ ${#stanzas[@]} -gt 0 ]] || mapfile -t stanzas < <(pgbackrest_configured_stanzas)
   local start rc deadline
   for stanza in "${stanzas[@]}"; do
     start=$SECONDS
@@ -222,7 +228,8 @@ cmd_restore() {
   stanza="$(pgbackrest_stanza_arg "$shard" "$stanza")"
   if [[ -n "$to" ]] && postgres_health; then
     # Checked by PostgreSQL itself, so a typo fails here and not half-way through a restore.
-    "$PG_BIN/psql" -X -At -h "$(pg_socket_dir)" -p "$CLINIC_PG_PORT" -U postgres -d postgres -v "t=$to" -c "SELECT :'t'::timestamptz" >/dev/null 2>&1 \
+    # (psql interpolates variables in its input, not in -c.)
+    printf "SELECT :'t'::timestamptz;\n" | "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -h "$(pg_socket_dir)" -p "$CLINIC_PG_PORT" -U postgres -d postgres -v "t=$to" >/dev/null 2>&1 \
       || die "restore: --to '$to' is not a time PostgreSQL understands (e.g. '2026-12-05 18:11:46+00')"
   fi
   if [[ "$in_place" == 1 ]]; then
