@@ -1,6 +1,7 @@
 import type { Migration } from "@clinic/platform";
 import { createBookingShard } from "./20261130170000_create_booking_shard";
 import { addPatientPhone } from "./20261130180000_add_patient_phone";
+import { bookSeatFunction } from "./20261205120000_book_seat_function";
 
 /** Every migration of a booking shard database (all shards share one schema), in order. */
-export const migrations: readonly Migration[] = [createBookingShard, addPatientPhone];
+export const migrations: readonly Migration[] = [createBookingShard, addPatientPhone, bookSeatFunction];
