@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { createDatabase, migrateLatest, OUTBOX_CHANNEL, writeOutbox, type Knex } from "@clinic/platform";
+import { createDatabase, migrateLatest, OUTBOX_CHANNEL, runPrepared, writeOutbox, type Knex } from "@clinic/platform";
 import { eventually, testLogger } from "@clinic/test-support";
 import { Client } from "pg";
 import { migrations } from "../services/booking/migrations";
@@ -62,7 +62,7 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
     const bouncer = hostPort(settings.PGBOUNCER_ADDR!);
     direct = createDatabase(dbSettings(primary.host, primary.port, 4, "backup-restore-test-direct"));
     // 200: as many client connections as the load below has clients.
-    pooled = createDatabase(dbSettings(bouncer.host, bouncer.port, 200, "backup-restore-test-pooled"));
+    pooled = createDatabase({ ...dbSettings(bouncer.host, bouncer.port, 200, "backup-restore-test-pooled"), transactionPooled: true });
     repo = new BookingShardRepository(0, pooled);
   };
   const closePools = async () => {
@@ -241,6 +241,22 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
       await admin.end();
     }
   }, 120_000);
+
+  it("runs the booking path's prepared statement unnamed through the pooler, where a named one breaks", async () => {
+    const statement = { name: "backup_restore_probe", text: "SELECT $1::int AS n" };
+    const bouncer = hostPort(settings.PGBOUNCER_ADDR!);
+    // The same address without the marker: node-postgres prepares the name once per client
+    // connection, PgBouncer hands the next use to whichever server connection is free.
+    const unmarked = createDatabase(dbSettings(bouncer.host, bouncer.port, 200, "backup-restore-test-unmarked"));
+    try {
+      const named = await Promise.allSettled(Array.from({ length: 400 }, (_, i) => runPrepared(unmarked, statement, [i])));
+      expect(named.filter((r) => r.status === "rejected").length).toBeGreaterThan(0);
+    } finally {
+      await unmarked.destroy();
+    }
+    const unnamed = await Promise.all(Array.from({ length: 400 }, (_, i) => runPrepared<{ n: number }>(pooled, statement, [i])));
+    expect(unnamed.map((rows) => rows[0]!.n)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+  }, 60_000);
 
   it("keeps transaction advisory locks and NOTIFY working through the pooler; LISTEN goes around it", async () => {
     // A transaction-scoped advisory lock holds for its transaction, on whichever server

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { eventually, launchBrowser } from "@clinic/test-support";
 import type { Browser, Page } from "playwright-core";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Http, signIn } from "./harness";
 import { repoRoot, startPlatform, type PlatformProcesses } from "./platform-processes";
@@ -27,13 +28,17 @@ interface JaegerTrace {
 interface SourcePanel {
   title: string;
   mayBeEmpty?: string;
+  queries: { expr: string }[];
 }
 interface SourceDashboard {
   title: string;
   rows: { title: string; panels: SourcePanel[] }[];
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { loadDashboards } = require(path.join(repoRoot, "deploy/observability/dashboards/generate.js")) as { loadDashboards(): SourceDashboard[] };
+const { loadDashboards, vmuiExpr } = require(path.join(repoRoot, "deploy/observability/dashboards/generate.js")) as {
+  loadDashboards(): SourceDashboard[];
+  vmuiExpr(expr: string): string;
+};
 
 interface ZipkinSpan {
   name: string;
@@ -156,6 +161,15 @@ describe("the whole platform as processes", () => {
     let browser: Browser;
     // The known booking: its request carries a trace id chosen here (W3C traceparent).
     const traceId = randomBytes(16).toString("hex");
+
+    /** Series VictoriaMetrics answers for a range query over the last `seconds`, at vmui's step. */
+    const vmRange = async (expr: string, seconds: number): Promise<number> => {
+      const end = Math.floor(Date.now() / 1000);
+      const form = new URLSearchParams({ query: expr, start: String(end - seconds), end: String(end), step: "3s" });
+      const res = await fetch(`${settings["VICTORIAMETRICS_URL"]}/api/v1/query_range`, { method: "POST", body: form });
+      if (!res.ok) throw new Error(`VictoriaMetrics: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { data: { result: unknown[] } }).data.result.length;
+    };
 
     const vmQuery = async (expr: string): Promise<unknown[]> => {
       const res = await fetch(`${settings["VICTORIAMETRICS_URL"]}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -291,26 +305,60 @@ describe("the whole platform as processes", () => {
     it("every dashboard draws its panels from the traffic", async () => {
       const page = await openPage(1400, 900);
       const empty: string[] = [];
+      // What VictoriaMetrics answered to each panel query, so an empty panel says whether the
+      // query came back empty or was never sent.
+      const answers = new Map<string, string>();
+      page.on("response", (res) => {
+        if (!res.url().includes("/api/v1/query_range")) return;
+        const form = new URLSearchParams(res.request().postData() ?? "");
+        const query = form.get("query") ?? "";
+        const range = `start=${form.get("start")} end=${form.get("end")} step=${form.get("step")} at=${Math.round(Date.now() / 1000)}`;
+        res
+          .json()
+          .then((body: { data?: { result?: { values?: unknown[] }[] } }) => {
+            const result = body.data?.result ?? [];
+            answers.set(query, `${result.length} series, ${result.map((r) => r.values?.length ?? 0).join("/")} points (${range})`);
+          })
+          .catch((err: unknown) => answers.set(query, `unreadable answer ${res.status()}: ${String(err)} (${range})`));
+      });
       try {
         for (const dashboard of loadDashboards()) {
           const sourcePanels = dashboard.rows.flatMap((r) => r.panels);
           const mustDraw = (i: number) => !sourcePanels[i]?.mayBeEmpty;
-          // A panel queries once per page load; one that must draw and came back empty gets the
-          // dashboard loaded again, like an SRE pressing refresh: up to six loads, with fresh
-          // traffic before each reload (a loaded 2-core machine scrapes and answers late).
+          // The panels draw rates and ratios over 1-minute windows: a ratio or quantile has points
+          // only within a minute of a counter's increase, and a counter born with its first
+          // requests shows no increase until the next ones. So first VictoriaMetrics itself must
+          // answer every panel that must draw over the range the page shows (traffic again until
+          // it does); then the page, loaded afresh, must draw what its API answers.
+          const withoutData = async () => {
+            const missing: string[] = [];
+            for (const [i, panel] of sourcePanels.entries()) {
+              if (!mustDraw(i)) continue;
+              const answered = await Promise.all(panel.queries.map(async (q) => (await vmRange(vmuiExpr(q.expr), 15 * 60)) > 0));
+              if (!answered.includes(true)) missing.push(panel.title);
+            }
+            return missing;
+          };
+          for (let round = 1; (await withoutData()).length > 0; round++) {
+            if (round > 6) throw new Error(`VictoriaMetrics answers nothing for ${(await withoutData()).join(", ")} of ${dashboard.title} after 6 rounds of traffic`);
+            await makeTraffic();
+            await sleep(6_000);
+          }
+          // A page load queries each panel once: a panel still empty gets the dashboard loaded
+          // again, like an SRE pressing refresh (a loaded 2-core machine answers late).
           let drawn: DrawnPanel[] = [];
-          for (let load = 1; load <= 6; load++) {
-            // Traffic again before a reload: the panels show rates over a recent window, and the
-            // first round may have left it by the time a later dashboard is drawn.
-            if (load > 1) await makeTraffic();
+          for (let load = 1; load <= 3; load++) {
             drawn = await loadDashboard(page, dashboard.title, dashboard.rows.length, sourcePanels.length, mustDraw);
             if (drawn.every((p, i) => p.series > 0 || !mustDraw(i))) break;
           }
           expect(drawn.map((p) => p.title)).toEqual(sourcePanels.map((p) => p.title));
           expect(drawn.filter((p) => p.error !== "").map((p) => `${p.title}: ${p.error}`)).toEqual([]);
-          drawn.forEach((p, i) => {
-            if (p.series === 0 && mustDraw(i)) empty.push(`${dashboard.title} / ${p.title}${p.loading ? " (still loading after 30 s)" : ""}`);
-          });
+          for (const [i, p] of drawn.entries()) {
+            if (p.series === 0 && mustDraw(i)) {
+              const queries = sourcePanels[i]!.queries.map((q) => vmuiExpr(q.expr)).map((q) => `${q} -> ${answers.get(q) ?? "never queried"}`);
+              empty.push(`${dashboard.title} / ${p.title}${p.loading ? " (still loading after 30 s)" : ""}: ${queries.join("; ")}`);
+            }
+          }
           // The picture ends below the last row.
           const bottom = Number(await page.evaluate(`document.querySelector(".vm-predefined-panels").getBoundingClientRect().bottom`));
           await page.screenshot({
@@ -338,6 +386,9 @@ describe("the whole platform as processes", () => {
      */
     async function loadDashboard(page: Page, title: string, rows: number, panelCount: number, mustDraw: (i: number) => boolean): Promise<DrawnPanel[]> {
       await page.setViewportSize({ width: 1400, height: 900 });
+      // vmui fixes the range's end when the page loads; a navigation that changes only the URL's
+      // hash is no load. A blank page in between makes every load a fresh one, ending now.
+      await page.goto("about:blank");
       // The last 15 minutes: the traffic stays in range however long the checks before took (a
       // ratio or quantile over 1 m windows has points only while there was traffic).
       await page.goto(`${settings["DASHBOARDS_URL"]}?g0.range_input=15m`);

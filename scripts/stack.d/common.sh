@@ -32,6 +32,10 @@ CLINIC_BOOKING_HA="${CLINIC_BOOKING_HA:-patroni}"
 [[ "$CLINIC_BOOKING_HA" == patroni || "$CLINIC_BOOKING_HA" == none ]] \
   || { printf 'stack: error: CLINIC_BOOKING_HA must be patroni or none, got %s\n' "$CLINIC_BOOKING_HA" >&2; exit 1; }
 export CLINIC_STATE_DIR CLINIC_CACHE_DIR CLINIC_BOOKING_SHARDS CLINIC_BOOKING_HA
+# The services, probes and tools the stack starts run on the platform's Node.js 24.
+# shellcheck source=../node-runtime.sh
+source "$REPO_ROOT/scripts/node-runtime.sh"
+use_node_runtime
 # shellcheck source-path=SCRIPTDIR source=pgbackrest/archive.sh
 source "$STACK_D/pgbackrest/archive.sh"
 

@@ -27,7 +27,6 @@ module.exports = {
         {
           type: "stat",
           title: "Booking success rate",
-          mayBeEmpty: "known gap: drawn empty by the local vmui in most test runs although booking_outcomes_total and the CreateBooking histogram are scraped; under investigation",
           description: "Seats held / (held + rejected: full, duplicate, past). Idempotent replays excluded.",
           width: 6,
           height: 4,
@@ -44,7 +43,6 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
         {
           type: "stat",
           title: "Confirmed / held",
-          mayBeEmpty: "known gap: drawn empty by the local vmui in most test runs although booking_outcomes_total and the CreateBooking histogram are scraped; under investigation",
           width: 6,
           height: 4,
           unit: "percentunit",
@@ -151,7 +149,6 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
         {
           type: "timeseries",
           title: "CreateBooking (gRPC) latency",
-          mayBeEmpty: "known gap: drawn empty by the local vmui in most test runs although booking_outcomes_total and the CreateBooking histogram are scraped; under investigation",
           width: 12,
           height: 8,
           unit: "s",

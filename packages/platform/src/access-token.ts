@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type KeyLike } from "jose";
 
 /** The only algorithm access tokens are signed with (ECDSA P-256). */
@@ -111,6 +111,66 @@ export async function verifyAccessToken(token: string, options: VerifierOptions)
       exp: Number(exp),
     },
   };
+}
+
+/** A token that verified: what it says, and the key (by identity) that verified it. */
+interface VerifiedToken {
+  claims: AccessClaims;
+  kid: string;
+  key: KeyLike | Uint8Array;
+}
+
+/**
+ * `verifyAccessToken` that remembers the tokens it verified, by the SHA-256 of the token (the
+ * bearer token itself is not kept), until they expire: a client sends the same token with every
+ * request, and the signature check is most of a request's authentication cost. A remembered token
+ * is taken again only while its kid still resolves to the very key that verified it (a retired or
+ * rotated key sends it through the full check) and before its `exp`. At most `maxEntries` tokens
+ * are remembered; the oldest are forgotten first. Failures are never remembered.
+ */
+export function createTokenVerifier(options: VerifierOptions, maxEntries = 20_000): TokenVerifier {
+  const verified = new Map<string, VerifiedToken>();
+  const toleranceMs = (options.clockToleranceSeconds ?? 0) * 1000;
+  const verifier: TokenVerifier = {
+    hits: 0,
+    get remembered() {
+      return verified.size;
+    },
+    async verify(token) {
+      const digest = createHash("sha256").update(token).digest("base64url");
+      const known = verified.get(digest);
+      if (known) {
+        if (known.claims.exp * 1000 + toleranceMs > Date.now() && (await options.keyFor(known.kid)) === known.key) {
+          verifier.hits += 1;
+          return { ok: true, claims: known.claims };
+        }
+        verified.delete(digest);
+      }
+      let kid: unknown;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        kid = undefined;
+      }
+      // The key first, then the check: the key remembered is the one this check used.
+      const key = typeof kid === "string" && kid !== "" ? await options.keyFor(kid) : undefined;
+      const result = await verifyAccessToken(token, key ? { ...options, keyFor: async () => key } : options);
+      if (result.ok && key && typeof kid === "string") {
+        if (verified.size >= maxEntries) verified.delete(verified.keys().next().value!);
+        verified.set(digest, { claims: result.claims, kid, key });
+      }
+      return result;
+    },
+  };
+  return verifier;
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifyResult>;
+  /** Answers given from memory. */
+  hits: number;
+  /** Tokens remembered now. */
+  readonly remembered: number;
 }
 
 /** Who an access token is for: its `sub`, `role`, `doctor_id` (doctors) and `sid` (the sign-in). */

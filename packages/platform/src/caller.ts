@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { createRemoteJWKSet, errors } from "jose";
-import { verifyAccessToken, type AccessClaims, type Role, type VerifierOptions } from "./access-token";
+import { createTokenVerifier, type AccessClaims, type Role, type VerifierOptions } from "./access-token";
 import { DomainError } from "./errors";
 
 /**
@@ -57,6 +57,7 @@ export const callerFromClaims = (claims: AccessClaims, authorization: string): A
 
 /** Resolves callers from tokens checked with `keyFor`; shared by the JWKS resolver and tests. */
 export function createCallerResolver(options: VerifierOptions): CallerResolver {
+  const verifier = createTokenVerifier(options);
   return {
     async resolve(metadata) {
       const values = metadata.get(AUTHORIZATION_KEY);
@@ -64,7 +65,7 @@ export function createCallerResolver(options: VerifierOptions): CallerResolver {
       const authorization = values.length === 1 ? String(values[0]) : "";
       const token = bearerToken(authorization);
       if (!token) throw unauthenticated("INVALID_TOKEN", "authorization must be one `Bearer <access token>`");
-      const result = await verifyAccessToken(token, options);
+      const result = await verifier.verify(token);
       if (!result.ok) {
         throw unauthenticated(result.failure === "expired" ? "TOKEN_EXPIRED" : "INVALID_TOKEN", result.message);
       }

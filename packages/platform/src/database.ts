@@ -23,7 +23,18 @@ export interface DatabaseSettings {
   statementTimeoutMs: number;
   /** Shown in pg_stat_activity, so a DBA sees which service holds a connection. */
   applicationName: string;
+  /**
+   * The address is a transaction pooler (PgBouncer in transaction mode): consecutive
+   * transactions of one pool connection may run on different server connections, so nothing
+   * may rely on session state, named prepared statements included (see `runPrepared`).
+   */
+  transactionPooled?: boolean;
 }
+
+const transactionPooled = new WeakSet<Knex>();
+
+/** Whether `knex` talks to a transaction pooler (`DatabaseSettings.transactionPooled`). */
+export const isTransactionPooled = (knex: Knex): boolean => transactionPooled.has(knex);
 
 /**
  * A knex instance over node-postgres. After a failover the address stays the same (HAProxy or
@@ -31,7 +42,7 @@ export interface DatabaseSettings {
  * pool and the next acquire dials the new primary.
  */
 export function createDatabase(settings: DatabaseSettings): Knex {
-  return knexFactory({
+  const knex = knexFactory({
     client: "pg",
     connection: {
       host: settings.host,
@@ -52,6 +63,8 @@ export function createDatabase(settings: DatabaseSettings): Knex {
     },
     acquireConnectionTimeout: 10_000,
   });
+  if (settings.transactionPooled) transactionPooled.add(knex);
+  return knex;
 }
 
 /** A migration compiled into the service: no filesystem scanning, same in tests and images. */

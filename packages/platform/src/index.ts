@@ -10,6 +10,7 @@ export * from "./message-guard";
 export * from "./lifecycle";
 export * from "./database";
 export * from "./database-errors";
+export * from "./prepared-statement";
 export * from "./redis";
 export * from "./kafka";
 export * from "./service-host";

@@ -50,13 +50,20 @@ export interface OutboxEvent {
   headers?: Record<string, string>;
 }
 
+/**
+ * The trace of the request that causes an event travels with it (W3C traceparent), so the relay's
+ * publish and the consumers' work join that trace although they run later.
+ */
+export function outboxTraceHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  return headers;
+}
+
 /** Inserts events inside the caller's transaction, so they commit or roll back with it. */
 export async function writeOutbox(trx: Knex | Knex.Transaction, events: readonly OutboxEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
-  // The trace of the request that caused the event travels with it (W3C traceparent), so the
-  // relay's publish and the consumers' work join that trace although they run later.
-  const traceHeaders: Record<string, string> = {};
-  propagation.inject(context.active(), traceHeaders);
+  const traceHeaders = outboxTraceHeaders();
   const rows = events.map((event) => ({
     event_id: event.eventId ?? randomUUID(),
     topic: event.topic,

@@ -62,8 +62,13 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
   const bookingMetrics = createBookingMetrics(metrics.registry);
   return startOrRelease(lifecycle, async () => {
     const map = loadShardMap(config);
+    // With session addresses beside them, BOOKING_SHARDS are a transaction pooler's (PgBouncer).
+    const pooled = config.BOOKING_SHARD_SESSIONS.length > 0;
     const pools: Knex[] = config.BOOKING_SHARDS.map((entry, index) =>
-      createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}` })),
+      createDatabase({
+        ...databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}` }),
+        transactionPooled: pooled,
+      }),
     );
     const replicaPools: Knex[] = config.BOOKING_SHARD_REPLICAS.map((entry, index) =>
       createDatabase(databaseSettingsFrom(config, { ...shardConnection(config, entry), applicationName: `booking-shard-${index}-replica` })),

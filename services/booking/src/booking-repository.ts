@@ -1,4 +1,5 @@
-import { forbidden, inTransaction, writeOutbox, type Knex } from "@clinic/platform";
+import { randomUUID } from "node:crypto";
+import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type PreparedStatement } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
@@ -74,6 +75,24 @@ export interface ListCursor {
   id: string;
 }
 
+/** migrations/20261205120000_book_seat_function.ts: the common case of `create` in one round trip. */
+const BOOK_SEAT: PreparedStatement = {
+  name: "book_seat",
+  text: "SELECT outcome, other_id, booking FROM book_seat($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+};
+
+/** A bookings row as `row_to_json` writes it: timestamps as ISO text. */
+type BookingJson = Omit<BookingRow, "created_at" | "slot_start_time" | "expires_at" | "updated_at"> &
+  Record<"created_at" | "slot_start_time" | "expires_at" | "updated_at", string>;
+
+const bookingFromJson = (row: BookingJson): BookingRow => ({
+  ...row,
+  created_at: new Date(row.created_at),
+  slot_start_time: new Date(row.slot_start_time),
+  expires_at: new Date(row.expires_at),
+  updated_at: new Date(row.updated_at),
+});
+
 /** Thrown inside a transaction to roll it back and hand a result to the caller. */
 class Rollback<T> extends Error {
   constructor(readonly outcome: T) {
@@ -130,6 +149,11 @@ export class BookingShardRepository {
    * this patient under that lock, the booking row and its outbox event, in one transaction.
    */
   async create(input: NewBooking): Promise<CreateOutcome> {
+    const quick = await this.createInOneStatement(input);
+    if (quick) {
+      if (quick.kind === "created") await this.seatsChanged([input.slot.id]);
+      return quick;
+    }
     let outcome: CreateOutcome;
     try {
       outcome = await inTransaction(this.db, async (trx) => {
@@ -202,6 +226,70 @@ export class BookingShardRepository {
     }
     await this.seatsChanged([input.slot.id]);
     return outcome;
+  }
+
+  /**
+   * `create`'s common case (the slot's inventory exists and has a free seat) as one prepared
+   * statement; undefined when the general transaction must settle it. The events are encoded here
+   * from what the row will hold: the hold's expiry is set from this process's clock, which also
+   * stamped the booking id.
+   */
+  private async createInOneStatement(input: NewBooking): Promise<CreateOutcome | undefined> {
+    const now = Date.now();
+    const status: StoredStatus = input.confirm ? "CONFIRMED" : "PENDING";
+    // A confirmed booking has no hold; its expiry is moot and set to its creation.
+    const expiresAt = new Date(input.confirm ? now : now + input.holdTtlMs);
+    const draft: BookingRow = {
+      id: input.id,
+      created_at: input.createdAt,
+      slot_id: input.slot.id,
+      doctor_id: input.slot.doctorId,
+      patient_id: input.patientId,
+      patient_name: input.patientName,
+      patient_contact: input.patientContact,
+      patient_phone: input.patientPhone,
+      status,
+      slot_start_time: input.slot.startTime,
+      expires_at: expiresAt,
+      updated_at: new Date(now),
+    };
+    // An instant booking is still created, then confirmed: consumers see the usual sequence.
+    const events = [
+      bookingEvent(this.eventsTopic, "booking.created", draft),
+      ...(input.confirm ? [bookingEvent(this.eventsTopic, "booking.confirmed", draft)] : []),
+    ];
+    const rows = await runPrepared<{ outcome: string; other_id: string | null; booking: BookingJson | null }>(this.db, BOOK_SEAT, [
+      input.id,
+      input.createdAt,
+      input.slot.id,
+      input.slot.doctorId,
+      input.patientId,
+      input.patientName,
+      input.patientContact,
+      input.patientPhone,
+      status,
+      input.slot.startTime,
+      expiresAt,
+      this.eventsTopic,
+      events.map((e) => e.eventId ?? randomUUID()),
+      events.map((e) => e.type),
+      events.map((e) => Buffer.from(e.payload)),
+      outboxTraceHeaders(),
+      OUTBOX_CHANNEL,
+    ]);
+    const result = rows[0];
+    switch (result?.outcome) {
+      case "created":
+      case "existing":
+        if (!result.booking) throw new Error(`book_seat answered ${result.outcome} without the booking ${input.id}`);
+        return { kind: result.outcome, booking: bookingFromJson(result.booking) };
+      case "already_booked":
+        return { kind: "already_booked", bookingId: result.other_id! };
+      case "no_seat":
+        return undefined;
+      default:
+        throw new Error(`book_seat answered ${JSON.stringify(result)}`);
+    }
   }
 
   /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */

@@ -1,6 +1,9 @@
 import { DomainError, type Validator } from "@clinic/platform";
 import { DateTime, IANAZone } from "luxon";
 
+/** "+01:00", "-0530", "+01": an offset, not a zone. */
+const OFFSET_ZONE = /^[+\u2212-]\d/;
+
 export const SCHEDULE_LIMITS = {
   /** Inclusive local dates in one request. */
   maxDays: 366,
@@ -82,8 +85,9 @@ export function parseWeeklySchedule(v: Validator, fields: ScheduleFields): Weekl
   };
 
   const timeZone = fields.timeZone.trim();
-  // Only IANA names: a fixed offset ("+01:00") would silently ignore daylight saving time.
-  if (!IANAZone.isValidZone(timeZone)) report("time_zone", "must be an IANA time zone name, e.g. Europe/Berlin");
+  // Only IANA names: a fixed offset ("+01:00") would silently ignore daylight saving time. Node
+  // 24's ICU accepts offsets as time zones (ECMA-402 2024), so they are refused by their shape.
+  if (OFFSET_ZONE.test(timeZone) || !IANAZone.isValidZone(timeZone)) report("time_zone", "must be an IANA time zone name, e.g. Europe/Berlin");
 
   const firstDate = parseDate(report, "start_date", fields.startDate);
   const lastDate = parseDate(report, "end_date", fields.endDate);

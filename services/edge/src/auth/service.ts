@@ -1,4 +1,4 @@
-import { signAccessToken, verifyAccessToken, type Knex, type VerifyResult } from "@clinic/platform";
+import { createTokenVerifier, signAccessToken, type Knex, type TokenVerifier, type VerifyResult } from "@clinic/platform";
 import { createAccount, findAccount, findAccountByEmail, type AccountRow } from "./accounts";
 import { KeyStore, type PublicKey } from "./keys";
 import { dummyPasswordHash, verifyPassword } from "./password";
@@ -28,6 +28,8 @@ export type TokenFailure = { ok: false; reason: "invalid_credentials" } | Extrac
 export class AuthService {
   readonly keys: KeyStore;
   private readonly sessions: SessionStatusCache;
+  /** Remembers verified tokens by hash until they expire (createTokenVerifier). */
+  private readonly verifier: TokenVerifier;
 
   constructor(
     readonly db: Knex,
@@ -35,6 +37,11 @@ export class AuthService {
   ) {
     this.keys = new KeyStore(db, settings.accessTokenTtlSeconds);
     this.sessions = new SessionStatusCache((sid) => isFamilyRevoked(db, sid));
+    this.verifier = createTokenVerifier({
+      issuer: settings.issuer,
+      audience: settings.audience,
+      keyFor: (kid) => this.keys.verificationKey(kid),
+    });
   }
 
   registerPatient(email: string, password: string): Promise<AccountRow> {
@@ -94,11 +101,7 @@ export class AuthService {
 
   /** Checks an access token against this edge's keys, issuer and audience. */
   verifyAccessToken(token: string): Promise<VerifyResult> {
-    return verifyAccessToken(token, {
-      issuer: this.settings.issuer,
-      audience: this.settings.audience,
-      keyFor: (kid) => this.keys.verificationKey(kid),
-    });
+    return this.verifier.verify(token);
   }
 
   publicKeys(): Promise<PublicKey[]> {
