@@ -95,8 +95,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
         log.info({ shard: index, applied }, "shard migrated");
       }),
     );
-    // Partitions exist before the first booking; archival too runs at once (then on schedule).
-    await maintenance.runOnce();
+    // Partitions exist before the first booking; archival runs in the background from the start.
+    await maintenance.preparePartitions();
     const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.

@@ -64,7 +64,8 @@ export function archiveCutoff(now: Date, afterMonths: number): Date {
 export async function archiveOldBookings(
   knex: Knex,
   logger: Logger,
-  options: { now?: Date; afterMonths: number; batchSize?: number },
+  /** `stopping`: asked between batches, so a shutdown need not wait for a long backlog. */
+  options: { now?: Date; afterMonths: number; batchSize?: number; stopping?: () => boolean },
 ): Promise<ArchiveResult> {
   const cutoff = archiveCutoff(options.now ?? new Date(), options.afterMonths);
   const batchSize = options.batchSize ?? 5_000;
@@ -86,7 +87,7 @@ export async function archiveOldBookings(
       return rowCount;
     });
     moved += n;
-    if (n < batchSize) break;
+    if (n < batchSize || options.stopping?.()) break;
   }
   const droppedPartitions = await dropEmptyPartitionsBefore(knex, cutoff);
   if (moved > 0 || droppedPartitions.length > 0) logger.info({ moved, droppedPartitions, cutoff }, "old bookings archived");

@@ -23,6 +23,7 @@ interface ShardSession {
 export class ShardMaintenance {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  private stopping = false;
   private readonly monthsAheadGauge: Gauge<"shard">;
   private readonly defaultRowsGauge: Gauge<"shard">;
   private readonly archived: Counter<"shard">;
@@ -69,7 +70,11 @@ export class ShardMaintenance {
         const shard = String(index);
         try {
           await ensureMonthlyPartitions(db, this.logger, now, this.options.monthsAhead);
-          const { moved } = await archiveOldBookings(db, this.logger, { now, afterMonths: this.options.archiveAfterMonths });
+          const { moved } = await archiveOldBookings(db, this.logger, {
+            now,
+            afterMonths: this.options.archiveAfterMonths,
+            stopping: () => this.stopping,
+          });
           this.archived.inc({ shard }, moved);
           const status = await partitionStatus(db, now);
           this.monthsAheadGauge.set({ shard }, status.monthsAhead);
@@ -83,15 +88,24 @@ export class ShardMaintenance {
     );
   }
 
+  /** Partitions only, on every shard: what must exist before the first booking. */
+  async preparePartitions(now: Date = new Date()): Promise<void> {
+    await Promise.all(this.shards.map(({ db }) => ensureMonthlyPartitions(db, this.logger, now, this.options.monthsAhead)));
+  }
+
+  /** A first full round now, in the background (archival may take a while), then on schedule. */
   start(): void {
-    this.timer = setInterval(() => {
+    const round = (): void => {
       // A round still running (a big archival) is not doubled.
       this.round ??= this.runOnce().finally(() => (this.round = undefined));
-    }, this.options.intervalMs);
+    };
+    round();
+    this.timer = setInterval(round, this.options.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.round;
   }
