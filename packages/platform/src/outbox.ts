@@ -165,6 +165,13 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll when no notification arrives (default 1 s). */
   idleMs?: number;
+  /**
+   * Least time between the starts of two rounds (default 100 ms). Every commit that wrote events
+   * notifies; under load, rounds spaced this far apart each carry the events of many commits (one
+   * Kafka request and one marking UPDATE for all of them) instead of one round per commit. An idle
+   * relay starts at once: the spacing only delays a round that follows another closely.
+   */
+  minRoundGapMs?: number;
   /** Published rows are deleted after this long. */
   retentionHours?: number;
 }
@@ -188,6 +195,7 @@ export class OutboxRelay {
   private listener: { end(): Promise<void> } | undefined;
   private lastCleanup = 0;
   private consecutiveFailures = 0;
+  private lastRoundAt = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
@@ -315,7 +323,10 @@ export class OutboxRelay {
           connected = true;
         }
         await this.listen().catch((err: unknown) => logger.debug({ err, outbox: name }, "outbox listener unavailable; polling"));
+        const gap = (this.options.minRoundGapMs ?? 100) - (Date.now() - this.lastRoundAt);
+        if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
         this.woken = false;
+        this.lastRoundAt = Date.now();
         const published = await this.relayOnce();
         await this.cleanup();
         if (this.consecutiveFailures > 0) logger.info({ outbox: name }, "outbox relay recovered");
@@ -371,6 +382,7 @@ export function createOutboxPublisher(options: {
   databases: readonly { name: string; db: Knex; listenDb?: Knex }[];
   batchSize?: number;
   idleMs?: number;
+  minRoundGapMs?: number;
   retentionHours?: number;
 }): OutboxPublisher {
   const kafka = createKafka({ clientId: options.clientId, brokers: options.brokers, logger: options.logger });
@@ -390,6 +402,7 @@ export function createOutboxPublisher(options: {
         metrics,
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
         ...(options.idleMs ? { idleMs: options.idleMs } : {}),
+        ...(options.minRoundGapMs !== undefined ? { minRoundGapMs: options.minRoundGapMs } : {}),
         ...(options.retentionHours ? { retentionHours: options.retentionHours } : {}),
       }),
   );

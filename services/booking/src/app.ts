@@ -135,6 +135,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       databases: shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db, listenDb: sessionOf(shard.index) })),
       batchSize: config.OUTBOX_BATCH_SIZE,
       idleMs: config.OUTBOX_IDLE_MS,
+      minRoundGapMs: config.OUTBOX_MIN_ROUND_GAP_MS,
       retentionHours: config.OUTBOX_RETENTION_HOURS,
     });
 

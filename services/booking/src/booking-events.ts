@@ -24,7 +24,7 @@ export function bookingEvent(topic: string, type: BookingEventType, row: Booking
         ? { $case: "confirmed", value: contact }
         : type === "booking.cancelled"
           ? { $case: "cancelled", value: contact }
-          : { $case: "expired", value: {} };
+          : { $case: "expired", value: contact };
   const event: eventsV1.BookingEvent = {
     eventId: randomUUID(),
     occurTime: occurredAt,

@@ -121,15 +121,14 @@ export class BookingEventHandler {
       log.info("booking event without a known payload; ignored");
       return;
     }
-    if (event.payload?.$case === "created") {
-      // Kept for the "hold lapsed" message: booking.expired carries no contact.
-      const contact = contactOf(event);
-      if (contact) await this.deps.repo.saveContact(event.bookingId, contact);
-      return;
-    }
+    // Nothing to tell about a hold (booking.created): booking.expired brings its own contact.
     if (!notifiable(event)) return;
 
-    const contact = contactOf(event) ?? (await this.deps.repo.findContact(event.bookingId));
+    const carried = contactOf(event);
+    // An event of an older producer (booking.expired without contact): the contact an older
+    // notifier kept from booking.created, if any.
+    const kept = carried ? undefined : await this.deps.repo.findContact(event.bookingId);
+    const contact = carried ?? kept;
     if (!contact) {
       log.info("no contact known for this booking; nothing to send");
       return;
@@ -140,8 +139,8 @@ export class BookingEventHandler {
     const results = await Promise.allSettled(messages.map((m) => this.deliver(event, eventType, m, msg, signal)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failure) throw failure.reason;
-    // The hold is over: the contact kept from booking.created is no longer needed.
-    await this.deps.repo.deleteContact(event.bookingId);
+    // The hold is over: a contact kept from booking.created is no longer needed.
+    if (kept) await this.deps.repo.deleteContact(event.bookingId);
   }
 
   private async deliver(event: eventsV1.BookingEvent, eventType: string, message: OutgoingMessage, msg: IncomingMessage, signal: AbortSignal): Promise<void> {

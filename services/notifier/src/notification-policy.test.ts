@@ -1,6 +1,9 @@
 import { eventsV1 } from "@clinic/proto";
 import { contactOf, notifiable, recipientsOf, renderMessages, type PatientContact } from "./notification-policy";
 
+/** booking.expired as producers older than its contact fields sent it. */
+const NO_CONTACT = { patientName: "", patientContact: "", patientPhone: "", slotStartTime: undefined };
+
 const BOOKING = "0194d3f2-7a1b-7c3d-8e4f-5a6b7c8d9e0f";
 const slotStartTime = new Date("2026-03-02T09:30:00.000Z");
 
@@ -23,7 +26,7 @@ describe("notification policy", () => {
     const c = { ...contact("jane@example.com"), slotStartTime };
     expect(notifiable(event({ $case: "confirmed", value: c }))).toBe(true);
     expect(notifiable(event({ $case: "cancelled", value: c }))).toBe(true);
-    expect(notifiable(event({ $case: "expired", value: {} }))).toBe(true);
+    expect(notifiable(event({ $case: "expired", value: NO_CONTACT }))).toBe(true);
     expect(notifiable(event({ $case: "created", value: { ...c, expireTime: new Date() } }))).toBe(false);
     expect(notifiable(event({ $case: "failed", value: { reason: eventsV1.BookingFailureReason.BOOKING_FAILURE_REASON_NO_SEAT } }))).toBe(false);
     expect(notifiable(event(undefined))).toBe(false);
@@ -62,8 +65,10 @@ describe("notification policy", () => {
   it("words cancelled and lapsed holds, with or without a known start time", () => {
     const cancelled = event({ $case: "cancelled", value: contact("+15550001234") });
     expect(renderMessages(cancelled, contactOf(cancelled)!)[0]!.text).toContain("was cancelled");
-    const expired = event({ $case: "expired", value: {} });
+    // An older producer's booking.expired carries no contact; a current one does.
+    const expired = event({ $case: "expired", value: NO_CONTACT });
     expect(contactOf(expired)).toBeUndefined();
+    expect(contactOf(event({ $case: "expired", value: contact("jane@example.com") }))).toEqual(contact("jane@example.com"));
     const [email] = renderMessages(expired, { ...contact("jane@example.com"), slotStartTime: undefined });
     expect(email!.subject).toBe("Your appointment hold lapsed");
     expect(email!.text).toContain("Your appointment was held for you but not confirmed in time");

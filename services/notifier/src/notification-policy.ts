@@ -57,7 +57,10 @@ export function notifiable(event: eventsV1.BookingEvent): boolean {
   return kind === "confirmed" || kind === "cancelled" || kind === "expired";
 }
 
-/** The contact an event carries itself (expired carries none: it comes from booking.created). */
+/**
+ * The contact an event carries itself. booking.expired carries it too, except from producers
+ * older than its contact fields (then undefined: the caller looks for a kept contact).
+ */
 export function contactOf(event: eventsV1.BookingEvent): PatientContact | undefined {
   const payload = event.payload;
   if (!payload) return undefined;
@@ -72,6 +75,13 @@ export function contactOf(event: eventsV1.BookingEvent): PatientContact | undefi
         slotStartTime: payload.value.slotStartTime,
       };
     case "expired":
+      if (payload.value.patientContact === "" && payload.value.patientPhone === "") return undefined;
+      return {
+        patientName: payload.value.patientName,
+        patientContact: payload.value.patientContact,
+        patientPhone: payload.value.patientPhone,
+        slotStartTime: payload.value.slotStartTime,
+      };
     case "failed":
       return undefined;
   }

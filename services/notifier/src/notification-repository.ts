@@ -280,19 +280,6 @@ export class NotificationRepository {
     });
   }
 
-  async saveContact(bookingId: string, contact: PatientContact): Promise<void> {
-    await this.db("booking_contacts")
-      .insert({
-        booking_id: bookingId,
-        patient_name: contact.patientName,
-        patient_contact: contact.patientContact,
-        patient_phone: contact.patientPhone,
-        slot_start_time: contact.slotStartTime ?? null,
-      })
-      .onConflict("booking_id")
-      .merge();
-  }
-
   async findContact(bookingId: string): Promise<PatientContact | undefined> {
     const row = await this.db<{ booking_id: string; patient_name: string; patient_contact: string; patient_phone: string; slot_start_time: Date | null }>(
       "booking_contacts",

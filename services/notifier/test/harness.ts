@@ -300,7 +300,7 @@ export function bookingEvent(kind: "created" | "confirmed" | "cancelled" | "expi
         ? { $case: "confirmed", value: details }
         : kind === "cancelled"
           ? { $case: "cancelled", value: details }
-          : { $case: "expired", value: {} };
+          : { $case: "expired", value: details };
   return {
     eventId: options.eventId ?? randomUUID(),
     occurTime: new Date(),

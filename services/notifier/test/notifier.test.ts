@@ -248,18 +248,35 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
     expect(refused).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "DEAD_LETTER_NOT_REPLAYABLE" });
   });
 
-  it("tells the patient a hold lapsed, with the contact kept from booking.created", async () => {
+  it("tells the patient a hold lapsed, with the contact booking.expired carries", async () => {
     const email = newEmail();
     const bookingId = randomUUID();
     const slotId = randomUUID();
     await kafka.produce(bookingEvent("created", { bookingId, slotId, contact: email }));
-    await kafka.produce(bookingEvent("expired", { bookingId, slotId }));
+    await kafka.produce(bookingEvent("expired", { bookingId, slotId, contact: email }));
     const [mail] = await eventually(async () => {
       const mails = smtp.mailsTo(email);
       return mails.length > 0 ? mails : undefined;
     }, 20_000);
     expect(mail!.raw).toMatch(/^Subject: Your appointment hold lapsed/m);
     expect(mail!.raw).toContain(bookingId);
+    // A hold is not worth keeping anything for.
+    expect(await db.knex("booking_contacts").where({ booking_id: bookingId })).toEqual([]);
+  });
+
+  it("tells the patient a hold lapsed from a contact kept by an older notifier, for an older producer's event", async () => {
+    const email = newEmail();
+    const bookingId = randomUUID();
+    // What an older notifier kept from booking.created, and an older producer's booking.expired
+    // (no contact fields).
+    await db.knex("booking_contacts").insert({ booking_id: bookingId, patient_name: "Jane Doe", patient_contact: email, patient_phone: "", slot_start_time: null });
+    const legacy = bookingEvent("expired", { bookingId });
+    await kafka.produce({ ...legacy, payload: { $case: "expired", value: { patientName: "", patientContact: "", patientPhone: "", slotStartTime: undefined } } });
+    const [mail] = await eventually(async () => {
+      const mails = smtp.mailsTo(email);
+      return mails.length > 0 ? mails : undefined;
+    }, 20_000);
+    expect(mail!.raw).toMatch(/^Subject: Your appointment hold lapsed/m);
     // The kept contact is gone once the hold is over.
     await eventually(async () => ((await db.knex("booking_contacts").where({ booking_id: bookingId })).length === 0 ? true : undefined));
   });
