@@ -18,10 +18,13 @@ type ServiceName = (typeof SERVICES)[number];
 /**
  * Series that no service exports, on purpose: `up` and `ALERTS` are Prometheus' own,
  * `pg_replication_lag_seconds` comes from postgres_exporter on the Patroni clusters in the
- * cluster, and `patroni_*` from each Patroni member's REST API (scraped as job `patroni`).
+ * cluster, `patroni_*` from each Patroni member's REST API (scraped as job `patroni`), and
+ * `pgbackrest_*` and `pg_archiver_*` from the backup agent (job `backup`; its metrics are checked
+ * against real backups in test/backup-restore.test.ts).
  */
 const EXTERNAL_METRICS = new Set(["up", "ALERTS", "pg_replication_lag_seconds"]);
-const isExternal = (name: string): boolean => EXTERNAL_METRICS.has(name) || name.startsWith("patroni_");
+const isExternal = (name: string): boolean =>
+  EXTERNAL_METRICS.has(name) || name.startsWith("patroni_") || name.startsWith("pgbackrest_") || name.startsWith("pg_archiver_");
 
 // ------------------------------------------------------------------ the exposition format
 

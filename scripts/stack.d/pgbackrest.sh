@@ -111,6 +111,7 @@ pgbackrest_write_config() {
     echo "pg1-path=$PG_DATA"
     echo "pg1-port=$CLINIC_PG_PORT"
     echo "pg1-socket-path=$sock"
+    echo "pg1-user=$PG_SUPERUSER"
     if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
       for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
         echo
@@ -119,6 +120,7 @@ pgbackrest_write_config() {
           echo "pg$((m + 1))-path=$PATRONI_DIR/$(patroni_member_name "$s" "$m")/data"
           echo "pg$((m + 1))-port=$(patroni_port "PG_${s}_${m}")"
           echo "pg$((m + 1))-socket-path=$sock"
+          echo "pg$((m + 1))-user=$PG_SUPERUSER"
         done
         # Copy the files from a standby; the primary only runs pg_backup_start/stop.
         if (($(patroni_members_of "$s") > 1)); then echo "backup-standby=y"; fi
@@ -133,9 +135,12 @@ pgbackrest_write_config() {
   fi
 }
 
-# pgBackRest as the `postgres` user (it reads the data directories).
+# pgBackRest as the `postgres` user (it reads the data directories), without the caller's libpq
+# settings: a PGUSER/PGHOST/PGPORT in the environment (a service's login, the test stack's) would
+# override where and as whom it connects.
 pgbackrest_run() {
-  as_pg pgbackrest --config="$PGBACKREST_CONF" "$@"
+  as_pg env -u PGHOST -u PGHOSTADDR -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATABASE -u PGSERVICE -u PGOPTIONS \
+    pgbackrest --config="$PGBACKREST_CONF" "$@"
 }
 
 # Creates the stanza's repository (idempotent), then lets its WAL be archived.

@@ -37,10 +37,14 @@ const POLL_MS = 15_000;
 
 const log = (msg, extra = {}) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...extra })}\n`);
 
+// Without the libpq settings of whoever started the stack: they would override where and as whom
+// pgBackRest connects.
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^PG(HOST|HOSTADDR|PORT|USER|PASSWORD|DATABASE|SERVICE|OPTIONS)$/.test(key)));
+
 /** pgBackRest as `postgres`, which owns the data directories it reads. */
 function pgbackrest(args) {
   return new Promise((resolve, reject) => {
-    execFile("runuser", ["-u", "postgres", "--", "pgbackrest", `--config=${config}`, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile("runuser", ["-u", "postgres", "--", "pgbackrest", `--config=${config}`, ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
       err ? reject(Object.assign(err, { stderr: String(stderr).trim() })) : resolve(String(stdout)),
     );
   });
