@@ -166,7 +166,7 @@ export interface OutboxRelayOptions {
   /** Fallback poll when no notification arrives (default 1 s). */
   idleMs?: number;
   /**
-   * Least time between the starts of two rounds (default 100 ms). Every commit that wrote events
+   * Least time between the starts of two rounds (default 200 ms). Every commit that wrote events
    * notifies; under load, rounds spaced this far apart each carry the events of many commits (one
    * Kafka request and one marking UPDATE for all of them) instead of one round per commit. An idle
    * relay starts at once: the spacing only delays a round that follows another closely.
@@ -323,7 +323,7 @@ export class OutboxRelay {
           connected = true;
         }
         await this.listen().catch((err: unknown) => logger.debug({ err, outbox: name }, "outbox listener unavailable; polling"));
-        const gap = (this.options.minRoundGapMs ?? 100) - (Date.now() - this.lastRoundAt);
+        const gap = (this.options.minRoundGapMs ?? 200) - (Date.now() - this.lastRoundAt);
         if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
         this.woken = false;
         this.lastRoundAt = Date.now();

@@ -11,6 +11,8 @@ import { commitOutcomeUnknown, databaseUnavailable, isDatabaseUnavailable } from
 export interface PreparedStatement {
   name: string;
   text: string;
+  /** A read: a connection lost while it ran changed nothing (DATABASE_UNAVAILABLE, not unknown). */
+  readOnly?: boolean;
 }
 
 /** The part of a node-postgres client a prepared statement needs. */
@@ -40,7 +42,8 @@ export async function runPrepared<R extends QueryResultRow>(db: Knex, statement:
     );
     return rows;
   } catch (err) {
-    throw isDatabaseUnavailable(err) ? commitOutcomeUnknown(err) : err;
+    if (!isDatabaseUnavailable(err)) throw err;
+    throw statement.readOnly ? databaseUnavailable(err) : commitOutcomeUnknown(err);
   } finally {
     // A connection that broke is marked disposed by knex's pg client and dropped at its next
     // acquire; releasing it here is what knex itself does.

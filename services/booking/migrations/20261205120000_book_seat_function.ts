@@ -10,9 +10,10 @@ import type { Knex, Migration } from "@clinic/platform";
  * waited for the row lock is seen.
  *
  * Outcomes: `created` (with the row), `already_booked` / `existing` (seat given back in the same
- * transaction, so no reader ever saw it taken), or `no_seat`: no inventory row yet, a retired
- * slot, or full on paper, all of which the caller settles in its general transaction (creating the
- * inventory row, reclaiming lapsed holds, whose events need the service's encoder).
+ * transaction, so no reader ever saw it taken), `full` (no seat, and no lapsed hold whose seat
+ * could be reclaimed), `retired`, or `no_seat`: no inventory row yet, or full on paper with lapsed
+ * holds, which the caller settles in its general transaction (creating the inventory row,
+ * reclaiming lapsed holds, whose events need the service's encoder).
  *
  * The outbox rows arrive encoded (the service owns the event schema); the function adds them with
  * the booking and wakes the relays at commit, as `writeOutbox` does.
@@ -33,11 +34,22 @@ export const bookSeatFunction: Migration = {
       DECLARE
         v_row bookings%ROWTYPE;
         v_duplicate uuid;
+        v_retired boolean;
       BEGIN
         UPDATE slot_inventory SET held = held + 1, updated_at = now()
          WHERE slot_id = p_slot_id AND held < capacity AND NOT retired;
         IF NOT FOUND THEN
-          RETURN QUERY SELECT 'no_seat'::text, NULL::uuid, NULL::json;
+          -- Full, and no lapsed hold to reclaim: refused here, in the same round trip. Otherwise
+          -- (no inventory row yet, lapsed holds) the caller's general transaction settles it.
+          SELECT i.retired INTO v_retired FROM slot_inventory i WHERE i.slot_id = p_slot_id;
+          IF FOUND AND v_retired THEN
+            RETURN QUERY SELECT 'retired'::text, NULL::uuid, NULL::json;
+          ELSIF FOUND AND NOT EXISTS (SELECT 1 FROM bookings b
+                                       WHERE b.slot_id = p_slot_id AND b.status = 'PENDING' AND b.expires_at <= now()) THEN
+            RETURN QUERY SELECT 'full'::text, NULL::uuid, NULL::json;
+          ELSE
+            RETURN QUERY SELECT 'no_seat'::text, NULL::uuid, NULL::json;
+          END IF;
           RETURN;
         END IF;
 

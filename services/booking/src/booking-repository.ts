@@ -285,6 +285,10 @@ export class BookingShardRepository {
         return { kind: result.outcome, booking: bookingFromJson(result.booking) };
       case "already_booked":
         return { kind: "already_booked", bookingId: result.other_id! };
+      case "full":
+        return { kind: "full" };
+      case "retired":
+        return { kind: "retired" };
       case "no_seat":
         return undefined;
       default:

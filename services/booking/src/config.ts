@@ -55,7 +55,7 @@ export const configSchema = commonConfigSchema.extend({
   OUTBOX_BATCH_SIZE: env.positiveInt().default(500),
   OUTBOX_IDLE_MS: env.positiveInt().default(1_000),
   /** Least time between two relay rounds of a shard: under load, each round carries many commits' events. */
-  OUTBOX_MIN_ROUND_GAP_MS: env.nonNegativeInt().default(100),
+  OUTBOX_MIN_ROUND_GAP_MS: env.nonNegativeInt().default(200),
   OUTBOX_RETENTION_HOURS: env.positiveInt().default(24),
 });
 

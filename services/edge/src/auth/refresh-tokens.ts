@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { Knex } from "@clinic/platform";
+import { runPrepared, type Knex, type PreparedStatement } from "@clinic/platform";
 
 interface RefreshTokenRow {
   id: string;
@@ -75,6 +75,12 @@ export async function revokeFamilyOf(db: Knex, token: string): Promise<string | 
 
 /** Whether a sign-in was revoked (logout, or a reused refresh token). */
 export async function isFamilyRevoked(db: Knex, familyId: string): Promise<boolean> {
-  const row = await db("refresh_tokens").where({ family_id: familyId }).whereNotNull("revoked_at").first(db.raw("1 AS revoked"));
-  return row !== undefined;
+  // Prepared: asked for every request whose sign-in is not in the edge's short-lived cache.
+  return (await runPrepared(db, FAMILY_REVOKED, [familyId])).length > 0;
 }
+
+const FAMILY_REVOKED: PreparedStatement = {
+  name: "family_revoked",
+  text: "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1",
+  readOnly: true,
+};
