@@ -79,6 +79,17 @@ export class CpuSampler {
       if (existsSync(path.join(run, `${name}.pid`))) add(name, pidIn(`${name}.pid`));
     }
     if (existsSync(run)) for (const file of readdirSync(run).filter((f) => SHARD_MEMBER.test(f)).sort()) add(SHARD_DATABASES, pidIn(file));
+    // Patroni may start its PostgreSQL outside its own process tree: the postmasters too, by
+    // their pid files (a process counted from two roots counts once, see `sample`).
+    const patroni = path.join(stateDir, "patroni");
+    if (existsSync(patroni)) {
+      for (const member of readdirSync(patroni).filter((f) => SHARD_MEMBER.test(`${f}.pid`))) {
+        const file = path.join(patroni, member, "data", "postmaster.pid");
+        if (!existsSync(file)) continue;
+        const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
+        if (Number.isInteger(pid) && pid > 0) add(SHARD_DATABASES, pid);
+      }
+    }
   }
 
   get available(): boolean {
@@ -98,13 +109,20 @@ export class CpuSampler {
       if (list) list.push(pid);
       else children.set(s.ppid, [pid]);
     }
-    const tree = (pid: number): number => {
-      const s = stats.get(pid);
-      if (!s) return 0;
-      return s.own + s.reaped + (children.get(pid) ?? []).reduce((sum, child) => sum + tree(child), 0);
+    /** CPU of the trees under `roots`, each process once even when two roots share it. */
+    const trees = (roots: readonly number[]): number => {
+      const seen = new Set<number>();
+      const walk = (pid: number): number => {
+        const s = stats.get(pid);
+        if (!s || seen.has(pid)) return 0;
+        seen.add(pid);
+        return s.own + s.reaped + (children.get(pid) ?? []).reduce((sum, child) => sum + walk(child), 0);
+      };
+      return roots.reduce((sum, pid) => sum + walk(pid), 0);
     };
+    const tree = (pid: number): number => trees([pid]);
     const sample: CpuSample = new Map();
-    for (const [name, pids] of this.pids) sample.set(name, pids.reduce((sum, pid) => sum + tree(pid), 0));
+    for (const [name, pids] of this.pids) sample.set(name, trees(pids));
     // The whole machine, from /proc/stat: what the stack and harness did not use went to other
     // processes (or stayed idle). On a shared machine that share explains a low number.
     const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
