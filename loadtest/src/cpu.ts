@@ -3,7 +3,32 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 
 /** Stack components that run as processes, as named by `scripts/stack` pid files. */
-const COMPONENTS = ["postgres", "redis", "kafka", "jaeger", "prometheus", "sinks", "doctor", "slot", "booking", "notifier", "edge"] as const;
+const COMPONENTS = [
+  "postgres",
+  "redis",
+  "kafka",
+  "jaeger",
+  "zipkin",
+  "prometheus",
+  "victoriametrics",
+  "sinks",
+  "etcd",
+  "haproxy",
+  "pgbouncer",
+  "doctor",
+  "slot",
+  "booking",
+  "notifier",
+  "edge",
+] as const;
+
+/**
+ * Booking shards as Patroni clusters: one pid file per member (`booking-<shard>-m<member>`), a
+ * Patroni process whose children are that member's PostgreSQL. Counted together, primaries and
+ * standbys alike: replication is part of what a booking costs there.
+ */
+const SHARD_MEMBER = /^booking-\d+-m\d+\.pid$/;
+const SHARD_DATABASES = "shard-dbs";
 
 interface ProcStat {
   ppid: number;
@@ -38,15 +63,32 @@ export type CpuSample = Map<string, number>;
  * says where a run's CPU went; on a 2-core machine the sum is at most 200%.
  */
 export class CpuSampler {
-  private readonly pids = new Map<string, number>();
+  private readonly pids = new Map<string, number[]>();
 
   constructor(stateDir: string | undefined) {
     if (!stateDir) return;
+    const run = path.join(stateDir, "run");
+    const pidIn = (file: string): number | undefined => {
+      const pid = Number(readFileSync(path.join(run, file), "utf8").trim().split("\n")[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    };
+    const add = (name: string, pid: number | undefined) => {
+      if (pid !== undefined) this.pids.set(name, [...(this.pids.get(name) ?? []), pid]);
+    };
     for (const name of COMPONENTS) {
-      const file = path.join(stateDir, "run", `${name}.pid`);
-      if (!existsSync(file)) continue;
-      const pid = Number(readFileSync(file, "utf8").trim().split("\n")[0]);
-      if (Number.isInteger(pid) && pid > 0) this.pids.set(name, pid);
+      if (existsSync(path.join(run, `${name}.pid`))) add(name, pidIn(`${name}.pid`));
+    }
+    if (existsSync(run)) for (const file of readdirSync(run).filter((f) => SHARD_MEMBER.test(f)).sort()) add(SHARD_DATABASES, pidIn(file));
+    // Patroni may start its PostgreSQL outside its own process tree: the postmasters too, by
+    // their pid files (a process counted from two roots counts once, see `sample`).
+    const patroni = path.join(stateDir, "patroni");
+    if (existsSync(patroni)) {
+      for (const member of readdirSync(patroni).filter((f) => SHARD_MEMBER.test(`${f}.pid`))) {
+        const file = path.join(patroni, member, "data", "postmaster.pid");
+        if (!existsSync(file)) continue;
+        const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
+        if (Number.isInteger(pid) && pid > 0) add(SHARD_DATABASES, pid);
+      }
     }
   }
 
@@ -67,13 +109,20 @@ export class CpuSampler {
       if (list) list.push(pid);
       else children.set(s.ppid, [pid]);
     }
-    const tree = (pid: number): number => {
-      const s = stats.get(pid);
-      if (!s) return 0;
-      return s.own + s.reaped + (children.get(pid) ?? []).reduce((sum, child) => sum + tree(child), 0);
+    /** CPU of the trees under `roots`, each process once even when two roots share it. */
+    const trees = (roots: readonly number[]): number => {
+      const seen = new Set<number>();
+      const walk = (pid: number): number => {
+        const s = stats.get(pid);
+        if (!s || seen.has(pid)) return 0;
+        seen.add(pid);
+        return s.own + s.reaped + (children.get(pid) ?? []).reduce((sum, child) => sum + walk(child), 0);
+      };
+      return roots.reduce((sum, pid) => sum + walk(pid), 0);
     };
+    const tree = (pid: number): number => trees([pid]);
     const sample: CpuSample = new Map();
-    for (const [name, pid] of this.pids) sample.set(name, tree(pid));
+    for (const [name, pids] of this.pids) sample.set(name, trees(pids));
     // The whole machine, from /proc/stat: what the stack and harness did not use went to other
     // processes (or stayed idle). On a shared machine that share explains a low number.
     const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);

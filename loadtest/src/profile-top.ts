@@ -64,6 +64,11 @@ function packageLabel(node: ProfileNode): string {
 }
 
 const say = (line: string): boolean => process.stdout.write(`${line}\n`);
+// Piped into `head`: stop quietly once the reader has what it wanted.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(0);
+});
 
 function main(): void {
   const options = parseOptions(process.argv.slice(2));

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { databaseAt } from "../databases";
 import type { PgSettings } from "../config";
 import type { ScenarioName } from "../options";
 import type { Recorder, OpKind } from "../stats";
@@ -172,13 +173,15 @@ export async function runPgbench(
     ...files.flatMap((f) => ["-f", `${path.join(dir, f.file)}@${f.weight}`]),
   ];
   // The database travels in PGDATABASE rather than as the trailing argument, where a name that
-  // starts with "-" would be read as an option.
-  const command = `PGDATABASE=${database} pgbench ${args.join(" ")}`;
+  // starts with "-" would be read as an option. A shard named by its address (a Patroni cluster's
+  // primary at HAProxy) is reached there, as the booking service reaches it.
+  const target = databaseAt(pg, database);
+  const command = `PGHOST=${target.host} PGPORT=${target.port} PGDATABASE=${target.database} pgbench ${args.join(" ")}`;
   writeFileSync(path.join(dir, "command.txt"), `${command}\n`);
 
   recorder.startedAt = performance.now();
   const child = spawn(binary, args, {
-    env: { ...process.env, PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: database },
+    env: { ...process.env, PGHOST: target.host, PGPORT: String(target.port), PGUSER: pg.user, PGPASSWORD: pg.password, PGDATABASE: target.database },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

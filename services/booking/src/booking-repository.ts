@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type PreparedStatement } from "@clinic/platform";
+import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type OutboxEvent, type PreparedStatement } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import type { SlotInfo } from "./slot-directory";
@@ -92,6 +92,43 @@ const bookingFromJson = (row: BookingJson): BookingRow => ({
   expires_at: new Date(row.expires_at),
   updated_at: new Date(row.updated_at),
 });
+
+/**
+ * The row a new booking will be, as both ways of creating it write it. The hold's expiry comes
+ * from this process's clock, which also stamped the booking id.
+ */
+function draftBooking(input: NewBooking, now = Date.now()): BookingRow {
+  return {
+    id: input.id,
+    created_at: input.createdAt,
+    slot_id: input.slot.id,
+    doctor_id: input.slot.doctorId,
+    patient_id: input.patientId,
+    patient_name: input.patientName,
+    patient_contact: input.patientContact,
+    patient_phone: input.patientPhone,
+    status: input.confirm ? "CONFIRMED" : "PENDING",
+    slot_start_time: input.slot.startTime,
+    // A confirmed booking has no hold; its expiry is moot and set to its creation.
+    expires_at: new Date(input.confirm ? now : now + input.holdTtlMs),
+    updated_at: new Date(now),
+  };
+}
+
+/** The inserted columns of a draft, in the order of the general path's INSERT and of `book_seat`'s parameters. */
+const insertedValues = (row: BookingRow): (string | Date)[] => [
+  row.id,
+  row.created_at,
+  row.slot_id,
+  row.doctor_id,
+  row.patient_id,
+  row.patient_name,
+  row.patient_contact,
+  row.patient_phone,
+  row.status,
+  row.slot_start_time,
+  row.expires_at,
+];
 
 /** Thrown inside a transaction to roll it back and hand a result to the caller. */
 class Rollback<T> extends Error {
@@ -187,23 +224,10 @@ export class BookingShardRepository {
         const { rows } = await trx.raw<{ rows: BookingRow[] }>(
           `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
                                  patient_phone, status, slot_start_time, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now() + make_interval(secs => ?))
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
            RETURNING *`,
-          [
-            input.id,
-            input.createdAt,
-            input.slot.id,
-            input.slot.doctorId,
-            input.patientId,
-            input.patientName,
-            input.patientContact,
-            input.patientPhone,
-            input.confirm ? "CONFIRMED" : "PENDING",
-            input.slot.startTime,
-            // A confirmed booking has no hold; its expiry is moot and set to its creation.
-            input.confirm ? 0 : input.holdTtlMs / 1000,
-          ],
+          insertedValues(draftBooking(input)),
         );
         const booking = rows[0];
         if (!booking) {
@@ -212,11 +236,7 @@ export class BookingShardRepository {
           if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
           throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
         }
-        // An instant booking is still created, then confirmed: consumers see the usual sequence.
-        await writeOutbox(trx, [
-          bookingEvent(this.eventsTopic, "booking.created", booking),
-          ...(input.confirm ? [bookingEvent(this.eventsTopic, "booking.confirmed", booking)] : []),
-        ]);
+        await writeOutbox(trx, this.creationEvents(booking));
         return { kind: "created", booking } satisfies CreateOutcome;
       });
     } catch (err) {
@@ -231,45 +251,13 @@ export class BookingShardRepository {
   /**
    * `create`'s common case (the slot's inventory exists and has a free seat) as one prepared
    * statement; undefined when the general transaction must settle it. The events are encoded here
-   * from what the row will hold: the hold's expiry is set from this process's clock, which also
-   * stamped the booking id.
+   * from what the row will hold.
    */
   private async createInOneStatement(input: NewBooking): Promise<CreateOutcome | undefined> {
-    const now = Date.now();
-    const status: StoredStatus = input.confirm ? "CONFIRMED" : "PENDING";
-    // A confirmed booking has no hold; its expiry is moot and set to its creation.
-    const expiresAt = new Date(input.confirm ? now : now + input.holdTtlMs);
-    const draft: BookingRow = {
-      id: input.id,
-      created_at: input.createdAt,
-      slot_id: input.slot.id,
-      doctor_id: input.slot.doctorId,
-      patient_id: input.patientId,
-      patient_name: input.patientName,
-      patient_contact: input.patientContact,
-      patient_phone: input.patientPhone,
-      status,
-      slot_start_time: input.slot.startTime,
-      expires_at: expiresAt,
-      updated_at: new Date(now),
-    };
-    // An instant booking is still created, then confirmed: consumers see the usual sequence.
-    const events = [
-      bookingEvent(this.eventsTopic, "booking.created", draft),
-      ...(input.confirm ? [bookingEvent(this.eventsTopic, "booking.confirmed", draft)] : []),
-    ];
+    const draft = draftBooking(input);
+    const events = this.creationEvents(draft);
     const rows = await runPrepared<{ outcome: string; other_id: string | null; booking: BookingJson | null }>(this.db, BOOK_SEAT, [
-      input.id,
-      input.createdAt,
-      input.slot.id,
-      input.slot.doctorId,
-      input.patientId,
-      input.patientName,
-      input.patientContact,
-      input.patientPhone,
-      status,
-      input.slot.startTime,
-      expiresAt,
+      ...insertedValues(draft),
       this.eventsTopic,
       events.map((e) => e.eventId ?? randomUUID()),
       events.map((e) => e.type),
@@ -294,6 +282,14 @@ export class BookingShardRepository {
       default:
         throw new Error(`book_seat answered ${JSON.stringify(result)}`);
     }
+  }
+
+  /** A new booking's events: an instant booking is still created, then confirmed, as consumers expect. */
+  private creationEvents(row: BookingRow): OutboxEvent[] {
+    return [
+      bookingEvent(this.eventsTopic, "booking.created", row),
+      ...(row.status === "CONFIRMED" ? [bookingEvent(this.eventsTopic, "booking.confirmed", row)] : []),
+    ];
   }
 
   /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */

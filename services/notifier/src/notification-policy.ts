@@ -68,20 +68,12 @@ export function contactOf(event: eventsV1.BookingEvent): PatientContact | undefi
     case "created":
     case "confirmed":
     case "cancelled":
-      return {
-        patientName: payload.value.patientName,
-        patientContact: payload.value.patientContact,
-        patientPhone: payload.value.patientPhone,
-        slotStartTime: payload.value.slotStartTime,
-      };
-    case "expired":
-      if (payload.value.patientContact === "" && payload.value.patientPhone === "") return undefined;
-      return {
-        patientName: payload.value.patientName,
-        patientContact: payload.value.patientContact,
-        patientPhone: payload.value.patientPhone,
-        slotStartTime: payload.value.slotStartTime,
-      };
+    case "expired": {
+      const { patientName, patientContact, patientPhone, slotStartTime } = payload.value;
+      // booking.expired of a producer older than its contact fields carries none.
+      if (payload.$case === "expired" && patientContact === "" && patientPhone === "") return undefined;
+      return { patientName, patientContact, patientPhone, slotStartTime };
+    }
     case "failed":
       return undefined;
   }
