@@ -129,12 +129,25 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
     const started = Date.now();
     const { rows } = await direct.raw<{ rows: { file: string }[] }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS file");
     const file = rows[0]!.file;
+    let archiver: Record<string, unknown> = {};
     await eventually(async () => {
-      const { rows: archived } = await direct.raw<{ rows: { last: string | null }[] }>("SELECT last_archived_wal AS last FROM pg_stat_archiver");
+      const { rows: archived } = await direct.raw<{ rows: { last: string | null }[] }>(
+        "SELECT last_archived_wal AS last, failed_count, last_failed_wal, last_failed_time FROM pg_stat_archiver",
+      );
+      archiver = archived[0] ?? {};
       // Same timeline: segment names order as their positions.
       return archived[0]?.last && archived[0].last.slice(0, 24) >= file ? true : undefined;
-    }, 60_000, 200);
+    }, 60_000, 200).catch((err: unknown) => {
+      throw new Error(`${String(err)}: ${file} not archived, pg_stat_archiver ${JSON.stringify(archiver)} (archive_command failures: see the member's log)`);
+    });
     return Date.now() - started;
+  }
+
+  /** The shard's members as Patroni lists them (name and role). */
+  async function members(): Promise<{ Member: string; Role: string }[]> {
+    const conf = path.join(stateDir, "patroni", "booking-0-m0.yml");
+    const { stdout } = await run("patronictl", ["-c", conf, "list", "--format", "json"], { timeout: 60_000 });
+    return JSON.parse(stdout) as { Member: string; Role: string }[];
   }
 
   const restoredIds = async (port: number): Promise<{ ids: string[]; held: number }> => {
@@ -185,6 +198,19 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
     } finally {
       await stack("restore", "--stop", match![2]!);
     }
+  }, 300_000);
+
+  it("keeps archiving and backing up after a switchover makes another member the primary", async () => {
+    const leader = (await members()).find((m) => m.Role === "Leader")!.Member;
+    const candidate = (await members()).find((m) => m.Role !== "Leader")!.Member;
+    const conf = path.join(stateDir, "patroni", "booking-0-m0.yml");
+    await run("patronictl", ["-c", conf, "switchover", `--leader=${leader}`, `--candidate=${candidate}`, "--force"], { timeout: 120_000 });
+    await eventually(async () => ((await members()).find((m) => m.Role === "Leader")?.Member === candidate ? true : undefined), 60_000, 500);
+    // The pools reach the new primary through HAProxy once it is checked healthy.
+    await eventually(async () => ((await book(newSlot(10), 10)).length === 10 ? true : undefined), 60_000, 1_000);
+    await waitArchived();
+    const { stdout } = await stack("backup", "booking-0");
+    expect(stdout).toMatch(/^booking-0 +incr /m);
   }, 300_000);
 
   it("rebuilds a shard from the backup alone after every member's data directory is deleted", async () => {

@@ -123,12 +123,13 @@ patroni_addr() {
 }
 
 # WAL archiving into the shard's pgBackRest stanza (scripts/stack.d/pgbackrest.sh). Set in every
-# member's own configuration: only the primary archives (archive_mode `on`), so after a failover
-# the new primary carries on where the old one stopped.
+# member's own configuration ($1: the shard, $2: the member's data directory): only the primary
+# archives (archive_mode `on`), so after a failover the new primary carries on where the old one
+# stopped.
 patroni_archive_parameters() {
   [[ "$CLINIC_BACKUP" == on ]] || return 0
   printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: '%s'\n" \
-    "$CLINIC_ARCHIVE_TIMEOUT" "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")")"
+    "$CLINIC_ARCHIVE_TIMEOUT" "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")" "$2")"
 }
 
 patroni_write_config() {
@@ -206,7 +207,7 @@ postgresql:
     - host all all 127.0.0.1/32 scram-sha-256
   parameters:
     unix_socket_directories: '$sock'
-$(patroni_archive_parameters "$s")
+$(patroni_archive_parameters "$s" "$data")
     fsync: '$fsync'
     logging_collector: 'off'
     log_line_prefix: '%m [%p] $name %q%u@%d '

@@ -123,7 +123,7 @@ pg_write_conf() {
       # The services' databases into their pgBackRest stanza (scripts/stack.d/pgbackrest.sh).
       echo "archive_mode = on"
       echo "archive_timeout = $CLINIC_ARCHIVE_TIMEOUT"
-      echo "archive_command = '$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA")'"
+      echo "archive_command = '$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA" "$PG_DATA")'"
     fi
   } > "$conf.tmp"
   mv -f "$conf.tmp" "$conf"

@@ -24,11 +24,17 @@ PGBACKREST_SERVICES_STANZA=services
 # Exists once the stanza's repository is created (scripts/stack up pgbackrest).
 pgbackrest_ready_marker() { printf '%s/ready/%s' "$PGBACKREST_DIR" "$1"; }
 
-# archive_command of a stanza. Until the stanza exists (pgbackrest not started in this state dir,
-# as in the test and chaos stacks) a segment is let go: without a backup to replay it onto it
-# would be useless, and failing instead would keep every segment in pg_wal for good. From the
-# stanza's creation on, every segment is pushed, and the first backup checks that it was.
+# archive_command of a stanza ($1) for the cluster whose data directory is $2. Until the stanza
+# exists (pgbackrest not started in this state dir, as in the test and chaos stacks) a segment is
+# let go: without a backup to replay it onto it would be useless, and failing instead would keep
+# every segment in pg_wal for good. From the stanza's creation on, every segment is pushed, and
+# the first backup checks that it was.
+#
+# The data directory is named on the command line because PostgreSQL passes %p relative to it and
+# pgBackRest resolves it against pg1-path (refusing to push when they differ): a shard's stanza
+# lists every member, pg1 being member 0, so without it a primary other than member 0 (after a
+# failover, or a bootstrap won by another member) could never archive.
 pgbackrest_archive_command() {
-  printf 'test ! -f %s || pgbackrest --config=%s --stanza=%s archive-push %%p' \
-    "$(pgbackrest_ready_marker "$1")" "$PGBACKREST_CONF" "$1"
+  printf 'test ! -f %s || pgbackrest --config=%s --stanza=%s --pg1-path=%s archive-push %%p' \
+    "$(pgbackrest_ready_marker "$1")" "$PGBACKREST_CONF" "$1" "$2"
 }

@@ -86,12 +86,17 @@ cmd_backup() {
 # Starts PostgreSQL on a restored data dir, lets it replay the archive to its target and promote,
 # and leaves it running (scratch) or stops it again (in place, for its own component to start).
 # The standby's recovery settings that came with the files are overridden: a restored cluster
-# must read WAL from the repository only, never stream from the live cluster.
+# must read WAL from the repository only, never stream from the live cluster. So are the settings
+# that name another member's data directory: a shard's configuration files come from whichever
+# member was primary at the backup (its pg_hba.conf path, its archive_command), not necessarily
+# the one restored into. $5, in place: the stanza the promoted cluster archives into again (the
+# timeline history file and the last segment of the old timeline must reach the repository).
 pgbackrest_recover() {
-  local data="$1" port="$2" keep="$3" lf="$4" sock deadline state
+  local data="$1" port="$2" keep="$3" lf="$4" stanza="${5:-}" sock deadline state archive=""
   sock="$(pg_socket_dir)"
+  if [[ -n "$stanza" ]]; then archive="-c archive_command='$(pgbackrest_archive_command "$stanza" "$data")'"; fi
   as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$lf" -w -t 600 -s start \
-    -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock' -c primary_conninfo='' -c primary_slot_name='' -c synchronous_standby_names='' -c hot_standby=on" \
+    -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock' -c hba_file='$data/pg_hba.conf' -c ident_file='$data/pg_ident.conf' -c primary_conninfo='' -c primary_slot_name='' -c synchronous_standby_names='' -c hot_standby=on $archive" \
     >> "$lf" 2>&1 8>&- || { tail -n 20 "$lf" >&2; die "restore: PostgreSQL did not start on the restored data (log: $lf)"; }
   deadline=$((SECONDS + 1800))
   while true; do
@@ -153,7 +158,7 @@ pgbackrest_restore_in_place() {
     pgbackrest_move_aside "$PG_DATA" postgres-data
     install -d -o "$PG_SUPERUSER" -g "$PG_SUPERUSER" -m 0700 "$PG_DATA"
     pgbackrest_run --stanza="$stanza" "${args[@]}" restore >> "$lf" 2>&1 || { tail -n 20 "$lf" >&2; die "restore of $stanza failed (log: $lf)"; }
-    pgbackrest_recover "$PG_DATA" "$CLINIC_PG_PORT" 0 "$(logfile_of postgres)"
+    pgbackrest_recover "$PG_DATA" "$CLINIC_PG_PORT" 0 "$(logfile_of postgres)" "$stanza"
     postgres_up
   else
     local s="${stanza#booking-}" m name
@@ -178,7 +183,7 @@ pgbackrest_restore_in_place() {
     name="$(patroni_member_name "$s" 0)"
     install -d -o "$PG_SUPERUSER" -g "$PG_SUPERUSER" -m 0700 "$PATRONI_DIR/$name/data"
     pgbackrest_run --stanza="$stanza" "${args[@]}" restore >> "$lf" 2>&1 || { tail -n 20 "$lf" >&2; die "restore of $stanza failed (log: $lf)"; }
-    pgbackrest_recover "$PATRONI_DIR/$name/data" "$(patroni_port "PG_${s}_0")" 0 "$(logfile_of "$name")"
+    pgbackrest_recover "$PATRONI_DIR/$name/data" "$(patroni_port "PG_${s}_0")" 0 "$(logfile_of "$name")" "$stanza"
     patroni_up
   fi
   printf 'restored %s in place to %s in %s s\n' "$stanza" "${to:-the end of the archive}" "$((SECONDS - start))"
