@@ -195,7 +195,8 @@ pgbackrest_up() {
   if ! running_pid pgbackrest >/dev/null; then
     require_port_free pgbackrest CLINIC_BACKUP_METRICS_PORT
     (
-      export PGBACKREST_CONF CLINIC_BACKUP_FULL_AT CLINIC_BACKUP_INCR_SECONDS
+      # Not PGBACKREST_*: pgBackRest reads every such variable as one of its options.
+      export BACKUP_AGENT_CONFIG="$PGBACKREST_CONF" CLINIC_BACKUP_FULL_AT CLINIC_BACKUP_INCR_SECONDS
       export BACKUP_AGENT_PORT="$CLINIC_BACKUP_METRICS_PORT" BACKUP_AGENT_SOCKET="$(pg_socket_dir)"
       export BACKUP_AGENT_TARGETS="$(pgbackrest_agent_targets)" BACKUP_AGENT_SCHEDULE="${CLINIC_BACKUP_SCHEDULE:-on}"
       start_bg pgbackrest "$lf" node "$STACK_D/pgbackrest/backup-agent.js"

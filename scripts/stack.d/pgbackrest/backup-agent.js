@@ -6,9 +6,9 @@
 // only `pgbackrest info` knows; one small process both schedules and reports, so a backup that
 // stopped happening shows as a growing age, whoever was supposed to take it.
 //
-// Settings (environment): PGBACKREST_CONF, BACKUP_AGENT_PORT, BACKUP_AGENT_SOCKET (PostgreSQL's
-// socket directory), BACKUP_AGENT_TARGETS (JSON: [{stanza, members: [{name, port}]}]),
-// CLINIC_BACKUP_FULL_AT (HH:MM UTC of the daily full backup), CLINIC_BACKUP_INCR_SECONDS,
+// Settings (environment): BACKUP_AGENT_CONFIG (pgbackrest.conf), BACKUP_AGENT_PORT,
+// BACKUP_AGENT_SOCKET (PostgreSQL's socket directory), BACKUP_AGENT_TARGETS (JSON: [{stanza,
+// members: [{name, port}]}]), CLINIC_BACKUP_FULL_AT (HH:MM UTC of the daily full backup), CLINIC_BACKUP_INCR_SECONDS,
 // BACKUP_AGENT_SCHEDULE (on/off: off only reports).
 "use strict";
 const { execFile } = require("node:child_process");
@@ -26,7 +26,7 @@ const required = (name) => {
   }
   return value;
 };
-const config = required("PGBACKREST_CONF");
+const config = required("BACKUP_AGENT_CONFIG");
 const port = Number(required("BACKUP_AGENT_PORT"));
 const socket = required("BACKUP_AGENT_SOCKET");
 const targets = JSON.parse(required("BACKUP_AGENT_TARGETS"));
