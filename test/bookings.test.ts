@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { testLogger } from "@clinic/test-support";
+import { archiveOldBookings } from "../services/booking/src/archive";
 import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
 
 /**
@@ -215,5 +217,40 @@ describe("bookings through the edge", () => {
     const { body } = await http.asPatient(randomUUID()).post("/api/v1/bookings", make.bookingBody(slot.id));
     expect(body.slotStartTime).toBe(start.toISOString());
     expect(slot.startTime).toBe(start.toISOString());
+  });
+
+  // Last in this file: archival moves every finished booking of the shard, other tests' too.
+  it("answers an archived booking by id and in the patient's history, and keeps active ones hot", async () => {
+    const doctor = await make.doctor();
+    const [finishedSlot, activeSlot] = [await make.slot(doctor.id), await make.slot(doctor.id)];
+    const patientId = randomUUID();
+    const patient = http.asPatient(patientId);
+    const finished = (await patient.post("/api/v1/bookings", make.bookingBody(finishedSlot.id))).body;
+    const cancelled = (await patient.post(`/api/v1/bookings/${finished.id}/cancel`)).body;
+    const active = (await patient.post("/api/v1/bookings", make.bookingBody(activeSlot.id))).body;
+    await patient.post(`/api/v1/bookings/${active.id}/confirm`);
+    const history = async () => (await patient.get(`/api/v1/patients/${patientId}/bookings`)).body.bookings.map((b: { id: string }) => b.id).sort();
+    const before = await history();
+
+    // Seven months from now, bookings made today are past the six-month line.
+    const shard = stack.booking.router.forDoctor(doctor.id);
+    const sevenMonthsOn = new Date(Date.now() + 7 * 31 * 86_400_000);
+    const { moved } = await archiveOldBookings(shard.db, testLogger(), { now: sevenMonthsOn, afterMonths: 6 });
+    expect(moved).toBeGreaterThanOrEqual(1);
+    const where = async (id: string) => ({
+      hot: Number((await shard.db("bookings").where({ id }).count<{ n: string }[]>({ n: "*" }))[0]!.n),
+      archived: Number((await shard.db("bookings_archive").where({ id }).count<{ n: string }[]>({ n: "*" }))[0]!.n),
+    });
+    expect(await where(finished.id)).toEqual({ hot: 0, archived: 1 });
+    // A confirmed booking for a slot still ahead is active: it never moves.
+    expect(await where(active.id)).toEqual({ hot: 1, archived: 0 });
+
+    const byId = await patient.get(`/api/v1/bookings/${finished.id}`);
+    expect(byId.status).toBe(200);
+    expect(byId.body).toEqual(cancelled);
+    expect(await history()).toEqual(before);
+    expect(before).toEqual([finished.id, active.id].sort());
+    // The archived booking stays what it was: cancelling it again is the same conflict as before.
+    expectError(await patient.post(`/api/v1/bookings/${finished.id}/cancel`), 409, "BOOKING_ALREADY_CANCELLED");
   });
 });

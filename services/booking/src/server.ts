@@ -165,7 +165,16 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
     // Patients act on their own bookings only: the guarded UPDATE carries the owner check.
     const owner = account.role === "admin" ? undefined : account.accountId;
     const outcome = action === "confirm" ? await shard.confirm(id, createdAt, owner) : await shard.cancel(id, createdAt, owner);
-    if (outcome.kind === "not_found") throw notFound("booking", id);
+    if (outcome.kind === "not_found") {
+      // An archived booking is finished for good: the same conflict as before it moved, not a 404
+      // for a booking that GetBooking still answers.
+      const archived = await findArchivedBooking(shard.db, id);
+      if (!archived) throw notFound("booking", id);
+      if (owner !== undefined && archived.patient_id !== owner) throw forbidden("a booking is confirmed or cancelled by its patient or an admin only");
+      const [reason, message] = WRONG_STATE[action][archived.status] ?? ["BOOKING_ARCHIVED", "booking is archived: its slot has begun, it can no longer change"];
+      metrics.outcomes.inc({ outcome: `${action}_rejected` });
+      throw new DomainError("conflict", reason, message);
+    }
     if (outcome.kind === "not_owner") throw forbidden("a booking is confirmed or cancelled by its patient or an admin only");
     if (outcome.kind === "wrong_state") {
       const [reason, message] = WRONG_STATE[action][outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];

@@ -41,6 +41,7 @@ const MESSAGES: Record<string, (failure: ApiFailure) => string> = {
   BOOKING_ALREADY_CONFIRMED: () => "This booking is already confirmed.",
   BOOKING_ALREADY_CANCELLED: () => "This booking is already cancelled.",
   BOOKING_CANCELLED: () => "This booking was cancelled.",
+  BOOKING_ARCHIVED: () => "This booking is in the archive: its time has passed, so it can no longer change.",
   BOOKING_STATE_CONFLICT: () => "This booking changed meanwhile. Reload to see where it stands.",
   BOOKING_NOT_FOUND: () => "This booking does not exist (any more).",
   SLOT_NOT_FOUND: () => "This time is no longer offered.",
