@@ -29,6 +29,8 @@ const stackSchema = tokenSchema.extend({
   CLINIC_STATE_DIR: z.string().optional(),
   /** A pgbench binary to use instead of the one found next to the PostgreSQL server. */
   PGBENCH: z.string().optional(),
+  /** PgBouncer in front of the shards' primaries (`host:port`), when the stack runs one. */
+  PGBOUNCER_ADDR: env.hostPort().optional(),
 });
 
 export type TokenConfig = z.output<typeof tokenSchema>;

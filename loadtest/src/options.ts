@@ -28,6 +28,8 @@ export interface Options {
   baselinePool: number;
   /** Most pgbench clients: every client is a server process, and max_connections is 300. */
   pgbenchMaxClients: number;
+  /** pgbench clients through PgBouncer in the pooler check (spread scenario, mode d). */
+  poolerClients: number;
   chart: boolean;
   /** Wait for the outbox relay to drain between runs so one mode's aftermath does not tax the next. */
   settle: boolean;
@@ -47,6 +49,7 @@ const USAGE = `usage: loadtest/run [--private] [options]
   --out DIR            result directory (default loadtest/results/<timestamp>/; relative to the repository root under loadtest/run)
   --baseline-pool N    pg pool size of the seed baseline (default 20)
   --pgbench-max-clients N  cap on pgbench -c (default 100; quick 8)
+  --pooler-clients N   booking clients through PgBouncer in the pooler check, when the stack has one (default 200; quick 20)
   --no-chart / --chart     PNG chart (default on; off with --quick)
   --no-settle          do not wait for the outbox to drain between runs
   --patients N         simulated patients, each with its own token (default 20000; quick 1000; at least --hot-clients)
@@ -95,6 +98,7 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
       out: { type: "string" },
       "baseline-pool": { type: "string" },
       "pgbench-max-clients": { type: "string" },
+      "pooler-clients": { type: "string" },
       chart: { type: "boolean" },
       "no-chart": { type: "boolean" },
       "no-settle": { type: "boolean", default: false },
@@ -122,6 +126,7 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
     outDir: values.out,
     baselinePool: positive("baseline-pool", values["baseline-pool"], 20),
     pgbenchMaxClients: positive("pgbench-max-clients", values["pgbench-max-clients"], quick ? 8 : 100),
+    poolerClients: positive("pooler-clients", values["pooler-clients"], quick ? 20 : 200),
     chart: values["no-chart"] ? false : (values.chart ?? !quick),
     settle: !values["no-settle"] && !quick,
     patients,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { PgbenchResult } from "./modes/pgbench";
+import type { PoolerResult } from "./modes/pooler";
 import type { ModeName, Options, ScenarioName } from "./options";
 import type { HotSlotResult } from "./scenarios/common";
 import type { LatencySummary } from "./stats";
@@ -51,6 +52,8 @@ export interface RunResult {
    */
   cpuPerRequest?: { stackMs: number; byProcess: Record<string, number>; ceilingPerS: number };
   pgbench?: PgbenchResult;
+  /** Booking clients through PgBouncer (mode d, spread, when the stack pools the shards). */
+  pooler?: PoolerResult;
   notes: string[];
 }
 
@@ -156,6 +159,17 @@ export function renderTables(report: BenchmarkReport): string {
         }
       }
     }
+  }
+
+  for (const { pooler } of report.runs) {
+    if (!pooler) continue;
+    lines.push(
+      "",
+      `== pooler: ${pooler.clients} booking clients through PgBouncer (transaction pooling, pool of ${pooler.poolSize} per shard) ==`,
+      `   ${pooler.ok ? "ok" : "FAIL"}: at most ${pooler.peakServerConnections} server connections (PgBouncer) and ${pooler.peakBackendsAdded} more ` +
+        `PostgreSQL backends for ${pooler.peakClientConnections} clients connected at once; ${n0(pooler.tps)} tx/s, ` +
+        `${n0(pooler.transactions)} transactions, ${pooler.failed} failed`,
+    );
   }
 
   const modes = [...new Set(report.runs.map((r) => r.mode))];

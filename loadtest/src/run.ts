@@ -153,6 +153,7 @@ async function benchmark(options: Options): Promise<number> {
       print,
       ...(baselinePool ? { baselinePool } : {}),
       ...(pgbenchBinary ? { pgbenchBinary } : {}),
+      ...(config.PGBOUNCER_ADDR ? { pgbouncerAddr: config.PGBOUNCER_ADDR } : {}),
     };
 
     const warmupAcks = new Map<ModeName, AcknowledgedBooking[]>();

@@ -4,6 +4,7 @@ import type { Pool } from "pg";
 import type { PgSettings } from "./config";
 import { CpuSampler } from "./cpu";
 import { accountBookings, runPgbench } from "./modes/pgbench";
+import { runPoolerCheck } from "./modes/pooler";
 import type { Target } from "./modes/target";
 import type { ModeName, Options, ScenarioName } from "./options";
 import type { PatientPool } from "./patients";
@@ -27,6 +28,8 @@ export interface RunnerDeps {
   shardDatabases: readonly string[];
   pgbenchShard: number;
   pgbenchBinary?: string;
+  /** PgBouncer's `host:port` when the stack pools the shards (the pooler check runs then). */
+  pgbouncerAddr?: string;
   cpu: CpuSampler;
   outDir: string;
   print: (line: string) => void;
@@ -183,7 +186,31 @@ export async function runPgbenchMode(deps: RunnerDeps, scenario: ScenarioName): 
     verification.ok = false;
     verification.violations.push(`pgbench exited ${run.exitCode}, ${run.abortedClients} clients aborted, ${run.failed} failed transactions: ${run.stderrTail}`);
   }
+  // The pooler check after the spread run: its own pgbench, its bookings verified with the rest.
+  const shardEntry = deps.shardDatabases[deps.pgbenchShard]!;
+  let pooler;
+  if (scenario === "spread" && deps.pgbouncerAddr && shardEntry.includes("/")) {
+    pooler = await runPoolerCheck({
+      pgbenchBinary: deps.pgbenchBinary!,
+      pg: deps.pg,
+      shardEntry,
+      pgbouncerAddr: deps.pgbouncerAddr,
+      plan: { scenario, slots, clients: deps.options.poolerClients, seconds },
+      dir: path.join(deps.outDir, "pgbench", "pooler"),
+      print: deps.print,
+    });
+    const checked = await verifyShards(deps.shards, slots, [], []);
+    if (!checked.ok) verification.violations.push(...checked.violations.map((v) => `through PgBouncer: ${v}`));
+    if (!pooler.ok) {
+      verification.violations.push(
+        `pooler check: ${pooler.clients} clients took ${pooler.peakServerConnections} server connections (pool ${pooler.poolSize}), ` +
+          `${pooler.transactions} transactions, ${pooler.failed} failed`,
+      );
+    }
+    verification.ok = verification.ok && checked.ok && pooler.ok;
+  }
   return result(scenario, "pgbench", clients, recorder, verification, {
+    ...(pooler ? { pooler } : {}),
     ...(scenario === "hot" ? { hot: hotSummary(hot) } : {}),
     ...(cpu ? { cpu } : {}),
     pgbench: run,

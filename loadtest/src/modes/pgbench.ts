@@ -115,6 +115,8 @@ export interface PgbenchPlan {
   slots: SlotRef[];
   clients: number;
   seconds: number;
+  /** pgbench's -M: `prepared` (named statements, the default) or `extended` (unnamed, for PgBouncer). */
+  protocol?: "prepared" | "extended";
 }
 
 /** Script files (name@weight) and the op kind each script number records as. */
@@ -164,7 +166,7 @@ export async function runPgbench(
   const logPrefix = path.join(dir, "tx");
   const args = [
     "-n", // no VACUUM of pgbench's own tables: there are none here
-    "-M", "prepared",
+    "-M", plan.protocol ?? "prepared",
     "-c", String(plan.clients),
     "-j", String(Math.min(2, plan.clients)),
     "-T", String(plan.seconds),
