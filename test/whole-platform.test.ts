@@ -58,7 +58,7 @@ describe("the whole platform as processes", () => {
 
   beforeAll(async () => {
     platform = await startPlatform(
-      ["postgres", "redis", "kafka", "jaeger", "zipkin", "sinks", "doctor", "slot", "booking", "notifier", "edge", "prometheus", "victoriametrics"],
+      ["postgres", "redis", "kafka", "jaeger", "zipkin", "sinks", "pgbackrest", "doctor", "slot", "booking", "notifier", "edge", "prometheus", "victoriametrics"],
       process.env["CLINIC_PLATFORM_STATE_DIR"],
     );
     settings = platform.settings;

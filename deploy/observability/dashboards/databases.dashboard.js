@@ -159,6 +159,87 @@ module.exports = {
       ],
     },
     {
+      title: "Backups (pgBackRest)",
+      panels: [
+        {
+          type: "bargauge",
+          title: "Age of the last good backup by stanza",
+          description: "Since the end of the newest backup that completed without error (any type). BackupStale fires above 2 h (hourly incrementals missed), BackupMissing above 26 h.",
+          width: 8,
+          height: 8,
+          unit: "s",
+          thresholds: [["green", null], ["orange", 7200], ["red", 93600]],
+          queries: [
+            { expr: "time() - max by (stanza) (pgbackrest_last_good_backup_timestamp_seconds)", legend: "{{stanza}}" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "WAL segments archived and failed per minute",
+          description: "From each member's pg_stat_archiver; only a primary archives. Failures without archived segments fire WalArchiveFailing: the segments pile up in pg_wal and a restore cannot reach past them.",
+          width: 8,
+          height: 8,
+          unit: "short",
+          queries: [
+            { expr: "sum by (stanza) (rate(pg_archiver_archived_total[$__rate_interval])) * 60", legend: "archived {{stanza}}" },
+            { expr: "sum by (stanza) (rate(pg_archiver_failed_total[$__rate_interval])) * 60", legend: "failed {{stanza}}" },
+          ],
+        },
+        {
+          type: "bargauge",
+          title: "Stored size of the last backup by stanza",
+          description: "What the newest good backup added to the repository (compressed; an incremental one holds only the files changed since the backup before).",
+          width: 8,
+          height: 8,
+          unit: "bytes",
+          queries: [
+            { expr: "max by (stanza) (pgbackrest_last_backup_size_bytes)", legend: "{{stanza}}" },
+          ],
+        },
+      ],
+    },
+    {
+      title: "Partitions and archival (booking shards)",
+      panels: [
+        {
+          type: "bargauge",
+          title: "Monthly partitions ahead by shard",
+          description: "Months after the current one whose bookings partition exists. BookingPartitionsNotAhead fires below 3.",
+          width: 8,
+          height: 8,
+          unit: "short",
+          thresholds: [["red", null], ["orange", 1], ["green", 3]],
+          queries: [
+            { expr: "min by (shard) (booking_partition_months_ahead)", legend: "shard {{shard}}" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Bookings in the default partition by shard",
+          description: "Bookings of a month without its partition; the next upkeep round moves them into a new partition. BookingsInDefaultPartition fires above 0.",
+          width: 8,
+          height: 8,
+          unit: "short",
+          thresholds: [["green", null], ["red", 1]],
+          queries: [
+            { expr: "max by (shard) (booking_default_partition_rows)", legend: "shard {{shard}}" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Since the last upkeep round by shard",
+          description: "Age of each shard's last successful partition upkeep and archival round (hourly). BookingMaintenanceFailing fires above 3 h.",
+          width: 8,
+          height: 8,
+          unit: "s",
+          thresholds: [["green", null], ["orange", 3600 * 2], ["red", 3600 * 3]],
+          queries: [
+            { expr: "time() - max by (shard) (booking_maintenance_last_success_timestamp_seconds)", legend: "since upkeep, shard {{shard}}" },
+          ],
+        },
+      ],
+    },
+    {
       title: "Replication (postgres_exporter)",
       panels: [
         {
