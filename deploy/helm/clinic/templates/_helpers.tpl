@@ -116,17 +116,66 @@ topologySpreadConstraints:
 {{- end -}}
 {{- end -}}
 
+{{/*
+Whether booking's transactions go through the chart's PgBouncer: only in front of the chart's own
+Patroni clusters (external shards come with their own pooler, if any: bookingDatabase.external.sessionShards).
+*/}}
+{{- define "clinic.pgbouncerEnabled" -}}
+{{- if and .Values.pgbouncer.enabled (not .Values.bookingDatabase.external.enabled) -}}true{{- end -}}
+{{- end -}}
+
+{{/* Each shard's primary: its leader Service (port 5432); call with (list $ shard). */}}
+{{- define "clinic.shardLeader" -}}
+{{- include "clinic.name" (list (index . 0) (printf "booking-db-%d" (int (index . 1)))) -}}
+{{- end -}}
+
+{{/* Each shard's PgBouncer Service (port 6432); call with (list $ shard). */}}
+{{- define "clinic.shardPooler" -}}
+{{- printf "%s-pgbouncer" (include "clinic.shardLeader" .) -}}
+{{- end -}}
+
+{{/*
+BOOKING_SHARDS: each shard's PgBouncer when pooled (the booking transactions), otherwise its
+leader Service; or the external shards.
+*/}}
 {{- define "clinic.bookingShards" -}}
 {{- if .Values.bookingDatabase.external.enabled -}}
 {{- if not .Values.bookingDatabase.external.shards -}}{{- fail "bookingDatabase.external.shards is required when bookingDatabase.external.enabled" -}}{{- end -}}
 {{- join "," .Values.bookingDatabase.external.shards -}}
 {{- else -}}
 {{- $root := . -}}
+{{- $pooled := include "clinic.pgbouncerEnabled" . -}}
 {{- $shards := list -}}
 {{- range $i := until (int .Values.bookingDatabase.shards) -}}
-{{- $shards = append $shards (printf "%s:5432/%s" (include "clinic.name" (list $root (printf "booking-db-%d" $i))) $root.Values.bookingDatabase.database) -}}
+{{- if $pooled -}}
+{{- $shards = append $shards (printf "%s:6432/%s" (include "clinic.shardPooler" (list $root $i)) $root.Values.bookingDatabase.database) -}}
+{{- else -}}
+{{- $shards = append $shards (printf "%s:5432/%s" (include "clinic.shardLeader" (list $root $i)) $root.Values.bookingDatabase.database) -}}
+{{- end -}}
 {{- end -}}
 {{- join "," $shards -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+BOOKING_SHARD_SESSIONS: each shard's direct primary address when BOOKING_SHARDS is a transaction
+pooler's, as the local stack does (scripts/stack.d/booking.sh): the outbox relay's LISTEN, the
+migrations and partition upkeep need a session of their own. Empty: BOOKING_SHARDS is direct.
+*/}}
+{{- define "clinic.bookingShardSessions" -}}
+{{- if .Values.bookingDatabase.external.enabled -}}
+{{- $sessions := .Values.bookingDatabase.external.sessionShards -}}
+{{- if and $sessions (ne (len $sessions) (len .Values.bookingDatabase.external.shards)) -}}
+{{- fail "bookingDatabase.external.sessionShards needs one direct address per entry of bookingDatabase.external.shards, or none" -}}
+{{- end -}}
+{{- join "," $sessions -}}
+{{- else if include "clinic.pgbouncerEnabled" . -}}
+{{- $root := . -}}
+{{- $sessions := list -}}
+{{- range $i := until (int .Values.bookingDatabase.shards) -}}
+{{- $sessions = append $sessions (printf "%s:5432/%s" (include "clinic.shardLeader" (list $root $i)) $root.Values.bookingDatabase.database) -}}
+{{- end -}}
+{{- join "," $sessions -}}
 {{- end -}}
 {{- end -}}
 

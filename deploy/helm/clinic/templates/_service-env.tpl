@@ -31,6 +31,10 @@ AUTH_JWKS_URL: {{ include "clinic.jwksUrl" $root | quote }}
 {{- if eq $name "booking" }}
 PGUSER: {{ $v.bookingDatabase.user | quote }}
 BOOKING_SHARDS: {{ include "clinic.bookingShards" $root | quote }}
+{{- with include "clinic.bookingShardSessions" $root }}
+{{- /* Beside BOOKING_SHARDS, these tell booking its shards are transaction-pooled (services/booking/src/app.ts). */}}
+BOOKING_SHARD_SESSIONS: {{ . | quote }}
+{{- end }}
 SLOT_ADDR: {{ $addr.slot | quote }}
 HOLD_TTL_MS: {{ $v.booking.holdTtlMs | int64 | quote }}
 {{- else }}
