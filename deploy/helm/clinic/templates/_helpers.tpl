@@ -179,6 +179,14 @@ migrations and partition upkeep need a session of their own. Empty: BOOKING_SHAR
 {{- end -}}
 {{- end -}}
 
+{{/*
+Data directories, named once: the Patroni members' and the services' PostgreSQL's own settings,
+their archive_command and the backup configuration all read them from here, so pgBackRest's
+pg1-path can never differ from the directory PostgreSQL runs in.
+*/}}
+{{- define "clinic.patroniDataDir" -}}/home/postgres/pgdata/pgroot/data{{- end -}}
+{{- define "clinic.postgresDataDir" -}}/var/lib/postgresql/data/pgdata{{- end -}}
+
 {{- define "clinic.jwksUrl" -}}
 {{- printf "http://%s.%s.svc:8080/.well-known/jwks.json" (include "clinic.name" (list . "edge")) .Release.Namespace -}}
 {{- end -}}
