@@ -115,6 +115,10 @@ test("helm install (server-side apply) stores every object of the default values
   expect(service.body.spec.clusterIP).toMatch(/^10\.96\./);
   const leader = await cp.get({ apiVersion: "v1", kind: "Service", metadata: { name: "clinic-booking-db-0-config" } }, NAMESPACE);
   expect(leader.body.spec.clusterIP).toBe("None");
+  // The backup schedule as the CronJob controller will read it: its time zone accepted, runs
+  // never overlapping.
+  const backup = await cp.get({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "clinic-backup-booking-0" } }, NAMESPACE);
+  expect([backup.body.spec.schedule, backup.body.spec.timeZone, backup.body.spec.concurrencyPolicy]).toEqual(["0 * * * *", "Etc/UTC", "Forbid"]);
 }, 300_000);
 
 test("helm upgrade to the canary values moves 10 % of booking calls to the canary", async () => {
@@ -140,7 +144,7 @@ test("helm upgrade to the canary values moves 10 % of booking calls to the canar
   expect(missing).toEqual([]);
 }, 300_000);
 
-test.each(["external-databases", "kafka-3-nodes", "no-istio"])("ci/%s.yaml: every object passes a server-side apply dry run", async (name) => {
+test.each(["backup-s3", "external-databases", "kafka-3-nodes", "no-istio"])("ci/%s.yaml: every object passes a server-side apply dry run", async (name) => {
   const namespace = `ci-${name}`;
   await createNamespace(namespace);
   const objects = parseObjects(render(name, [], namespace));
@@ -167,4 +171,11 @@ test("the API server refuses what its validation forbids (the checks above can f
   const badPeer = await cp.apply(peer, NAMESPACE, { dryRun: true });
   expect(badPeer.status).toBe(422);
   expect(badPeer.body.message).toMatch(/wildcard/i);
+
+  // A CronJob's time zone must be one the API server knows.
+  const cronJob = structuredClone(objects.find((o) => o.kind === "CronJob" && o.metadata.name === "clinic-backup-services")!);
+  cronJob.spec.timeZone = "Mars/Olympus_Mons";
+  const badCronJob = await cp.apply(cronJob, NAMESPACE, { dryRun: true });
+  expect(badCronJob.status).toBe(422);
+  expect(badCronJob.body.message).toMatch(/timeZone/);
 }, 60_000);

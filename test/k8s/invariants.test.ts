@@ -1,6 +1,8 @@
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CI_VALUES, NAMESPACE, ROOT, TOOLS_TIMEOUT_MS, WORKLOAD_KINDS, k8sTools, parseObjects, render, type K8sObject } from "./chart";
+import { parse as parseYaml } from "yaml";
+import { CI_VALUES, NAMESPACE, RELEASE, ROOT, TOOLS_TIMEOUT_MS, WORKLOAD_KINDS, k8sTools, parseObjects, render, valuesFile, type K8sObject } from "./chart";
 
 /**
  * Properties every rendering must have, checked over the parsed objects: the references between
@@ -57,6 +59,11 @@ function idempotentMethodNames(): Set<string> {
   return names;
 }
 
+/** A CI values file, as given (the chart's defaults are not merged in). */
+function ciValues(name: string): any {
+  return parseYaml(fs.readFileSync(valuesFile(name), "utf8")) ?? {};
+}
+
 const PROTO_METHODS = protoMethods();
 const IDEMPOTENT = idempotentMethodNames();
 
@@ -78,6 +85,40 @@ function podsOf(objects: K8sObject[]): Pod[] {
       spec: o.spec.template.spec,
       replicas: hpaMin.get(o.metadata.name) ?? o.spec.replicas ?? 1,
     }));
+}
+
+/** Every pod spec a rendering runs: workloads', CronJobs' and Jobs'. */
+function podSpecsOf(objects: K8sObject[]): { owner: K8sObject; spec: any }[] {
+  return objects.flatMap((o) => {
+    if (WORKLOAD_KINDS.has(o.kind) || o.kind === "Job") return [{ owner: o, spec: o.spec.template.spec }];
+    if (o.kind === "CronJob") return [{ owner: o, spec: o.spec.jobTemplate.spec.template.spec }];
+    return [];
+  });
+}
+
+const allContainers = (spec: any): any[] => [...(spec.initContainers ?? []), ...spec.containers];
+
+/**
+ * An INI file (pgBackRest's configuration, pgbouncer.ini) as section -> key -> value; `;` and `#`
+ * start comments.
+ */
+function parseIni(text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      current = new Map();
+      sections.set(section[1]!, current);
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (!current || eq < 0) throw new Error(`not an INI line: ${line}`);
+    current.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return sections;
 }
 
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
@@ -165,8 +206,29 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
         if (!(c.securityContext?.capabilities?.drop ?? []).includes("ALL")) bad.push(`${where}: capabilities not dropped`);
       }
     }
-    for (const job of ofKind("Job")) {
-      for (const c of job.spec.template.spec.containers) if (!c.resources?.requests || !c.resources?.limits) bad.push(`${id(job)}: no resources`);
+    // Jobs (the backups, the hooks) and every pod's init containers: sized and locked down
+    // too, though they need no probes.
+    for (const { owner, spec } of podSpecsOf(objects)) {
+      if (spec.securityContext?.runAsNonRoot !== true) bad.push(`${id(owner)}: not runAsNonRoot`);
+      const probed = new Set(WORKLOAD_KINDS.has(owner.kind) ? spec.containers : []);
+      for (const c of allContainers(spec).filter((x) => !probed.has(x))) {
+        const where = `${id(owner)}/${c.name}`;
+        for (const r of ["requests", "limits"]) for (const k of ["cpu", "memory"]) if (!c.resources?.[r]?.[k]) bad.push(`${where}: no ${r}.${k}`);
+        if (c.securityContext?.allowPrivilegeEscalation !== false) bad.push(`${where}: privilege escalation allowed`);
+        if (!(c.securityContext?.capabilities?.drop ?? []).includes("ALL")) bad.push(`${where}: capabilities not dropped`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test("every container runs with a read-only root file system (Kafka's start script excepted)", () => {
+    const bad: string[] = [];
+    for (const { owner, spec } of podSpecsOf(objects)) {
+      for (const c of allContainers(spec)) {
+        // The image writes server.properties under /opt/kafka at start (templates/kafka.yaml).
+        if (c.name === "kafka") continue;
+        if (c.securityContext?.readOnlyRootFilesystem !== true) bad.push(`${id(owner)}/${c.name}`);
+      }
     }
     expect(bad).toEqual([]);
   });
@@ -192,25 +254,224 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     }
   });
 
-  test("every ConfigMap and Secret a pod uses is rendered (or is the existing Secret named in values)", () => {
-    const configMaps = new Set(ofKind("ConfigMap").map((o) => o.metadata.name));
-    const secrets = new Set(ofKind("Secret").map((o) => o.metadata.name));
-    const existing = name === "external-databases" ? "clinic-credentials" : undefined;
+  test("every ConfigMap and Secret a pod uses is rendered (or is an existing Secret named in values)", () => {
+    const configMaps = new Map(ofKind("ConfigMap").map((o) => [o.metadata.name, o]));
+    const secrets = new Map(ofKind("Secret").map((o) => [o.metadata.name, o]));
+    const secretKeys = (s: K8sObject) => Object.keys({ ...((s["stringData"] as object) ?? {}), ...((s.data as object) ?? {}) });
+    const v = ciValues(name);
+    const existing = new Set([v.secrets?.existingSecret, v.backup?.tls?.existingSecret].filter(Boolean));
     const bad: string[] = [];
-    const specs = [...pods.map((p) => ({ o: p.owner, spec: p.spec })), ...ofKind("Job").map((j) => ({ o: j, spec: j.spec.template.spec }))];
-    for (const { o, spec } of specs) {
-      for (const c of spec.containers) {
-        for (const e of c.envFrom ?? []) if (e.configMapRef && !configMaps.has(e.configMapRef.name)) bad.push(`${id(o)}: ConfigMap ${e.configMapRef.name}`);
-        for (const e of c.env ?? []) {
-          const ref = e.valueFrom?.secretKeyRef;
-          if (ref && !secrets.has(ref.name) && ref.name !== existing) bad.push(`${id(o)}: Secret ${ref.name}`);
-          if (ref && secrets.has(ref.name) && !ref.optional) {
-            const secret = ofKind("Secret").find((s) => s.metadata.name === ref.name)!;
-            if (!(ref.key in ((secret["stringData"] as Record<string, string>) ?? {}))) bad.push(`${id(o)}: key ${ref.key} not in Secret ${ref.name}`);
-          }
+    const useSecret = (o: K8sObject, ref: { name: string; key: string; optional?: boolean }, what: string) => {
+      const secret = secrets.get(ref.name);
+      if (!secret) {
+        if (!existing.has(ref.name)) bad.push(`${id(o)}: ${what} Secret ${ref.name}`);
+      } else if (!ref.optional && !secretKeys(secret).includes(ref.key)) bad.push(`${id(o)}: ${what} key ${ref.key} not in Secret ${ref.name}`);
+    };
+    const useConfigMap = (o: K8sObject, ref: { name: string }, keys: string[], what: string) => {
+      const cm = configMaps.get(ref.name);
+      if (!cm) bad.push(`${id(o)}: ${what} ConfigMap ${ref.name}`);
+      else for (const key of keys) if (!(key in (cm.data ?? {}))) bad.push(`${id(o)}: ${what} key ${key} not in ConfigMap ${ref.name}`);
+    };
+    for (const { owner: o, spec } of podSpecsOf(objects)) {
+      for (const c of allContainers(spec)) {
+        for (const e of c.envFrom ?? []) if (e.configMapRef) useConfigMap(o, e.configMapRef, [], "envFrom");
+        for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) useSecret(o, e.valueFrom.secretKeyRef, "env");
+      }
+      for (const vol of spec.volumes ?? []) {
+        const sources = vol.projected?.sources ?? [vol];
+        for (const s of sources) {
+          const items = (x: any) => (x.items ?? []).map((i: any) => i.key);
+          if (s.configMap) useConfigMap(o, s.configMap, items(s.configMap), `volume ${vol.name}`);
+          if (s.secret) for (const key of items(s.secret).length ? items(s.secret) : [""]) useSecret(o, { name: s.secret.secretName ?? s.secret.name, key, optional: !key }, `volume ${vol.name}`);
         }
       }
-      for (const v of spec.volumes ?? []) if (v.configMap && !configMaps.has(v.configMap.name)) bad.push(`${id(o)}: volume ConfigMap ${v.configMap.name}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+
+  // ---- PgBouncer and pgBackRest ----------------------------------------------------------
+
+  const configMapData = (cmName: string, key: string): string => {
+    const cm = ofKind("ConfigMap").find((o) => o.metadata.name === cmName);
+    if (!cm?.data?.[key]) throw new Error(`ConfigMap ${cmName} has no ${key}`);
+    return cm.data[key]!;
+  };
+  /** A shard's leader Service: selects its Patroni pods with the role Patroni gives the primary. */
+  const leaderOf = (shard: number): K8sObject => {
+    const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === `${RELEASE}-booking-db-${shard}`)!;
+    const env: any[] = sts.spec.template.spec.containers.find((c: any) => c.name === "patroni").env;
+    const leaderRole = env.find((e) => e.name === "PATRONI_KUBERNETES_LEADER_LABEL_VALUE").value;
+    const leaders = ofKind("Service").filter((s) => {
+      const { role, ...rest } = s.spec.selector ?? {};
+      return role === leaderRole && matches(rest, sts.spec.template.metadata.labels);
+    });
+    expect([shard, leaders.length]).toEqual([shard, 1]);
+    return leaders[0]!;
+  };
+  const pgbackrestConf = (key: "db.conf" | "repo.conf") => parseIni(configMapData(`${RELEASE}-pgbackrest`, key));
+  const stanzasOf = (conf: Map<string, Map<string, string>>) => [...conf.keys()].filter((s) => !s.startsWith("global"));
+  const external = name === "external-databases";
+
+  test("booking reaches every shard through its PgBouncer when pooled, and keeps its sessions on the leader Service", () => {
+    const booking = configMapData(`${RELEASE}-booking`, "BOOKING_SHARDS");
+    const sessionsText = ofKind("ConfigMap").find((o) => o.metadata.name === `${RELEASE}-booking`)!.data!["BOOKING_SHARD_SESSIONS"];
+    const shards = booking.split(",");
+    const sessions = sessionsText ? sessionsText.split(",") : [];
+    const poolers = ofKind("Deployment").filter((d) => d.spec.template.spec.containers.some((c: any) => c.name === "pgbouncer"));
+    const v = ciValues(name);
+    if (external) {
+      // The external shards as given; no PgBouncer of the chart's in front of them.
+      expect(shards).toEqual(v.bookingDatabase.external.shards);
+      expect(poolers).toEqual([]);
+      return;
+    }
+    const pooled = v.pgbouncer?.enabled !== false;
+    expect(poolers).toHaveLength(pooled ? shards.length : 0);
+    expect(sessions).toHaveLength(pooled ? shards.length : 0);
+    shards.forEach((entry, shard) => {
+      const [, host, port, database] = /^([^:]+):(\d+)\/(\w+)$/.exec(entry)!;
+      const leader = leaderOf(shard);
+      if (!pooled) {
+        expect([shard, host, Number(port)]).toEqual([shard, leader.metadata.name, leader.spec.ports[0].port]);
+        return;
+      }
+      // The pooled address is a Service selecting this shard's PgBouncer only...
+      const svc = ofKind("Service").find((s) => s.metadata.name === host)!;
+      expect([shard, svc?.spec.ports.map((p: any) => p.port)]).toEqual([shard, [Number(port)]]);
+      const selected = poolers.filter((d) => matches(svc.spec.selector, d.spec.template.metadata.labels));
+      expect([shard, selected.length]).toEqual([shard, 1]);
+      const pod = selected[0]!.spec.template.spec;
+      const container = pod.containers.find((c: any) => c.name === "pgbouncer");
+      expect(container.ports.map((p: any) => p.containerPort)).toContain(Number(port));
+      // ...whose one database is this shard's, on its leader Service, in transaction pooling.
+      const configVolume = pod.volumes.find((vol: any) => vol.configMap && container.volumeMounts.some((m: any) => m.name === vol.name && m.mountPath.endsWith(".ini")));
+      const ini = parseIni(configMapData(configVolume.configMap.name, "pgbouncer.ini"));
+      const server = Object.fromEntries([...ini.get("databases")!.get(database!)!.matchAll(/(\w+)=('[^']*'|\S+)/g)].map((m) => [m[1], m[2]]));
+      expect([shard, server["host"], Number(server["port"]), server["dbname"]]).toEqual([shard, leader.metadata.name, leader.spec.ports[0].port, database]);
+      const settings = ini.get("pgbouncer")!;
+      expect([shard, settings.get("pool_mode"), settings.get("server_reset_query")]).toEqual([shard, "transaction", ""]);
+      expect(settings.get("ignore_startup_parameters")!.split(",").sort()).toEqual(["extra_float_digits", "statement_timeout"]);
+      expect(Number(settings.get("listen_port"))).toBe(Number(port));
+      // Sessions (LISTEN, migrations) straight to the primary, never through the pooler.
+      expect([shard, sessions[shard]]).toEqual([shard, `${leader.metadata.name}:${leader.spec.ports[0].port}/${database}`]);
+    });
+  });
+
+  test("every database archives into its own stanza, naming its own data directory", () => {
+    const databases = ofKind("StatefulSet").filter((s) => s.spec.template.spec.containers.some((c: any) => ["patroni", "postgresql"].includes(c.name)));
+    if (external) {
+      expect(databases).toEqual([]);
+      return;
+    }
+    const repo = pgbackrestConf("repo.conf");
+    const db = pgbackrestConf("db.conf");
+    const seen: string[] = [];
+    for (const sts of databases) {
+      const pod = sts.spec.template.spec;
+      const container = pod.containers.find((c: any) => ["patroni", "postgresql"].includes(c.name));
+      const env = Object.fromEntries((container.env ?? []).filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]));
+      let dataDir: string;
+      let params: Record<string, string>;
+      let hosts: string[];
+      if (container.name === "patroni") {
+        dataDir = env["PATRONI_POSTGRESQL_DATA_DIR"];
+        const sources = pod.volumes.find((vol: any) => vol.name === container.volumeMounts.find((m: any) => m.mountPath === "/etc/patroni").name).projected.sources;
+        const withConfig = sources.map((s: any) => ofKind("ConfigMap").find((cm) => cm.metadata.name === s.configMap.name)).filter((cm: any) => cm?.data?.["patroni.yml"]);
+        expect([sts.metadata.name, withConfig.length]).toEqual([sts.metadata.name, 1]);
+        params = parseYaml(withConfig[0].data["patroni.yml"]).postgresql.parameters;
+        // Each member by its name under the StatefulSet's headless Service.
+        hosts = [...Array(sts.spec.replicas).keys()].map((m) => `${sts.metadata.name}-${m}.${sts.spec.serviceName}.${NAMESPACE}.svc`);
+      } else {
+        dataDir = env["PGDATA"];
+        params = Object.fromEntries(container.args.filter((_: string, i: number) => container.args[i - 1] === "-c").map((a: string) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]));
+        // The Service the backup jobs reach its pgBackRest server through.
+        const svc = ofKind("Service").find((s) => s.spec.selector && matches(s.spec.selector, sts.spec.template.metadata.labels) && s.spec.ports.some((p: any) => p.targetPort === "tcp-pgbackrest"))!;
+        hosts = [`${svc.metadata.name}.${NAMESPACE}.svc`];
+      }
+      // The stanza whose members are exactly this StatefulSet's pods...
+      const stanzas = stanzasOf(repo).filter((s) => [...repo.get(s)!.entries()].filter(([k]) => /^pg\d+-host$/.test(k)).map(([, h]) => h).join() === hosts.join());
+      expect([sts.metadata.name, stanzas.length]).toEqual([sts.metadata.name, 1]);
+      const stanza = stanzas[0]!;
+      seen.push(stanza);
+      // ...is the one its archive_command pushes to, from its own data directory, as every
+      // pgBackRest configuration names it.
+      expect([sts.metadata.name, params["archive_mode"], params["archive_command"]]).toEqual([
+        sts.metadata.name,
+        "on",
+        `pgbackrest --stanza=${stanza} --pg1-path=${dataDir} archive-push %p`,
+      ]);
+      for (const [k, path] of repo.get(stanza)!) if (/^pg\d+-path$/.test(k)) expect([stanza, k, path]).toEqual([stanza, k, dataDir]);
+      expect([stanza, db.get(stanza)?.get("pg1-path")]).toEqual([stanza, dataDir]);
+      // The pgBackRest server beside it sees the same data directory (a backup reads it there).
+      const dataMount = container.volumeMounts.find((m: any) => dataDir.startsWith(m.mountPath + "/"));
+      const sidecar = pod.containers.find((c: any) => c.name === "pgbackrest");
+      expect([sts.metadata.name, sidecar?.volumeMounts.find((m: any) => m.name === dataMount.name)?.mountPath]).toEqual([sts.metadata.name, dataMount.mountPath]);
+    }
+    expect(seen.sort()).toEqual(stanzasOf(repo).sort());
+  });
+
+  test("backups: one CronJob per stanza, never two runs at once", () => {
+    const cronJobs = ofKind("CronJob");
+    if (external) {
+      expect(objects.filter((o) => /pgbackrest|pgbouncer|backup/.test(o.metadata.name)).map(id)).toEqual([]);
+      return;
+    }
+    const stanzas = stanzasOf(pgbackrestConf("repo.conf"));
+    const bad: string[] = [];
+    const perStanza = new Map<string, number>();
+    for (const cj of cronJobs) {
+      if (cj.spec.concurrencyPolicy !== "Forbid") bad.push(`${id(cj)}: concurrencyPolicy ${cj.spec.concurrencyPolicy}`);
+      if (!/^\d+ \* \* \* \*$/.test(cj.spec.schedule)) bad.push(`${id(cj)}: not hourly (${cj.spec.schedule})`);
+      const command: string[] = cj.spec.jobTemplate.spec.template.spec.containers[0].command;
+      const stanza = stanzas.find((s) => command.at(-1) === s);
+      if (!stanza) bad.push(`${id(cj)}: backs up no stanza of repo.conf (${command.join(" ")})`);
+      else perStanza.set(stanza, (perStanza.get(stanza) ?? 0) + 1);
+    }
+    expect(bad).toEqual([]);
+    expect(Object.fromEntries(perStanza)).toEqual(Object.fromEntries(stanzas.map((s) => [s, 1])));
+  });
+
+  test("the repository's cipher pass comes from a Secret, never from a file or a literal", () => {
+    if (external) return;
+    const confs = { "db.conf": pgbackrestConf("db.conf"), "repo.conf": pgbackrestConf("repo.conf") };
+    for (const [key, conf] of Object.entries(confs)) {
+      const text = configMapData(`${RELEASE}-pgbackrest`, key);
+      expect([key, /^\s*repo\d+-cipher-pass\s*=/m.test(text)]).toEqual([key, false]);
+      // Where the repository is reached directly it is encrypted; a repository host's clients get
+      // the cipher settings from it.
+      if (!conf.get("global")!.has("repo1-host")) expect([key, conf.get("global")!.get("repo1-cipher-type")]).toEqual([key, "aes-256-cbc"]);
+    }
+    const bad: string[] = [];
+    let readers = 0;
+    for (const { owner, spec } of podSpecsOf(objects)) {
+      for (const c of allContainers(spec)) {
+        for (const e of c.env ?? []) if (/CIPHER_PASS/.test(e.name) && !e.valueFrom?.secretKeyRef) bad.push(`${id(owner)}/${c.name}: ${e.name} not from a Secret`);
+        // The configuration this container's pgBackRest reads (a mounted db.conf or repo.conf).
+        const keys = (c.volumeMounts ?? []).flatMap((m: any) => {
+          const vol = (spec.volumes ?? []).find((x: any) => x.name === m.name);
+          const sources = vol?.projected?.sources ?? [vol];
+          return sources.flatMap((s: any) => (s?.configMap?.name === `${RELEASE}-pgbackrest` ? (s.configMap.items ?? []).map((i: any) => i.key) : []));
+        });
+        const key = keys.find((k: string) => k.endsWith(".conf")) as "db.conf" | "repo.conf" | undefined;
+        if (!key || confs[key].get("global")!.has("repo1-host")) continue;
+        readers++;
+        const pass = (c.env ?? []).find((e: any) => e.name === "PGBACKREST_REPO1_CIPHER_PASS");
+        if (!pass?.valueFrom?.secretKeyRef) bad.push(`${id(owner)}/${c.name}: reads the repository (${key}) without PGBACKREST_REPO1_CIPHER_PASS from a Secret`);
+      }
+    }
+    expect(bad).toEqual([]);
+    expect(readers).toBeGreaterThan(0);
+  });
+
+  test("every ServiceMonitor scrapes a port of a Service it selects, each pod once", () => {
+    const bad: string[] = [];
+    for (const sm of ofKind("ServiceMonitor")) {
+      for (const ep of sm.spec.endpoints) {
+        const services = ofKind("Service").filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels ?? {}) && s.spec.ports.some((p: any) => p.name === ep.port));
+        // Two Services with the port over the same pods would scrape each pod twice.
+        if (services.length !== 1) bad.push(`${id(sm)}: port ${ep.port} on ${services.length} selected Services`);
+      }
     }
     expect(bad).toEqual([]);
   });
@@ -342,3 +603,48 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
 function weightOf(route: any, subset: string): number {
   return route.route.filter((r: any) => r.destination.subset === subset).reduce((s: number, r: any) => s + (r.weight ?? 100), 0);
 }
+
+/**
+ * Without backup.tls.existingSecret the chart makes the certificate itself (one per rendering,
+ * so no golden file holds it): every name a pgBackRest client dials must be in it, and it must be
+ * the client certificate every server accepts.
+ */
+describe("the certificate the chart generates for pgBackRest", () => {
+  let objects: K8sObject[];
+
+  beforeAll(() => {
+    k8sTools();
+    objects = parseObjects(render("defaults", ["--set", "backup.tls.existingSecret="]));
+  }, TOOLS_TIMEOUT_MS);
+
+  test("covers every host the backup jobs and the databases dial, and is the client every server authorizes", () => {
+    const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === `${RELEASE}-pgbackrest-tls`)!;
+    expect(secret["type"]).toBe("kubernetes.io/tls");
+    const pem = (key: string) => Buffer.from((secret.data as Record<string, string>)[key]!, "base64").toString();
+    const ca = new X509Certificate(pem("ca.crt"));
+    const cert = new X509Certificate(pem("tls.crt"));
+    expect(cert.checkIssued(ca)).toBe(true);
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(pem("tls.key")))).toBe(true);
+
+    const conf = (key: string) => parseIni(objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === `${RELEASE}-pgbackrest`)!.data![key]!);
+    const repo = conf("repo.conf");
+    const db = conf("db.conf");
+    const hosts = [...repo.values(), ...db.values()].flatMap((section) => [...section.entries()].filter(([k]) => /^(pg|repo)\d+-host$/.test(k)).map(([, v]) => v));
+    // Every member of 4 shards of 3, the services' PostgreSQL and the repository host.
+    expect(new Set(hosts).size).toBe(4 * 3 + 2);
+    expect(hosts.filter((h) => cert.checkHost(h) === undefined)).toEqual([]);
+    // Not a wildcard for anything: a name outside the release's Services is refused.
+    expect(cert.checkHost(`${RELEASE}-booking-db-0-0.elsewhere.${NAMESPACE}.svc`)).toBeUndefined();
+
+    const cn = /CN=([^\n,]+)/.exec(cert.subject)![1];
+    for (const [key, c] of [["repo.conf", repo], ["db.conf", db]] as const) {
+      expect([key, c.get("global:server")!.get("tls-server-auth")]).toEqual([key, `${cn}=*`]);
+    }
+  });
+
+  test("a Secret named in backup.tls.existingSecret replaces it", () => {
+    const given = parseObjects(render("defaults"));
+    expect(given.filter((o) => o.kind === "Secret" && o.metadata.name === `${RELEASE}-pgbackrest-tls`)).toEqual([]);
+  });
+});

@@ -97,5 +97,25 @@ describe("values.schema.json", () => {
 
   test("missing secrets are named", () => {
     expect(fails(["--set", "secrets.redisPassword="])).toMatch(/a value for redis-password is required \(or set secrets.existingSecret\)/);
+    expect(fails(["--set", "secrets.backupCipherPass="])).toMatch(/a value for backup-cipher-pass is required/);
+    const s3 = ["--set", "backup.repo.type=s3", "--set", "backup.repo.s3.bucket=b", "--set", "backup.repo.s3.endpoint=e", "--set", "backup.repo.s3.region=r"];
+    expect(fails(s3)).toMatch(/a value for backup-s3-key(-secret)? is required/);
+    expect(fails(["--set", "backup.repo.type=s3", "--set", "secrets.backupS3Key=k", "--set", "secrets.backupS3KeySecret=s"])).toMatch(/backup.repo.s3.bucket is required/);
+  });
+
+  test("backup settings of the wrong shape fail", () => {
+    expect(fails(["--set", "backup.repo.type=nfs"])).toMatch(/\/backup\/repo\/type/);
+    expect(fails(["--set", "backup.schedule.fullAt=25:00"])).toMatch(/\/backup\/schedule\/fullAt/);
+    expect(fails(["--set", "backup.restore.shards={9}"])).toMatch(/backup.restore.shards: there is no shard 9/);
+  });
+
+  test("PgBouncer pools that cannot hold booking's connections are refused, saying why", () => {
+    // 12 booking pods (the HPA's maximum) x DB_POOL_MAX 10 = 120 clients of one shard's PgBouncer.
+    expect(fails(["--set", "pgbouncer.maxClientConn=100"])).toMatch(/pgbouncer.maxClientConn \(100\) is below .*12 pods x DB_POOL_MAX 10 = 120/);
+    expect(fails(["--set", "booking.env.DB_POOL_MAX=100"])).toMatch(/12 pods x DB_POOL_MAX 100 = 1200/);
+    // 2 PgBouncer pods x 20 + 12 booking pods x 2 + 10 = 74 server connections.
+    expect(fails(["--set-string", "patroni.parameters.max_connections=60"])).toMatch(/max_connections \(60\) is below .* = 74/);
+    // Without PgBouncer the pool sizes are booking's own business.
+    expect(() => render("defaults", ["--set", "pgbouncer.enabled=false", "--set", "pgbouncer.maxClientConn=100"])).not.toThrow();
   });
 });
