@@ -18,7 +18,7 @@ type Caller = "anonymous" | "patient" | "otherPatient" | "doctor" | "otherDoctor
 const CALLERS: Caller[] = ["anonymous", "patient", "otherPatient", "doctor", "otherDoctor", "admin"];
 
 interface Request {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   path: string;
   json?: unknown;
 }
@@ -177,7 +177,19 @@ describe("authorization matrix", () => {
     { operation: "listAllBookings", expect: [401, 403, 403, 403, 403, 200], request: async () => ({ method: "GET", path: "/api/v1/bookings" }) },
     { operation: "getBooking", expect: [401, 200, 403, 200, 403, 200], request: async () => ({ method: "GET", path: `/api/v1/bookings/${await bookingOfPatient()}` }) },
     { operation: "confirmBooking", expect: [401, 200, 403, 403, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/confirm` }) },
-    { operation: "cancelBooking", expect: [401, 200, 403, 403, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/cancel` }) },
+    // The doctor of the booking's slot may cancel it too (and is not bound by the cancellation window).
+    { operation: "cancelBooking", expect: [401, 200, 403, 200, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/cancel` }) },
+    {
+      operation: "rescheduleBooking",
+      expect: [401, 200, 403, 403, 403, 200],
+      request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/reschedule`, json: { slotId: await slotOf(doctorId) } }),
+    },
+    { operation: "getBookingPolicy", expect: [200, 200, 200, 200, 200, 200], request: async () => ({ method: "GET", path: `/api/v1/doctors/${doctorId}/booking-policy` }) },
+    {
+      operation: "setBookingPolicy",
+      expect: [401, 403, 403, 200, 403, 200],
+      request: async () => ({ method: "PUT", path: `/api/v1/doctors/${doctorId}/booking-policy`, json: { cancellationWindowHours: 24 } }),
+    },
     {
       operation: "listPatientBookings",
       expect: [401, 200, 403, 403, 403, 200],

@@ -19,6 +19,7 @@ import {
   type ServiceHost,
 } from "@clinic/platform";
 import { descriptorSetPath, slotV1 } from "@clinic/proto";
+import { PolicyCache } from "./booking-policy";
 import { migrations } from "../migrations";
 import { createBookingMetrics } from "./booking-metrics";
 import { BookingShardRepository } from "./booking-repository";
@@ -160,6 +161,9 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
           seatCounts,
           metrics: bookingMetrics,
           holdTtlMs: config.HOLD_TTL_MS,
+          policies: new PolicyCache((doctorId) => router.forDoctor(doctorId).db, config.CANCELLATION_WINDOW_HOURS, config.POLICY_CACHE_TTL_MS),
+          defaultWindowHours: config.CANCELLATION_WINDOW_HOURS,
+          maxReschedules: config.RESCHEDULE_MAX,
         }),
       ],
     });

@@ -23,6 +23,9 @@ export const BOOKING_COLUMNS = [
   "expires_at",
   "updated_at",
   "patient_phone",
+  "reschedule_count",
+  "rescheduled_from",
+  "rescheduled_to",
 ] as const;
 
 const COLUMNS = BOOKING_COLUMNS.join(", ");

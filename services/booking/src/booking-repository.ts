@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type OutboxEvent, type PreparedStatement } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
+import { decodeBookingId } from "./booking-id";
+import { cancelDeadline, readPolicies, windowHoursSql } from "./booking-policy";
 import type { SlotInfo } from "./slot-directory";
 
 export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
@@ -19,6 +21,12 @@ export interface BookingRow {
   slot_start_time: Date;
   expires_at: Date;
   updated_at: Date;
+  /** Moves so far of this booking's line (0 for a booking made directly). */
+  reschedule_count: number;
+  /** The booking this one replaced by a reschedule. */
+  rescheduled_from: string | null;
+  /** The booking that replaced this one (this one is then CANCELLED). */
+  rescheduled_to: string | null;
 }
 
 /**
@@ -40,6 +48,8 @@ export interface NewBooking {
   holdTtlMs: number;
   /** Book and confirm in one step: the seat is taken as CONFIRMED, with no hold to lapse. */
   confirm?: boolean;
+  /** The booking this one replaces (a reschedule), and how many moves that one had. */
+  rescheduleOf?: { id: string; count: number };
 }
 
 export type CreateOutcome =
@@ -54,7 +64,51 @@ export type TransitionOutcome =
   | { kind: "not_found" }
   /** The booking is someone else's (only when the transition was asked for a patient). */
   | { kind: "not_owner" }
-  | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus };
+  | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus }
+  /** A patient's cancel of a confirmed booking inside its doctor's cancellation window. */
+  | { kind: "too_late"; booking: BookingRow; deadline: Date; windowHours: number };
+
+/** Whether the booking is the actor's to change (a patient's own, a doctor's slot's; an admin's all). */
+export const ownedBy = (booking: BookingRow, actor: Actor): boolean =>
+  (actor.patientId === undefined || booking.patient_id === actor.patientId) && (actor.doctorId === undefined || booking.doctor_id === actor.doctorId);
+
+/**
+ * Who asks for a transition. A patient or a doctor acts on their own bookings only (the check
+ * rides in the guarded UPDATE); nobody named is an admin. `windowDefaultHours`: a patient's
+ * cancel is bound by the doctor's cancellation window, this when the doctor has none of their own.
+ */
+export interface Actor {
+  patientId?: string;
+  doctorId?: string;
+  windowDefaultHours?: number;
+}
+
+export interface RescheduleInput {
+  /** The booking to move. */
+  id: string;
+  createdAt: Date;
+  actor: Actor;
+  /** The slot to move to (of a doctor on this shard) and the new booking's id. */
+  newSlot: SlotInfo;
+  newId: string;
+  newCreatedAt: Date;
+  holdTtlMs: number;
+  /** Moves allowed per booking line (RESCHEDULE_MAX). */
+  maxReschedules: number;
+}
+
+export type RescheduleOutcome =
+  /** `replayed`: the booking had already been moved to this slot (a retry). */
+  | { kind: "rescheduled"; booking: BookingRow; previous: BookingRow; replayed: boolean }
+  | { kind: "not_found" }
+  | { kind: "not_owner" }
+  | { kind: "wrong_state"; status: StoredStatus }
+  | { kind: "too_late"; deadline: Date; windowHours: number }
+  | { kind: "limit_reached"; max: number }
+  | { kind: "same_slot" }
+  | { kind: "full" }
+  | { kind: "retired" }
+  | { kind: "already_booked"; bookingId: string };
 
 export interface InventoryRow {
   slot_id: string;
@@ -112,6 +166,9 @@ function draftBooking(input: NewBooking, now = Date.now()): BookingRow {
     // A confirmed booking has no hold; its expiry is moot and set to its creation.
     expires_at: new Date(input.confirm ? now : now + input.holdTtlMs),
     updated_at: new Date(now),
+    reschedule_count: input.rescheduleOf ? input.rescheduleOf.count + 1 : 0,
+    rescheduled_from: input.rescheduleOf?.id ?? null,
+    rescheduled_to: null,
   };
 }
 
@@ -193,52 +250,7 @@ export class BookingShardRepository {
     }
     let outcome: CreateOutcome;
     try {
-      outcome = await inTransaction(this.db, async (trx) => {
-        let seat = await this.takeSeat(trx, input.slot.id);
-        if (!seat) {
-          const inventory = await this.inventory(trx, input.slot.id);
-          if (!inventory) {
-            await this.insertInventory(trx, input.slot, input.slot.capacity);
-          } else if (inventory.retired) {
-            throw new Rollback<CreateOutcome>({ kind: "retired" });
-          } else {
-            // Full on paper: give back the seats of lapsed holds before saying no.
-            await this.reclaimExpired(trx, input.slot.id);
-          }
-          seat = await this.takeSeat(trx, input.slot.id);
-          if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
-        }
-
-        const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
-          `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
-          [input.slot.id, input.patientId],
-        );
-        const duplicate = duplicates[0];
-        if (duplicate?.id === input.id) {
-          // A concurrent retry with the same idempotency key created this very booking first.
-          const existing = await this.findById(input.id, input.createdAt, trx);
-          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
-        }
-        if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
-
-        const { rows } = await trx.raw<{ rows: BookingRow[] }>(
-          `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
-                                 patient_phone, status, slot_start_time, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
-           RETURNING *`,
-          insertedValues(draftBooking(input)),
-        );
-        const booking = rows[0];
-        if (!booking) {
-          // A concurrent retry with the same idempotency key won; give the seat back.
-          const existing = await this.findById(input.id, input.createdAt, trx);
-          if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
-          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
-        }
-        await writeOutbox(trx, this.creationEvents(booking));
-        return { kind: "created", booking } satisfies CreateOutcome;
-      });
+      outcome = await inTransaction(this.db, (trx) => this.createIn(trx, input));
     } catch (err) {
       // Every other outcome rolled back, lapsed holds reclaimed on the way included: no change.
       if (err instanceof Rollback) return err.outcome as CreateOutcome;
@@ -246,6 +258,131 @@ export class BookingShardRepository {
     }
     await this.seatsChanged([input.slot.id]);
     return outcome;
+  }
+
+  /**
+   * Moves an active booking to another slot of this shard in one transaction: the old booking is
+   * locked, checked (owner, state, the patient's cancellation window, the cap on moves), the new
+   * seat is taken as `create` takes one (the new booking keeps the old one's status: a confirmed
+   * booking stays confirmed, a hold gets a fresh one), then the old booking is cancelled with
+   * `rescheduled_to` and its seat given back. Either both happen or neither: the patient never
+   * holds two seats, and never loses the first without the second.
+   */
+  async reschedule(input: RescheduleInput): Promise<RescheduleOutcome> {
+    let outcome: RescheduleOutcome;
+    try {
+      outcome = await inTransaction(this.db, async (trx): Promise<RescheduleOutcome> => {
+        const { rows } = await trx.raw<{ rows: (BookingRow & { window_hours: number })[] }>(
+          `SELECT bookings.*, ${windowHoursSql("bookings")} AS window_hours FROM bookings WHERE id = ? AND created_at = ? FOR UPDATE`,
+          [input.actor.windowDefaultHours ?? 0, input.id, input.createdAt],
+        );
+        const { window_hours: windowHours, ...old } = rows[0] ?? { window_hours: 0 };
+        if (!rows[0]) return { kind: "not_found" };
+        const previous = old as BookingRow;
+        if (!ownedBy(previous, input.actor)) return { kind: "not_owner" };
+        if (previous.rescheduled_to) {
+          // Moved before: a retry of that very move answers its result.
+          const next = await this.findMovedTo(trx, previous.rescheduled_to);
+          if (next?.slot_id === input.newSlot.id) return { kind: "rescheduled", booking: next, previous, replayed: true };
+        }
+        const status = effectiveStatus(previous);
+        if (status !== "PENDING" && status !== "CONFIRMED") return { kind: "wrong_state", status };
+        if (status === "CONFIRMED" && input.actor.windowDefaultHours !== undefined) {
+          const deadline = cancelDeadline(previous.slot_start_time, windowHours);
+          if (Date.now() >= deadline.getTime()) return { kind: "too_late", deadline, windowHours };
+        }
+        if (previous.reschedule_count >= input.maxReschedules) return { kind: "limit_reached", max: input.maxReschedules };
+        if (previous.slot_id === input.newSlot.id) return { kind: "same_slot" };
+
+        const created = await this.createIn(trx, {
+          id: input.newId,
+          createdAt: input.newCreatedAt,
+          slot: input.newSlot,
+          patientId: previous.patient_id,
+          patientName: previous.patient_name,
+          patientContact: previous.patient_contact,
+          patientPhone: previous.patient_phone,
+          holdTtlMs: input.holdTtlMs,
+          confirm: status === "CONFIRMED",
+          rescheduleOf: { id: previous.id, count: previous.reschedule_count },
+        });
+        if (created.kind !== "created") throw new Rollback<RescheduleOutcome | CreateOutcome>(created);
+        const { rows: cancelled } = await trx.raw<{ rows: BookingRow[] }>(
+          "UPDATE bookings SET status = 'CANCELLED', rescheduled_to = ?, updated_at = now() WHERE id = ? AND created_at = ? RETURNING *",
+          [input.newId, previous.id, previous.created_at],
+        );
+        await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [previous.slot_id]);
+        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.cancelled", cancelled[0]!)]);
+        return { kind: "rescheduled", booking: created.booking, previous: cancelled[0]!, replayed: false };
+      });
+    } catch (err) {
+      if (!(err instanceof Rollback)) throw err;
+      const rolledBack = err.outcome as RescheduleOutcome | CreateOutcome;
+      // `existing`: the new id was taken already, which a fresh id never is; say so, never pretend.
+      if (rolledBack.kind === "existing" || rolledBack.kind === "created") throw new Error(`reschedule of ${input.id}: new booking id ${input.newId} exists`, { cause: err });
+      return rolledBack;
+    }
+    if (outcome.kind === "rescheduled" && !outcome.replayed) await this.seatsChanged([outcome.previous.slot_id, outcome.booking.slot_id]);
+    return outcome;
+  }
+
+  /** The booking a reschedule made, by its id (its creation time is in the id). */
+  private async findMovedTo(trx: Knex.Transaction, id: string): Promise<BookingRow | undefined> {
+    const createdAt = decodeBookingId(id)?.createdAt;
+    return createdAt ? this.findById(id, createdAt, trx) : undefined;
+  }
+
+  /**
+   * The general path's booking inside the caller's transaction (a reschedule takes its new seat
+   * this way): a seat, the duplicate check under the seat's row lock, the row, its events. Any
+   * other outcome throws a Rollback carrying it, so nothing of the transaction stays.
+   */
+  private async createIn(trx: Knex.Transaction, input: NewBooking): Promise<CreateOutcome> {
+    const draft = draftBooking(input);
+    let seat = await this.takeSeat(trx, input.slot.id);
+    if (!seat) {
+      const inventory = await this.inventory(trx, input.slot.id);
+      if (!inventory) {
+        await this.insertInventory(trx, input.slot, input.slot.capacity);
+      } else if (inventory.retired) {
+        throw new Rollback<CreateOutcome>({ kind: "retired" });
+      } else {
+        // Full on paper: give back the seats of lapsed holds before saying no.
+        await this.reclaimExpired(trx, input.slot.id);
+      }
+      seat = await this.takeSeat(trx, input.slot.id);
+      if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
+    }
+
+    const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
+      `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
+      [input.slot.id, input.patientId],
+    );
+    const duplicate = duplicates[0];
+    if (duplicate?.id === input.id) {
+      // A concurrent retry with the same idempotency key created this very booking first.
+      const existing = await this.findById(input.id, input.createdAt, trx);
+      throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
+    }
+    if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
+
+    const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+      `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
+                             patient_phone, status, slot_start_time, expires_at, reschedule_count, rescheduled_from)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
+       RETURNING *`,
+      [...insertedValues(draft), draft.reschedule_count, draft.rescheduled_from],
+    );
+    const booking = rows[0];
+    if (!booking) {
+      // A concurrent retry with the same idempotency key won; give the seat back.
+      const existing = await this.findById(input.id, input.createdAt, trx);
+      if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
+      throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
+    }
+    await writeOutbox(trx, this.creationEvents(booking));
+    return { kind: "created", booking } satisfies CreateOutcome;
   }
 
   /**
@@ -293,26 +430,25 @@ export class BookingShardRepository {
   }
 
   /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */
-  async confirm(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
-    return this.transition(
-      id,
-      createdAt,
-      patientId,
-      "CONFIRMED",
-      "status = 'PENDING' AND expires_at > now()",
-      "booking.confirmed",
-      false,
-    );
+  async confirm(id: string, createdAt: Date, actor: Actor = {}): Promise<TransitionOutcome> {
+    return this.transition(id, createdAt, actor, "CONFIRMED", "status = 'PENDING' AND expires_at > now()", [], "booking.confirmed", false);
   }
 
-  /** Cancelling a live hold or a confirmed booking gives its seat back. */
-  async cancel(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
+  /**
+   * Cancelling a live hold or a confirmed booking gives its seat back. A patient's cancel of a
+   * confirmed booking must come before the doctor's cancellation window: checked in the same
+   * UPDATE, against the policy committed at that moment.
+   */
+  async cancel(id: string, createdAt: Date, actor: Actor = {}): Promise<TransitionOutcome> {
+    const windowed = actor.windowDefaultHours !== undefined;
+    const confirmed = windowed ? `(status = 'CONFIRMED' AND now() < slot_start_time - make_interval(hours => ${windowHoursSql("bookings")}))` : "status = 'CONFIRMED'";
     return this.transition(
       id,
       createdAt,
-      patientId,
+      actor,
       "CANCELLED",
-      "(status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now()))",
+      `(${confirmed} OR (status = 'PENDING' AND expires_at > now()))`,
+      windowed ? [actor.windowDefaultHours!] : [],
       "booking.cancelled",
       true,
     );
@@ -326,24 +462,34 @@ export class BookingShardRepository {
   private async transition(
     id: string,
     createdAt: Date,
-    patientId: string | undefined,
+    actor: Actor,
     to: StoredStatus,
     guard: string,
+    guardParams: readonly number[],
     event: BookingEventType,
     releasesSeat: boolean,
   ): Promise<TransitionOutcome> {
-    const outcome = await inTransaction(this.db, async (trx) => {
-      const owner = patientId === undefined ? "" : " AND patient_id = ?";
+    const outcome = await inTransaction(this.db, async (trx): Promise<TransitionOutcome> => {
+      const owner = [
+        ...(actor.patientId === undefined ? [] : [" AND patient_id = ?"]),
+        ...(actor.doctorId === undefined ? [] : [" AND doctor_id = ?"]),
+      ].join("");
+      const ownerParams = [...(actor.patientId === undefined ? [] : [actor.patientId]), ...(actor.doctorId === undefined ? [] : [actor.doctorId])];
       const { rows } = await trx.raw<{ rows: BookingRow[] }>(
         `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
-        [to, id, createdAt, ...(patientId === undefined ? [] : [patientId])],
+        [to, id, createdAt, ...guardParams, ...ownerParams],
       );
       const booking = rows[0];
       if (!booking) {
         const current = await this.findById(id, createdAt, trx);
-        if (!current) return { kind: "not_found" } as const;
-        if (patientId !== undefined && current.patient_id !== patientId) return { kind: "not_owner" } as const;
-        return { kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const;
+        if (!current) return { kind: "not_found" };
+        if (!ownedBy(current, actor)) return { kind: "not_owner" };
+        const status = effectiveStatus(current);
+        if (to === "CANCELLED" && status === "CONFIRMED" && actor.windowDefaultHours !== undefined) {
+          const windowHours = (await readPolicies(trx, [current.doctor_id], actor.windowDefaultHours)).get(current.doctor_id)!.cancellationWindowHours;
+          return { kind: "too_late", booking: current, deadline: cancelDeadline(current.slot_start_time, windowHours), windowHours };
+        }
+        return { kind: "wrong_state", booking: current, status };
       }
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);

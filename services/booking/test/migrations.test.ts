@@ -23,6 +23,7 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateLatest(db.knex, migrations);
     await ensureMonthlyPartitions(db.knex, testLogger(), new Date(Date.UTC(2026, 0, 15)));
     expect(await relations(db)).toEqual([
+      "booking_policies",
       "bookings",
       "bookings_archive",
       "bookings_default",
@@ -44,6 +45,6 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateRollbackAll(db.knex, migrations);
     expect(await relations(db)).toEqual([]);
     await migrateLatest(db.knex, migrations);
-    expect(await relations(db)).toEqual(["bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
+    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
   });
 });

@@ -27,7 +27,7 @@ import { slotRoutes } from "./routes/slots";
 import { registerWebClient } from "./web-client";
 import type { RateLimiter } from "./rate-limit";
 import { registerSecurityHeaders } from "./security-headers";
-import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
+import { AvailabilitySchema, BookingPageSchema, BookingPolicySchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
 import { ErrorSchema } from "./schemas/common";
 import { DoctorPageSchema, DoctorSchema } from "./schemas/doctor";
 import { DeadLetterPageSchema, DeadLetterSchema, NotificationListSchema, NotificationSchema } from "./schemas/notification";
@@ -67,6 +67,7 @@ const SHARED_SCHEMAS = [
   SlotBatchSchema,
   BookingSchema,
   BookingPageSchema,
+  BookingPolicySchema,
   SlotAvailabilitySchema,
   AvailabilitySchema,
   NotificationSchema,

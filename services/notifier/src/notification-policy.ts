@@ -50,11 +50,14 @@ export function recipientsOf(contact: PatientContact): { channel: Channel; recip
 /**
  * Which events tell the patient something. A created booking is a transient hold (the patient
  * is looking at the confirm button), and a failed one never held a seat: neither is worth a
- * message. Confirmed, cancelled and expired ("your hold lapsed") are.
+ * message. Confirmed, cancelled and expired ("your hold lapsed") are, except the cancel of a
+ * booking a reschedule replaced: the patient moved it themselves, and the new booking's own
+ * confirmation names the new time ("cancelled" would read as losing the appointment).
  */
 export function notifiable(event: eventsV1.BookingEvent): boolean {
-  const kind = event.payload?.$case;
-  return kind === "confirmed" || kind === "cancelled" || kind === "expired";
+  const payload = event.payload;
+  if (payload?.$case === "cancelled") return payload.value.rescheduledTo === "";
+  return payload?.$case === "confirmed" || payload?.$case === "expired";
 }
 
 /**
