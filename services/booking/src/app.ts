@@ -20,6 +20,8 @@ import {
 } from "@clinic/platform";
 import { descriptorSetPath, slotV1 } from "@clinic/proto";
 import { PolicyCache } from "./booking-policy";
+import { RescheduleConsumer } from "./reschedule-consumer";
+import { RescheduleSaga } from "./reschedule-saga";
 import { migrations } from "../migrations";
 import { createBookingMetrics } from "./booking-metrics";
 import { BookingShardRepository } from "./booking-repository";
@@ -39,6 +41,8 @@ export interface RunningBookingService extends ServiceHost {
   relays: OutboxRelay[];
   slots: SlotDirectory;
   slotEvents: SlotEventListener;
+  /** The reschedule sagas' step consumer (joined in the background). */
+  rescheduleSteps: RescheduleConsumer;
 }
 
 function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
@@ -140,6 +144,15 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       retentionHours: config.OUTBOX_RETENTION_HOURS,
     });
 
+    const saga = new RescheduleSaga(router, config.RESCHEDULE_TOPIC, config.HOLD_TTL_MS, log);
+    const rescheduleSteps = new RescheduleConsumer(
+      createKafka({ clientId: "booking-reschedule-steps", brokers: config.KAFKA_BROKERS, logger: log }),
+      { topic: config.RESCHEDULE_TOPIC, groupId: config.RESCHEDULE_CONSUMER_GROUP },
+      saga,
+      log,
+    );
+    lifecycle.onShutdown("reschedule step consumer", "workers", () => rescheduleSteps.stop());
+
     const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
     const purge = setInterval(() => {
       for (const shard of shards) {
@@ -164,6 +177,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
           policies: new PolicyCache((doctorId) => router.forDoctor(doctorId).db, config.CANCELLATION_WINDOW_HOURS, config.POLICY_CACHE_TTL_MS),
           defaultWindowHours: config.CANCELLATION_WINDOW_HOURS,
           maxReschedules: config.RESCHEDULE_MAX,
+          saga,
+          sagaWaitMs: config.RESCHEDULE_WAIT_MS,
         }),
       ],
     });
@@ -175,6 +190,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     maintenance.start();
     outbox.start();
     slotEvents.start();
-    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents };
+    // In the background: booking never waits for Kafka; steps wait in the topic meanwhile.
+    rescheduleSteps.start().catch((err: unknown) => log.error({ err }, "reschedule step consumer did not start; steps wait in Kafka"));
+    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
   });
 }

@@ -50,7 +50,24 @@ export interface NewBooking {
   confirm?: boolean;
   /** The booking this one replaces (a reschedule), and how many moves that one had. */
   rescheduleOf?: { id: string; count: number };
+  /**
+   * A reschedule saga's hold (src/reschedule-saga.ts): PENDING until SAGA_HOLD_UNTIL, so no sweep
+   * lapses it while the saga runs, and no events yet (the saga announces the booking once the old
+   * one is released).
+   */
+  sagaHold?: boolean;
 }
+
+/** The expiry of a saga's hold: never reached; the saga itself ends it (finalize or abort). */
+export const SAGA_HOLD_UNTIL = new Date("9999-12-31T00:00:00.000Z");
+
+/**
+ * Not a saga's hold: nobody confirms or cancels one while its saga runs (a confirm would show the
+ * patient with two confirmed seats; a cancel would let the saga release the old seat for nothing).
+ */
+const NOT_SAGA_HOLD = `expires_at <> '${SAGA_HOLD_UNTIL.toISOString()}'`;
+
+export const isSagaHold = (row: BookingRow): boolean => row.status === "PENDING" && row.expires_at.getTime() === SAGA_HOLD_UNTIL.getTime();
 
 export type CreateOutcome =
   | { kind: "created"; booking: BookingRow }
@@ -106,6 +123,8 @@ export type RescheduleOutcome =
   | { kind: "too_late"; deadline: Date; windowHours: number }
   | { kind: "limit_reached"; max: number }
   | { kind: "same_slot" }
+  /** The booking is the new seat of a move still under way. */
+  | { kind: "in_progress" }
   | { kind: "full" }
   | { kind: "retired" }
   | { kind: "already_booked"; bookingId: string };
@@ -164,7 +183,7 @@ function draftBooking(input: NewBooking, now = Date.now()): BookingRow {
     status: input.confirm ? "CONFIRMED" : "PENDING",
     slot_start_time: input.slot.startTime,
     // A confirmed booking has no hold; its expiry is moot and set to its creation.
-    expires_at: new Date(input.confirm ? now : now + input.holdTtlMs),
+    expires_at: input.sagaHold ? SAGA_HOLD_UNTIL : new Date(input.confirm ? now : now + input.holdTtlMs),
     updated_at: new Date(now),
     reschedule_count: input.rescheduleOf ? input.rescheduleOf.count + 1 : 0,
     rescheduled_from: input.rescheduleOf?.id ?? null,
@@ -188,7 +207,7 @@ const insertedValues = (row: BookingRow): (string | Date)[] => [
 ];
 
 /** Thrown inside a transaction to roll it back and hand a result to the caller. */
-class Rollback<T> extends Error {
+export class Rollback<T> extends Error {
   constructor(readonly outcome: T) {
     super("rollback");
   }
@@ -220,9 +239,9 @@ export class BookingShardRepository {
     readonly index: number,
     readonly db: Knex,
     /** Kafka topic of the booking events this shard's outbox records. */
-    private readonly eventsTopic = "clinic.booking.events.v1",
+    readonly eventsTopic = "clinic.booking.events.v1",
     /** Called after the commit of every transaction that changed seats. */
-    private readonly seatsChanged: SeatsChanged = async () => undefined,
+    readonly seatsChanged: SeatsChanged = async () => undefined,
     /**
      * The shard's replicas (HAProxy's replica address; the primary where there is none), for
      * reads that may trail the primary by a moment: see `list`.
@@ -250,7 +269,7 @@ export class BookingShardRepository {
     }
     let outcome: CreateOutcome;
     try {
-      outcome = await inTransaction(this.db, (trx) => this.createIn(trx, input));
+      outcome = await inTransaction(this.db, (trx) => this.createInTransaction(trx, input));
     } catch (err) {
       // Every other outcome rolled back, lapsed holds reclaimed on the way included: no change.
       if (err instanceof Rollback) return err.outcome as CreateOutcome;
@@ -272,29 +291,18 @@ export class BookingShardRepository {
     let outcome: RescheduleOutcome;
     try {
       outcome = await inTransaction(this.db, async (trx): Promise<RescheduleOutcome> => {
-        const { rows } = await trx.raw<{ rows: (BookingRow & { window_hours: number })[] }>(
-          `SELECT bookings.*, ${windowHoursSql("bookings")} AS window_hours FROM bookings WHERE id = ? AND created_at = ? FOR UPDATE`,
-          [input.actor.windowDefaultHours ?? 0, input.id, input.createdAt],
-        );
-        const { window_hours: windowHours, ...old } = rows[0] ?? { window_hours: 0 };
-        if (!rows[0]) return { kind: "not_found" };
-        const previous = old as BookingRow;
-        if (!ownedBy(previous, input.actor)) return { kind: "not_owner" };
-        if (previous.rescheduled_to) {
-          // Moved before: a retry of that very move answers its result.
-          const next = await this.findMovedTo(trx, previous.rescheduled_to);
-          if (next?.slot_id === input.newSlot.id) return { kind: "rescheduled", booking: next, previous, replayed: true };
+        const movable = await this.lockMovable(trx, { ...input, newSlotId: input.newSlot.id });
+        if (movable.kind !== "movable") {
+          if (movable.kind === "moved_before") {
+            // A retry of that very move answers its result.
+            const next = await this.findMovedTo(trx, movable.to);
+            if (next?.slot_id === input.newSlot.id) return { kind: "rescheduled", booking: next, previous: movable.previous, replayed: true };
+            return { kind: "wrong_state", status: "CANCELLED" };
+          }
+          return movable;
         }
-        const status = effectiveStatus(previous);
-        if (status !== "PENDING" && status !== "CONFIRMED") return { kind: "wrong_state", status };
-        if (status === "CONFIRMED" && input.actor.windowDefaultHours !== undefined) {
-          const deadline = cancelDeadline(previous.slot_start_time, windowHours);
-          if (Date.now() >= deadline.getTime()) return { kind: "too_late", deadline, windowHours };
-        }
-        if (previous.reschedule_count >= input.maxReschedules) return { kind: "limit_reached", max: input.maxReschedules };
-        if (previous.slot_id === input.newSlot.id) return { kind: "same_slot" };
-
-        const created = await this.createIn(trx, {
+        const { previous, status } = movable;
+        const created = await this.createInTransaction(trx, {
           id: input.newId,
           createdAt: input.newCreatedAt,
           slot: input.newSlot,
@@ -326,6 +334,35 @@ export class BookingShardRepository {
     return outcome;
   }
 
+  /**
+   * The booking to move, locked for the rest of the transaction, if the actor may move it to the
+   * slot: theirs, active, before the patient's cancellation window, under the cap on moves, not
+   * already for that slot. `moved_before`: it was moved (the caller checks whether to that slot).
+   */
+  async lockMovable(
+    trx: Knex.Transaction,
+    input: Pick<RescheduleInput, "id" | "createdAt" | "actor" | "maxReschedules"> & { newSlotId: string },
+  ): Promise<{ kind: "movable"; previous: BookingRow; status: "PENDING" | "CONFIRMED" } | { kind: "moved_before"; previous: BookingRow; to: string } | Exclude<RescheduleOutcome, { kind: "rescheduled" }>> {
+    const { rows } = await trx.raw<{ rows: (BookingRow & { window_hours: number })[] }>(
+      `SELECT bookings.*, ${windowHoursSql("bookings")} AS window_hours FROM bookings WHERE id = ? AND created_at = ? FOR UPDATE`,
+      [input.actor.windowDefaultHours ?? 0, input.id, input.createdAt],
+    );
+    if (!rows[0]) return { kind: "not_found" };
+    const { window_hours: windowHours, ...previous } = rows[0];
+    if (!ownedBy(previous, input.actor)) return { kind: "not_owner" };
+    if (previous.rescheduled_to) return { kind: "moved_before", previous, to: previous.rescheduled_to };
+    if (isSagaHold(previous)) return { kind: "in_progress" };
+    const status = effectiveStatus(previous);
+    if (status !== "PENDING" && status !== "CONFIRMED") return { kind: "wrong_state", status };
+    if (status === "CONFIRMED" && input.actor.windowDefaultHours !== undefined) {
+      const deadline = cancelDeadline(previous.slot_start_time, windowHours);
+      if (Date.now() >= deadline.getTime()) return { kind: "too_late", deadline, windowHours };
+    }
+    if (previous.reschedule_count >= input.maxReschedules) return { kind: "limit_reached", max: input.maxReschedules };
+    if (previous.slot_id === input.newSlotId) return { kind: "same_slot" };
+    return { kind: "movable", previous, status };
+  }
+
   /** The booking a reschedule made, by its id (its creation time is in the id). */
   private async findMovedTo(trx: Knex.Transaction, id: string): Promise<BookingRow | undefined> {
     const createdAt = decodeBookingId(id)?.createdAt;
@@ -337,7 +374,7 @@ export class BookingShardRepository {
    * this way): a seat, the duplicate check under the seat's row lock, the row, its events. Any
    * other outcome throws a Rollback carrying it, so nothing of the transaction stays.
    */
-  private async createIn(trx: Knex.Transaction, input: NewBooking): Promise<CreateOutcome> {
+  async createInTransaction(trx: Knex.Transaction, input: NewBooking): Promise<CreateOutcome> {
     const draft = draftBooking(input);
     let seat = await this.takeSeat(trx, input.slot.id);
     if (!seat) {
@@ -381,7 +418,7 @@ export class BookingShardRepository {
       if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
       throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
     }
-    await writeOutbox(trx, this.creationEvents(booking));
+    if (!input.sagaHold) await writeOutbox(trx, this.creationEvents(booking));
     return { kind: "created", booking } satisfies CreateOutcome;
   }
 
@@ -422,7 +459,7 @@ export class BookingShardRepository {
   }
 
   /** A new booking's events: an instant booking is still created, then confirmed, as consumers expect. */
-  private creationEvents(row: BookingRow): OutboxEvent[] {
+  creationEvents(row: BookingRow): OutboxEvent[] {
     return [
       bookingEvent(this.eventsTopic, "booking.created", row),
       ...(row.status === "CONFIRMED" ? [bookingEvent(this.eventsTopic, "booking.confirmed", row)] : []),
@@ -431,7 +468,7 @@ export class BookingShardRepository {
 
   /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */
   async confirm(id: string, createdAt: Date, actor: Actor = {}): Promise<TransitionOutcome> {
-    return this.transition(id, createdAt, actor, "CONFIRMED", "status = 'PENDING' AND expires_at > now()", [], "booking.confirmed", false);
+    return this.transition(id, createdAt, actor, "CONFIRMED", `status = 'PENDING' AND expires_at > now() AND ${NOT_SAGA_HOLD}`, [], "booking.confirmed", false);
   }
 
   /**
@@ -447,7 +484,7 @@ export class BookingShardRepository {
       createdAt,
       actor,
       "CANCELLED",
-      `(${confirmed} OR (status = 'PENDING' AND expires_at > now()))`,
+      `(${confirmed} OR (status = 'PENDING' AND expires_at > now() AND ${NOT_SAGA_HOLD}))`,
       windowed ? [actor.windowDefaultHours!] : [],
       "booking.cancelled",
       true,

@@ -47,6 +47,11 @@ export const configSchema = commonConfigSchema.extend({
   POLICY_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
   /** Moves allowed per booking (a rescheduled booking carries the count on). */
   RESCHEDULE_MAX: env.nonNegativeInt().default(3),
+  /** The steps of moves to another doctor's slot (src/reschedule-saga.ts), and their consumer group. */
+  RESCHEDULE_TOPIC: z.string().default("clinic.booking.reschedules.v1"),
+  RESCHEDULE_CONSUMER_GROUP: z.string().default("booking-reschedules"),
+  /** How long a reschedule request waits for such a move to end before answering RESCHEDULE_IN_PROGRESS. */
+  RESCHEDULE_WAIT_MS: env.positiveInt().default(5_000),
   SWEEP_INTERVAL_MS: env.positiveInt().default(1_000),
   SWEEP_BATCH_SIZE: env.positiveInt().default(500),
   /**

@@ -21,7 +21,8 @@ import { newBookingId, decodeBookingId } from "./booking-id";
 import type { BookingMetrics } from "./booking-metrics";
 import { cancelDeadline, type PolicyCache } from "./booking-policy";
 import { policyHandlers } from "./policy-handlers";
-import { effectiveStatus, ownedBy, type Actor, type BookingRow, type RescheduleOutcome, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
+import type { RescheduleSaga } from "./reschedule-saga";
+import { effectiveStatus, isSagaHold, ownedBy, type Actor, type BookingRow, type RescheduleInput, type RescheduleOutcome, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
 import type { BookingRouter } from "./booking-router";
 import { scatterGather } from "./scatter";
 import type { SlotDirectory, SlotInfo } from "./slot-directory";
@@ -162,6 +163,9 @@ export interface BookingServiceDeps {
   defaultWindowHours: number;
   /** Moves allowed per booking line (RESCHEDULE_MAX). */
   maxReschedules: number;
+  /** Moves to a slot in another shard, and how long a request waits for one (RESCHEDULE_WAIT_MS). */
+  saga: RescheduleSaga;
+  sagaWaitMs: number;
 }
 
 /**
@@ -171,7 +175,7 @@ export interface BookingServiceDeps {
  * admins do everything. Availability is public.
  */
 export function bookingService(deps: BookingServiceDeps) {
-  const { router, slots, seatCounts, metrics, holdTtlMs, policies, defaultWindowHours, maxReschedules } = deps;
+  const { router, slots, seatCounts, metrics, holdTtlMs, policies, defaultWindowHours, maxReschedules, saga, sagaWaitMs } = deps;
 
   /** Bookings as the API shows them, each with its doctor's cancellation deadline. */
   async function showAll(rows: readonly BookingRow[]): Promise<bookingV1.Booking[]> {
@@ -180,6 +184,56 @@ export function bookingService(deps: BookingServiceDeps) {
     return rows.map((r) => toBooking(r, windows.get(r.doctor_id) ?? defaultWindowHours, now));
   }
   const show = async (row: BookingRow): Promise<bookingV1.Booking> => (await showAll([row]))[0]!;
+
+  /**
+   * A move to a slot in another shard, as a saga (src/reschedule-saga.ts): begun here, then
+   * waited for up to `sagaWaitMs`. A retry of the same move joins the saga under way, or answers
+   * its result; a saga still running past the wait answers RESCHEDULE_IN_PROGRESS with the new
+   * booking's id, which the client may retry or read.
+   */
+  async function rescheduledAcrossShards(input: RescheduleInput): Promise<bookingV1.Booking> {
+    const begun = await saga.begin(input);
+    let sagaId: string;
+    switch (begun.kind) {
+      case "begun":
+        sagaId = begun.sagaId;
+        break;
+      case "in_flight":
+        if (begun.newSlotId !== input.newSlot.id) {
+          throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is being moved to another slot already", [], { newBookingId: begun.sagaId });
+        }
+        sagaId = begun.sagaId;
+        break;
+      case "moved_before": {
+        const moved = await findMoved(begun.to);
+        if (moved?.slot_id === input.newSlot.id) return show(moved);
+        return rescheduled({ kind: "wrong_state", status: "CANCELLED" }, input.id, input.newSlot.id);
+      }
+      default:
+        return rescheduled(begun, input.id, input.newSlot.id);
+    }
+    const settled = await saga.settled(input.id, sagaId, sagaWaitMs);
+    if (!settled) {
+      throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "the move is under way; retry the same request, or read the new booking, in a moment", [], { newBookingId: sagaId });
+    }
+    if (settled.state === "failed") {
+      metrics.outcomes.inc({ outcome: "reschedule_rejected" });
+      const failure = settled.failure ?? "BOOKING_NO_LONGER_ACTIVE";
+      if (failure === "SLOT_FULL") throw new DomainError("conflict", "SLOT_FULL", "no seat left in the new slot; the booking is unchanged");
+      if (failure === "ALREADY_BOOKED") throw new DomainError("conflict", "ALREADY_BOOKED", "patient already holds a booking for the new slot; the booking is unchanged");
+      if (failure === "SLOT_NOT_FOUND") throw notFound("slot", input.newSlot.id);
+      throw new DomainError("conflict", "BOOKING_STATE_CONFLICT", "the booking was cancelled or lapsed while it was being moved; nothing was moved");
+    }
+    metrics.outcomes.inc({ outcome: "rescheduled" });
+    const moved = await findMoved(sagaId);
+    if (!moved) throw new Error(`reschedule saga ${sagaId} is done but its booking cannot be read`);
+    return show(moved);
+  }
+
+  const findMoved = async (bookingId: string): Promise<BookingRow | undefined> => {
+    const { shard, createdAt } = router.forBookingId(bookingId);
+    return shard.findById(bookingId, createdAt);
+  };
 
   /** A reschedule's outcome: the new booking, or the error that says why nothing changed. */
   async function rescheduled(outcome: RescheduleOutcome, id: string, newSlotId: string): Promise<bookingV1.Booking> {
@@ -200,6 +254,8 @@ export function bookingService(deps: BookingServiceDeps) {
         throw cancellationTooLate(outcome.deadline, outcome.windowHours, "rescheduled");
       case "limit_reached":
         throw new DomainError("conflict", "RESCHEDULE_LIMIT_REACHED", `a booking is rescheduled at most ${outcome.max} times`, [], { rescheduleMax: String(outcome.max) });
+      case "in_progress":
+        throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is the new seat of a reschedule still under way; try again in a moment");
       case "same_slot":
         throw new DomainError("unprocessable", "RESCHEDULE_SAME_SLOT", "the booking is already for this slot", [{ field: "new_slot_id", message: "is the booking's own slot" }]);
       case "full":
@@ -259,6 +315,9 @@ export function bookingService(deps: BookingServiceDeps) {
     if (outcome.kind === "too_late") {
       metrics.outcomes.inc({ outcome: "cancel_too_late" });
       throw cancellationTooLate(outcome.deadline, outcome.windowHours, "cancelled");
+    }
+    if (outcome.kind === "wrong_state" && isSagaHold(outcome.booking)) {
+      throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is the new seat of a reschedule still under way; try again in a moment");
     }
     if (outcome.kind === "wrong_state") {
       const [reason, message] = WRONG_STATE[action][outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
@@ -365,28 +424,23 @@ export function bookingService(deps: BookingServiceDeps) {
         throw new DomainError("unprocessable", "SLOT_IN_PAST", "the new slot has already started", [{ field: "new_slot_id", message: "has already started" }]);
       }
       const { shard, createdAt } = router.forBookingId(id);
-      // A booking moves within its doctor's slots, so both seats are in one shard and the move is
-      // one transaction. (The doctor is in the booking: read it first, cheaply, by id.)
-      const current = await shard.findById(id, createdAt);
-      if (current && current.doctor_id !== slot.doctorId) {
-        metrics.outcomes.inc({ outcome: "reschedule_rejected" });
-        throw new DomainError("unprocessable", "RESCHEDULE_OTHER_DOCTOR", "a booking moves to another slot of the same doctor; to see another doctor, book that slot and cancel this one", [
-          { field: "new_slot_id", message: "is a slot of another doctor" },
-        ]);
-      }
       const newId = newBookingId(router.bucketOfDoctor(slot.doctorId));
-      const actor = transitionActor(account, "cancel", defaultWindowHours);
-      const outcome = await shard.reschedule({
+      const input = {
         id,
         createdAt,
-        actor,
+        actor: transitionActor(account, "cancel", defaultWindowHours),
         newSlot: slot,
         newId,
         newCreatedAt: decodeBookingId(newId)!.createdAt,
         holdTtlMs,
         maxReschedules,
-      });
-      return { booking: await rescheduled(outcome, id, newSlotId) };
+      };
+      // Within one shard (the same doctor, or a doctor whose bookings share the shard) the move is
+      // one transaction; across shards, a saga.
+      if (router.forBucket(router.bucketOfDoctor(slot.doctorId)) === shard) {
+        return { booking: await rescheduled(await shard.reschedule(input), id, newSlotId) };
+      }
+      return { booking: await rescheduledAcrossShards(input) };
     },
 
     ...policyHandlers(router, policies, defaultWindowHours),

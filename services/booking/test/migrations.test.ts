@@ -34,6 +34,7 @@ describe("booking shard migrations on real PostgreSQL", () => {
       "bookings_y2026m04",
       "idempotency_keys",
       "outbox",
+      "reschedule_sagas",
       "slot_inventory",
     ]);
     // The inventory refuses a counter above capacity, whatever the code does.
@@ -45,6 +46,6 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateRollbackAll(db.knex, migrations);
     expect(await relations(db)).toEqual([]);
     await migrateLatest(db.knex, migrations);
-    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
+    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "reschedule_sagas", "slot_inventory"]);
   });
 });
