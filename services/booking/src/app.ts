@@ -106,7 +106,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.
     const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
-    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db));
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db, config.WAITLIST_OFFER_TTL_MS));
     const router = new BookingRouter(shards, map);
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {

@@ -26,6 +26,7 @@ export const BOOKING_COLUMNS = [
   "reschedule_count",
   "rescheduled_from",
   "rescheduled_to",
+  "waitlist_entry_id",
 ] as const;
 
 const COLUMNS = BOOKING_COLUMNS.join(", ");

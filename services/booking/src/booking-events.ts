@@ -19,7 +19,7 @@ export function bookingEvent(topic: string, type: BookingEventType, row: Booking
   };
   const payload: eventsV1.BookingEvent["payload"] =
     type === "booking.created"
-      ? { $case: "created", value: { ...contact, expireTime: row.expires_at, rescheduledFrom: row.rescheduled_from ?? "" } }
+      ? { $case: "created", value: { ...contact, expireTime: row.expires_at, rescheduledFrom: row.rescheduled_from ?? "", waitlistOffer: row.waitlist_entry_id !== null } }
       : type === "booking.confirmed"
         ? { $case: "confirmed", value: contact }
         : type === "booking.cancelled"

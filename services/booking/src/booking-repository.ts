@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type OutboxEvent, type PreparedStatement } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
-import { decodeBookingId } from "./booking-id";
+import { decodeBookingId, newBookingId } from "./booking-id";
+import { bucketOf } from "./shard-router";
 import { cancelDeadline, readPolicies, windowHoursSql } from "./booking-policy";
 import type { SlotInfo } from "./slot-directory";
 
@@ -27,6 +28,8 @@ export interface BookingRow {
   rescheduled_from: string | null;
   /** The booking that replaced this one (this one is then CANCELLED). */
   rescheduled_to: string | null;
+  /** Set when this booking is a seat offered to a waiting patient (src/waitlist.ts). */
+  waitlist_entry_id: string | null;
 }
 
 /**
@@ -129,6 +132,19 @@ export type RescheduleOutcome =
   | { kind: "retired" }
   | { kind: "already_booked"; bookingId: string };
 
+export interface WaitlistEntryRow {
+  id: string;
+  slot_id: string;
+  patient_id: string;
+  patient_name: string;
+  patient_contact: string;
+  patient_phone: string;
+  state: "waiting" | "offered" | "left" | "skipped";
+  offer_booking_id: string | null;
+  joined_at: Date;
+  updated_at: Date;
+}
+
 export interface InventoryRow {
   slot_id: string;
   capacity: number;
@@ -188,6 +204,7 @@ function draftBooking(input: NewBooking, now = Date.now()): BookingRow {
     reschedule_count: input.rescheduleOf ? input.rescheduleOf.count + 1 : 0,
     rescheduled_from: input.rescheduleOf?.id ?? null,
     rescheduled_to: null,
+    waitlist_entry_id: null,
   };
 }
 
@@ -247,7 +264,56 @@ export class BookingShardRepository {
      * reads that may trail the primary by a moment: see `list`.
      */
     readonly replicaDb: Knex = db,
+    /** How long a seat offered to a waiting patient is held for them (WAITLIST_OFFER_TTL_MS). */
+    readonly waitlistOfferTtlMs = 600_000,
   ) {}
+
+  /**
+   * Seats just given back (a cancel, a lapsed hold, a move, a raised capacity) go to the slot's
+   * waiting patients first, in the same transaction that freed them: each is held for the next
+   * patient in line as a PENDING booking of its own (`waitlist_entry_id`), for
+   * `waitlistOfferTtlMs`, announced by booking.created with `waitlist_offer` (the notifier tells
+   * the patient). A seat is therefore never free while someone waits: a walk-in booking finds the
+   * slot full, and one seat goes to one patient at a time. An offer that lapses frees its seat
+   * again, and this runs again for the next in line. The callers hold the slot's inventory row
+   * (they changed it), so offers of one slot never run side by side.
+   */
+  async offerFreedSeats(trx: Knex.Transaction, slotIds: readonly string[]): Promise<void> {
+    if (slotIds.length === 0) return;
+    const { rows: waiting } = await trx.raw<{ rows: { slot_id: string }[] }>(
+      "SELECT DISTINCT slot_id FROM waitlist_entries WHERE slot_id = ANY(?::uuid[]) AND state = 'waiting' ORDER BY slot_id",
+      [[...slotIds]],
+    );
+    for (const { slot_id: slotId } of waiting) {
+      for (;;) {
+        const { rows: next } = await trx.raw<{ rows: WaitlistEntryRow[] }>(
+          "SELECT * FROM waitlist_entries WHERE slot_id = ? AND state = 'waiting' ORDER BY joined_at, id LIMIT 1 FOR UPDATE",
+          [slotId],
+        );
+        const entry = next[0];
+        if (!entry) break;
+        const { rows: holding } = await trx.raw<{ rows: unknown[] }>(`SELECT 1 FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`, [slotId, entry.patient_id]);
+        if (holding.length > 0) {
+          // They hold a seat of this slot already (booked before joining, or by an admin).
+          await trx.raw("UPDATE waitlist_entries SET state = 'skipped', updated_at = now() WHERE id = ?", [entry.id]);
+          continue;
+        }
+        if (!(await this.takeSeat(trx, slotId))) break;
+        const { rows: inventory } = await trx.raw<{ rows: { doctor_id: string }[] }>("SELECT doctor_id FROM slot_inventory WHERE slot_id = ?", [slotId]);
+        const id = newBookingId(bucketOf(inventory[0]!.doctor_id));
+        const { rows: offered } = await trx.raw<{ rows: BookingRow[] }>(
+          `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact, patient_phone,
+                                 status, slot_start_time, expires_at, waitlist_entry_id)
+           SELECT ?, ?, i.slot_id, i.doctor_id, ?, ?, ?, ?, 'PENDING', i.start_time, now() + make_interval(secs => ?), ?
+             FROM slot_inventory i WHERE i.slot_id = ?
+           RETURNING *`,
+          [id, decodeBookingId(id)!.createdAt, entry.patient_id, entry.patient_name, entry.patient_contact, entry.patient_phone, this.waitlistOfferTtlMs / 1000, entry.id, slotId],
+        );
+        await trx.raw("UPDATE waitlist_entries SET state = 'offered', offer_booking_id = ?, updated_at = now() WHERE id = ?", [id, entry.id]);
+        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.created", offered[0]!)]);
+      }
+    }
+  }
 
   /** Inside a transaction pass it: a second pool connection per transaction can starve the pool. */
   async findById(id: string, createdAt: Date, executor: Knex | Knex.Transaction = this.db): Promise<BookingRow | undefined> {
@@ -321,6 +387,7 @@ export class BookingShardRepository {
         );
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [previous.slot_id]);
         await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.cancelled", cancelled[0]!)]);
+        await this.offerFreedSeats(trx, [previous.slot_id]);
         return { kind: "rescheduled", booking: created.booking, previous: cancelled[0]!, replayed: false };
       });
     } catch (err) {
@@ -530,6 +597,7 @@ export class BookingShardRepository {
       }
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);
+        await this.offerFreedSeats(trx, [booking.slot_id]);
       }
       await writeOutbox(trx, [bookingEvent(this.eventsTopic, event, booking)]);
       return { kind: "ok", booking } as const;
@@ -613,6 +681,7 @@ export class BookingShardRepository {
           WHERE slot_id = ? AND held <= ? RETURNING slot_id, capacity, held, retired`,
         [capacity, slot.id, capacity],
       );
+      if (rows[0]) await this.offerFreedSeats(trx, [slot.id]);
       return rows[0];
     });
     await this.seatsChanged([slot.id]);
@@ -784,5 +853,6 @@ export class BookingShardRepository {
       await trx.raw("UPDATE slot_inventory SET held = held - ?, updated_at = now() WHERE slot_id = ?", [perSlot.get(slotId) ?? 0, slotId]);
     }
     await writeOutbox(trx, expired.map((row) => bookingEvent(this.eventsTopic, "booking.expired", row)));
+    await this.offerFreedSeats(trx, [...perSlot.keys()].sort());
   }
 }

@@ -45,6 +45,8 @@ export const configSchema = commonConfigSchema.extend({
   CANCELLATION_WINDOW_HOURS: env.nonNegativeInt().pipe(z.number().max(720)).default(24),
   /** How long a doctor's window is cached for the deadline shown on bookings (not for the check). */
   POLICY_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
+  /** How long a seat offered to a waiting patient is held for them before it goes to the next. */
+  WAITLIST_OFFER_TTL_MS: env.positiveInt().default(600_000),
   /** Moves allowed per booking (a rescheduled booking carries the count on). */
   RESCHEDULE_MAX: env.nonNegativeInt().default(3),
   /** The steps of moves to another doctor's slot (src/reschedule-saga.ts), and their consumer group. */

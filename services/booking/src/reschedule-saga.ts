@@ -204,6 +204,7 @@ export class RescheduleSaga {
         [command.sagaId, old.id, old.created_at],
       );
       await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [old.slot_id]);
+      await shard.offerFreedSeats(trx, [old.slot_id]);
       await setState(trx, command.sagaId, "old_released", null);
       await writeOutbox(trx, [
         bookingEvent(shard.eventsTopic, "booking.cancelled", cancelled[0]!),
@@ -237,7 +238,10 @@ export class RescheduleSaga {
         "UPDATE bookings SET status = 'CANCELLED', updated_at = now() WHERE id = ? AND created_at = ? AND status = 'PENDING' AND expires_at = ? RETURNING *",
         [command.sagaId, createdAt, SAGA_HOLD_UNTIL],
       );
-      if (rows[0]) await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [rows[0].slot_id]);
+      if (rows[0]) {
+        await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [rows[0].slot_id]);
+        await shard.offerFreedSeats(trx, [rows[0].slot_id]);
+      }
       await writeOutbox(trx, [this.command(command.sagaId, command.bookingId, { $case: "aborted", value: { reason } })]);
       return rows[0]?.slot_id;
     });

@@ -21,6 +21,7 @@ import { newBookingId, decodeBookingId } from "./booking-id";
 import type { BookingMetrics } from "./booking-metrics";
 import { cancelDeadline, type PolicyCache } from "./booking-policy";
 import { policyHandlers } from "./policy-handlers";
+import { waitlistHandlers } from "./waitlist-handlers";
 import type { RescheduleSaga } from "./reschedule-saga";
 import { effectiveStatus, isSagaHold, ownedBy, type Actor, type BookingRow, type RescheduleInput, type RescheduleOutcome, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
 import type { BookingRouter } from "./booking-router";
@@ -58,11 +59,28 @@ export function toBooking(row: BookingRow, windowHours: number, now: Date = new 
     rescheduleCount: row.reschedule_count,
     rescheduledFrom: row.rescheduled_from ?? "",
     rescheduledTo: row.rescheduled_to ?? "",
+    waitlistOffer: row.waitlist_entry_id !== null,
   };
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** Who a booking or a waitlist entry is for, validated the same way for both. */
+export function patientDetails(
+  v: Validator,
+  req: { patientId: string; patientName: string; patientContact: string; patientPhone: string },
+): { patientId: string; patientName: string; patientContact: string; patientPhone: string } {
+  const patientId = v.uuid("patient_id", req.patientId);
+  const patientName = v.text("patient_name", req.patientName, { max: 200 });
+  const patientContact = v.text("patient_contact", req.patientContact, { max: 320 });
+  if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
+    v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
+  }
+  const patientPhone = req.patientPhone.trim();
+  if (patientPhone !== "" && !E164.test(patientPhone)) v.add("patient_phone", "must be an E.164 phone number");
+  return { patientId, patientName, patientContact, patientPhone };
+}
 const PRINTABLE_KEY = /^[\x21-\x7e]{1,200}$/;
 const MAX_BATCH = 100;
 
@@ -333,14 +351,7 @@ export function bookingService(deps: BookingServiceDeps) {
       requireAccount(caller);
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
-      const patientId = v.uuid("patient_id", req.patientId);
-      const patientName = v.text("patient_name", req.patientName, { max: 200 });
-      const patientContact = v.text("patient_contact", req.patientContact, { max: 320 });
-      if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
-        v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
-      }
-      const patientPhone = req.patientPhone.trim();
-      if (patientPhone !== "" && !E164.test(patientPhone)) v.add("patient_phone", "must be an E.164 phone number");
+      const { patientId, patientName, patientContact, patientPhone } = patientDetails(v, req);
       if (req.idempotencyKey !== "" && !PRINTABLE_KEY.test(req.idempotencyKey)) {
         v.add("idempotency_key", "must be 1 to 200 printable ASCII characters");
       }
@@ -444,6 +455,7 @@ export function bookingService(deps: BookingServiceDeps) {
     },
 
     ...policyHandlers(router, policies, defaultWindowHours),
+    ...waitlistHandlers(router, requireSlot, metrics),
 
     async getBooking(req, { caller }) {
       requireAccount(caller);

@@ -36,6 +36,7 @@ describe("booking shard migrations on real PostgreSQL", () => {
       "outbox",
       "reschedule_sagas",
       "slot_inventory",
+      "waitlist_entries",
     ]);
     // The inventory refuses a counter above capacity, whatever the code does.
     await db.knex.raw(
@@ -46,6 +47,6 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateRollbackAll(db.knex, migrations);
     expect(await relations(db)).toEqual([]);
     await migrateLatest(db.knex, migrations);
-    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "reschedule_sagas", "slot_inventory"]);
+    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "reschedule_sagas", "slot_inventory", "waitlist_entries"]);
   });
 });

@@ -19,6 +19,8 @@ import { registerHttpMetrics } from "./http-metrics";
 import { registerHttpTracing } from "./http-tracing";
 import { coerceQuery } from "./query-coercion";
 import { bookingRoutes } from "./routes/bookings";
+import { waitlistRoutes } from "./routes/waitlist";
+import { WaitlistEntrySchema, WaitlistListSchema } from "./schemas/waitlist";
 import { doctorRoutes } from "./routes/doctors";
 import { healthRoutes, type HealthState } from "./routes/health";
 import { notificationRoutes } from "./routes/notifications";
@@ -68,6 +70,8 @@ const SHARED_SCHEMAS = [
   BookingSchema,
   BookingPageSchema,
   BookingPolicySchema,
+  WaitlistEntrySchema,
+  WaitlistListSchema,
   SlotAvailabilitySchema,
   AvailabilitySchema,
   NotificationSchema,
@@ -247,6 +251,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       doctorRoutes(api, backends);
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
+      waitlistRoutes(api, backends);
       notificationRoutes(api, backends);
       authRoutes(api, auth, options.signInThrottle);
       accountRoutes(api, auth, backends, audit);

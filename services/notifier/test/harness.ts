@@ -295,7 +295,7 @@ export function bookingEvent(kind: "created" | "confirmed" | "cancelled" | "expi
   };
   const payload: eventsV1.BookingEvent["payload"] =
     kind === "created"
-      ? { $case: "created", value: { ...details, expireTime: new Date(Date.now() + 120_000), rescheduledFrom: "" } }
+      ? { $case: "created", value: { ...details, expireTime: new Date(Date.now() + 120_000), rescheduledFrom: "", waitlistOffer: false } }
       : kind === "confirmed"
         ? { $case: "confirmed", value: details }
         : kind === "cancelled"

@@ -57,6 +57,7 @@ export const BookingSchema = Type.Object(
     rescheduleCount: Type.Integer({ minimum: 0, description: "Moves so far of this booking (a rescheduled booking carries the count on)." }),
     rescheduledFrom: Type.Optional(Uuid({ description: "The booking this one replaced." })),
     rescheduledTo: Type.Optional(Uuid({ description: "The booking that replaced this one (this one is cancelled)." })),
+    waitlistOffer: Type.Optional(Type.Boolean({ description: "True for a seat offered from the slot's waitlist: held for the patient until `expireTime`." })),
   },
   { $id: "Booking", title: "Booking", additionalProperties: false },
 );
@@ -204,6 +205,7 @@ export function bookingJson(booking: bookingV1.Booking | undefined): BookingJson
     rescheduleCount: booking.rescheduleCount,
     ...(booking.rescheduledFrom ? { rescheduledFrom: booking.rescheduledFrom } : {}),
     ...(booking.rescheduledTo ? { rescheduledTo: booking.rescheduledTo } : {}),
+    ...(booking.waitlistOffer ? { waitlistOffer: true } : {}),
   };
 }
 
