@@ -23,7 +23,8 @@ import { PolicyCache } from "./booking-policy";
 import { RescheduleConsumer } from "./reschedule-consumer";
 import { RescheduleSaga } from "./reschedule-saga";
 import { migrations } from "../migrations";
-import { createBookingMetrics } from "./booking-metrics";
+import { createBookingMetrics, registerWaitlistGauge } from "./booking-metrics";
+import { countWaitlistStates } from "./waitlist";
 import { BookingShardRepository } from "./booking-repository";
 import { BookingRouter } from "./booking-router";
 import type { BookingConfig } from "./config";
@@ -108,6 +109,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
     const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db, config.WAITLIST_OFFER_TTL_MS));
     const router = new BookingRouter(shards, map);
+    registerWaitlistGauge(metrics.registry, shards.map((shard) => ({ index: shard.index, count: () => countWaitlistStates(shard.replicaDb) })));
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
       address: config.SLOT_ADDR,

@@ -343,6 +343,7 @@ export function bookingService(deps: BookingServiceDeps) {
       throw new DomainError("conflict", reason, message);
     }
     metrics.outcomes.inc({ outcome: action === "confirm" ? "confirmed" : "cancelled" });
+    if (action === "confirm" && outcome.booking.waitlist_entry_id) metrics.outcomes.inc({ outcome: "offer_taken" });
     return show(outcome.booking);
   }
 

@@ -114,3 +114,21 @@ async function viewOf(db: Knex | Knex.Transaction, where: string, params: readon
   const { rows } = await db.raw<{ rows: EntryView[] }>(`${ENTRY_VIEW} WHERE ${where}`, [...params]);
   return rows;
 }
+
+/**
+ * Entries of one shard by what became of them (waiting, offered, booked, lapsed, left, skipped),
+ * for the `booking_waitlist_entries` gauge: read at scrape time from the database, so every
+ * replica reports the same numbers (the dashboard takes the max over replicas, not the sum).
+ */
+export async function countWaitlistStates(db: Knex): Promise<Map<string, number>> {
+  const { rows } = await db.raw<{ rows: { state: string; n: number }[] }>(
+    `SELECT CASE WHEN e.state <> 'offered' THEN e.state
+                 WHEN b.status = 'CONFIRMED' THEN 'booked'
+                 WHEN b.status = 'PENDING' AND b.expires_at > now() THEN 'offered'
+                 ELSE 'lapsed' END AS state,
+            count(*)::int AS n
+       FROM waitlist_entries e LEFT JOIN bookings b ON b.id = e.offer_booking_id
+      GROUP BY 1`,
+  );
+  return new Map(rows.map((r) => [r.state, r.n]));
+}
