@@ -18,7 +18,7 @@ type Caller = "anonymous" | "patient" | "otherPatient" | "doctor" | "otherDoctor
 const CALLERS: Caller[] = ["anonymous", "patient", "otherPatient", "doctor", "otherDoctor", "admin"];
 
 interface Request {
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   path: string;
   json?: unknown;
 }
@@ -63,6 +63,14 @@ describe("authorization matrix", () => {
     });
     if (res.status !== 201) throw new Error(`slot: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.id;
+  }
+
+  /** A fresh slot of the doctor's whose one seat an admin booked: full, so anyone may wait for it. */
+  async function fullSlotOf(owner: string): Promise<string> {
+    const slotId = await slotOf(owner, 1);
+    const res = await admin.post("/api/v1/bookings", { slotId, patientName: "Full Up", patientContact: "full@example.org" });
+    if (res.status !== 201) throw new Error(`filling the slot: ${res.status} ${JSON.stringify(res.body)}`);
+    return slotId;
   }
 
   /** A fresh pending booking of the "patient" caller on the "doctor" caller's slot. */
@@ -177,7 +185,32 @@ describe("authorization matrix", () => {
     { operation: "listAllBookings", expect: [401, 403, 403, 403, 403, 200], request: async () => ({ method: "GET", path: "/api/v1/bookings" }) },
     { operation: "getBooking", expect: [401, 200, 403, 200, 403, 200], request: async () => ({ method: "GET", path: `/api/v1/bookings/${await bookingOfPatient()}` }) },
     { operation: "confirmBooking", expect: [401, 200, 403, 403, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/confirm` }) },
-    { operation: "cancelBooking", expect: [401, 200, 403, 403, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/cancel` }) },
+    // The doctor of the booking's slot may cancel it too (and is not bound by the cancellation window).
+    { operation: "cancelBooking", expect: [401, 200, 403, 200, 403, 200], request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/cancel` }) },
+    {
+      operation: "rescheduleBooking",
+      expect: [401, 200, 403, 403, 403, 200],
+      request: async () => ({ method: "POST", path: `/api/v1/bookings/${await bookingOfPatient()}/reschedule`, json: { slotId: await slotOf(doctorId) } }),
+    },
+    {
+      operation: "joinWaitlist",
+      expect: [401, D, D, D, D, D],
+      request: async () => ({ method: "POST", path: `/api/v1/slots/${await fullSlotOf(doctorId)}/waitlist`, json: { patientName: "Wes Waiting", patientContact: "wes@example.org" } }),
+    },
+    {
+      operation: "leaveWaitlist",
+      // Each caller leaves their own place: none waits here, so 404 for every account.
+      expect: [401, 404, 404, 404, 404, 404],
+      request: async () => ({ method: "DELETE", path: `/api/v1/slots/${await slotOf(doctorId)}/waitlist` }),
+    },
+    { operation: "listSlotWaitlist", expect: [401, 403, 403, 200, 403, 200], request: async () => ({ method: "GET", path: `/api/v1/slots/${await slotOf(doctorId)}/waitlist` }) },
+    { operation: "listPatientWaitlist", expect: [401, 200, 403, 403, 403, 200], request: async () => ({ method: "GET", path: `/api/v1/patients/${accountIds.patient}/waitlist` }) },
+    { operation: "getBookingPolicy", expect: [200, 200, 200, 200, 200, 200], request: async () => ({ method: "GET", path: `/api/v1/doctors/${doctorId}/booking-policy` }) },
+    {
+      operation: "setBookingPolicy",
+      expect: [401, 403, 403, 200, 403, 200],
+      request: async () => ({ method: "PUT", path: `/api/v1/doctors/${doctorId}/booking-policy`, json: { cancellationWindowHours: 24 } }),
+    },
     {
       operation: "listPatientBookings",
       expect: [401, 200, 403, 403, 403, 200],

@@ -49,6 +49,9 @@ describe("bookings through the edge", () => {
         updateTime: expect.stringMatching(/Z$/),
         expireTime: expect.stringMatching(/Z$/),
         slotStartTime: slot.startTime,
+        cancellationWindowHours: 24,
+        cancelDeadline: new Date(Date.parse(slot.startTime) - 24 * 3_600_000).toISOString(),
+        rescheduleCount: 0,
       });
       expect(Date.parse(booking.expireTime)).toBeGreaterThan(before);
       expect(created.headers.get("location")).toBe(`/api/v1/bookings/${booking.id}`);

@@ -24,6 +24,9 @@ export interface Stack {
   baseUrl: string;
   edge: RunningEdge;
   booking: RunningBookingService;
+  startBookingReplica(): Promise<RunningBookingService>;
+  /** This stack's own topic of reschedule saga steps. */
+  rescheduleTopic: string;
   /** The booking shard databases, in shard order. */
   shardDbs: ScratchDatabase[];
   /** Present when started with the `notifier` option. */
@@ -136,24 +139,30 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   let jwksUrl = "";
 
+  const kafka = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() });
+  const withAdmin = async (work: (admin: ReturnType<typeof kafka.admin>) => Promise<unknown>) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await work(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  /**
+   * Topics that consumers subscribe to must exist (production creates them up front); these are
+   * this stack's own and go when it stops.
+   */
+  async function ownTopics(topics: { topic: string; numPartitions: number }[]): Promise<void> {
+    await withAdmin((admin) => admin.createTopics({ topics, waitForLeaders: true }));
+    stops.push(() => withAdmin((admin) => admin.deleteTopics({ topics: topics.map((t) => t.topic) })).catch(() => undefined));
+  }
+
   async function startNotifier(topics: NonNullable<StackOptions["notifier"]>): Promise<RunningNotifier> {
-    // The notifier subscribes to topics that must exist (production creates them up front);
-    // they are this stack's own and go when it stops.
-    const kafka = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() });
-    const own = [topics.eventsTopic, topics.dlqTopic];
-    const withAdmin = async (work: (admin: ReturnType<typeof kafka.admin>) => Promise<unknown>) => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        await work(admin);
-      } finally {
-        await admin.disconnect();
-      }
-    };
-    await withAdmin((admin) =>
-      admin.createTopics({ topics: [{ topic: topics.eventsTopic, numPartitions: 3 }, { topic: topics.dlqTopic, numPartitions: 1 }], waitForLeaders: true }),
-    );
-    stops.push(() => withAdmin((admin) => admin.deleteTopics({ topics: own })).catch(() => undefined));
+    await ownTopics([
+      { topic: topics.eventsTopic, numPartitions: 3 },
+      { topic: topics.dlqTopic, numPartitions: 1 },
+    ]);
     const smtp = new TestSmtpServer();
     const sms = new TestSmsProvider();
     await smtp.start();
@@ -219,21 +228,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         logger("slot"),
       ),
     );
-    const booking = withLifecycle(
-      await startBookingService(
-        parseConfig(bookingConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
-          GRPC_PORT: String(bookingPort),
-          METRICS_PORT: "0",
-          BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
-          SLOT_ADDR: address(slotPort),
-          GRPC_CLIENT_DEADLINE_MS: "10000",
-          ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
-          ...options.booking,
-        }),
-        logger("booking"),
-      ),
-    );
+    // The reschedule sagas' steps: a topic and group of this stack's own, so no other stack's
+    // booking service (another test file on the same Kafka) takes this one's steps.
+    const reschedules = `e2e.reschedules.${options.name}.${randomUUID().slice(0, 8)}`;
+    await ownTopics([{ topic: reschedules, numPartitions: 3 }]);
+    const bookingEnv = {
+      ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
+      GRPC_PORT: String(bookingPort),
+      METRICS_PORT: "0",
+      BOOKING_SHARDS: shardDbs.map((db) => db.name).join(","),
+      SLOT_ADDR: address(slotPort),
+      GRPC_CLIENT_DEADLINE_MS: "10000",
+      ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
+      RESCHEDULE_TOPIC: reschedules,
+      RESCHEDULE_CONSUMER_GROUP: `${reschedules}.booking`,
+      ...options.booking,
+    };
+    const booking = withLifecycle(await startBookingService(parseConfig(bookingConfigSchema, bookingEnv), logger("booking")));
+    /** Another replica of the booking service on the same shards and topics (stopped with the stack). */
+    const startBookingReplica = async (): Promise<RunningBookingService> =>
+      withLifecycle(await startBookingService(parseConfig(bookingConfigSchema, { ...bookingEnv, GRPC_PORT: String(await freePort()) }), logger("booking")));
     const notifier = options.notifier ? await startNotifier(options.notifier) : undefined;
     const edgeDb = await scratch("edge");
     const edge = withLifecycle(
@@ -273,6 +287,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       baseUrl,
       edge,
       booking,
+      startBookingReplica,
+      rescheduleTopic: reschedules,
       shardDbs,
       ...(notifier ? { notifier } : {}),
       metricsPorts,

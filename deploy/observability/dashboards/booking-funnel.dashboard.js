@@ -203,5 +203,45 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
         },
       ],
     },
+    {
+      title: "Reschedules, cancellation window, waitlist",
+      panels: [
+        {
+          type: "timeseries",
+          title: "Reschedules and late refusals per minute",
+          description:
+            "Moves made, moves refused (full, duplicate, in progress, cap reached), and patients' cancels or moves refused inside the doctor's cancellation window (CANCELLATION_TOO_LATE).",
+          width: 8,
+          height: 8,
+          unit: "short",
+          mayBeEmpty: "only moves and refused late cancels show here.",
+          queries: [
+            {
+              expr: `sum by (outcome) (rate(booking_outcomes_total{outcome=~"rescheduled|reschedule_rejected|reschedule_too_late|cancel_too_late"}[$__rate_interval])) * 60`,
+              legend: "{{outcome}}",
+            },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Waitlist length by shard",
+          description: "Patients waiting for a seat of a full slot (read from the shards at each scrape; the max over replicas).",
+          width: 8,
+          height: 8,
+          unit: "short",
+          queries: [{ expr: `max by (shard) (booking_waitlist_entries{state="waiting"})`, legend: "shard {{shard}}" }],
+        },
+        {
+          type: "timeseries",
+          title: "Waitlist offers: held now, taken, lapsed",
+          description:
+            "Seats offered to waiting patients: still held for them (offered), confirmed (booked), or lapsed and passed on to the next in line. Totals over all shards; their increase is the offers made.",
+          width: 8,
+          height: 8,
+          unit: "short",
+          queries: [{ expr: `sum by (state) (max by (shard, state) (booking_waitlist_entries{state=~"offered|booked|lapsed"}))`, legend: "{{state}}" }],
+        },
+      ],
+    },
   ],
 };

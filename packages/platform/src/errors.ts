@@ -44,6 +44,11 @@ export class DomainError extends Error {
     readonly reason: string,
     message: string,
     readonly violations: readonly FieldViolation[] = [],
+    /**
+     * Facts a client acts on, by name (google.rpc.ErrorInfo's metadata), e.g. the deadline a
+     * CANCELLATION_TOO_LATE refers to: machine-readable, unlike the message.
+     */
+    readonly info: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "DomainError";
@@ -64,6 +69,7 @@ export const notFound = (entity: string, id: string): DomainError =>
 /** Metadata keys that carry the machine-readable part of an error across gRPC. */
 export const ERROR_REASON_KEY = "clinic-error-reason";
 export const ERROR_VIOLATIONS_KEY = "clinic-error-violations";
+export const ERROR_INFO_KEY = "clinic-error-info";
 
 /**
  * The one place a thrown value becomes a gRPC status. Domain errors keep their kind and reason;
@@ -76,6 +82,7 @@ export function toGrpcStatus(err: unknown): StatusObject & { internal: boolean }
     if (err.violations.length > 0) {
       metadata.set(ERROR_VIOLATIONS_KEY, JSON.stringify(err.violations));
     }
+    if (Object.keys(err.info).length > 0) metadata.set(ERROR_INFO_KEY, JSON.stringify(err.info));
     return { code: GRPC_STATUS_OF_KIND[err.kind], details: err.message, metadata, internal: false };
   }
   if (isDatabaseUnavailable(err)) return toGrpcStatus(databaseUnavailable(err));
@@ -89,6 +96,7 @@ export interface RemoteError {
   reason: string;
   message: string;
   violations: FieldViolation[];
+  info: Record<string, string>;
 }
 
 export function isServiceError(err: unknown): err is ServiceError {
@@ -116,7 +124,20 @@ export function fromServiceError(err: ServiceError): RemoteError {
     reason: typeof reasonValue === "string" ? reasonValue : status[err.code] ?? "UNKNOWN",
     message: err.details || status[err.code] || "error",
     violations,
+    info: parseInfo(err.metadata.get(ERROR_INFO_KEY)[0]),
   };
+}
+
+/** Only string values of a JSON object survive: a malformed value from a peer is dropped. */
+function parseInfo(value: unknown): Record<string, string> {
+  if (typeof value !== "string") return {};
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -127,5 +148,5 @@ export function domainErrorFromRemote(remote: RemoteError): DomainError | undefi
   const entry = (Object.entries(GRPC_STATUS_OF_KIND) as [ErrorKind, status][]).find(
     ([, code]) => code === remote.code,
   );
-  return entry ? new DomainError(entry[0], remote.reason, remote.message, remote.violations) : undefined;
+  return entry ? new DomainError(entry[0], remote.reason, remote.message, remote.violations, remote.info) : undefined;
 }

@@ -164,6 +164,7 @@ describe("gRPC server bootstrap", () => {
       reason: "VALIDATION_FAILED",
       message: "name: is required",
       violations: [{ field: "name", message: "is required" }],
+      info: {},
     });
 
     const conflict = await attempt("taken");

@@ -19,8 +19,12 @@ import {
   type ServiceHost,
 } from "@clinic/platform";
 import { descriptorSetPath, slotV1 } from "@clinic/proto";
+import { PolicyCache } from "./booking-policy";
+import { RescheduleConsumer } from "./reschedule-consumer";
+import { RescheduleSaga } from "./reschedule-saga";
 import { migrations } from "../migrations";
-import { createBookingMetrics } from "./booking-metrics";
+import { createBookingMetrics, registerWaitlistGauge } from "./booking-metrics";
+import { countWaitlistStates } from "./waitlist";
 import { BookingShardRepository } from "./booking-repository";
 import { BookingRouter } from "./booking-router";
 import type { BookingConfig } from "./config";
@@ -38,6 +42,8 @@ export interface RunningBookingService extends ServiceHost {
   relays: OutboxRelay[];
   slots: SlotDirectory;
   slotEvents: SlotEventListener;
+  /** The reschedule sagas' step consumer (joined in the background). */
+  rescheduleSteps: RescheduleConsumer;
 }
 
 function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
@@ -101,8 +107,9 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.
     const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
-    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db));
+    const shards = pools.map((db, index) => new BookingShardRepository(index, db, config.BOOKING_EVENTS_TOPIC, seatsChanged, replicaPools[index] ?? db, config.WAITLIST_OFFER_TTL_MS));
     const router = new BookingRouter(shards, map);
+    registerWaitlistGauge(metrics.registry, shards.map((shard) => ({ index: shard.index, count: () => countWaitlistStates(shard.replicaDb) })));
 
     const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
       address: config.SLOT_ADDR,
@@ -139,6 +146,15 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
       retentionHours: config.OUTBOX_RETENTION_HOURS,
     });
 
+    const saga = new RescheduleSaga(router, config.RESCHEDULE_TOPIC, config.HOLD_TTL_MS, log);
+    const rescheduleSteps = new RescheduleConsumer(
+      createKafka({ clientId: "booking-reschedule-steps", brokers: config.KAFKA_BROKERS, logger: log }),
+      { topic: config.RESCHEDULE_TOPIC, groupId: config.RESCHEDULE_CONSUMER_GROUP },
+      saga,
+      log,
+    );
+    lifecycle.onShutdown("reschedule step consumer", "workers", () => rescheduleSteps.stop());
+
     const sweeper = new ExpirySweeper(shards, { intervalMs: config.SWEEP_INTERVAL_MS, batchSize: config.SWEEP_BATCH_SIZE }, bookingMetrics, log);
     const purge = setInterval(() => {
       for (const shard of shards) {
@@ -160,6 +176,11 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
           seatCounts,
           metrics: bookingMetrics,
           holdTtlMs: config.HOLD_TTL_MS,
+          policies: new PolicyCache((doctorId) => router.forDoctor(doctorId).db, config.CANCELLATION_WINDOW_HOURS, config.POLICY_CACHE_TTL_MS),
+          defaultWindowHours: config.CANCELLATION_WINDOW_HOURS,
+          maxReschedules: config.RESCHEDULE_MAX,
+          saga,
+          sagaWaitMs: config.RESCHEDULE_WAIT_MS,
         }),
       ],
     });
@@ -171,6 +192,8 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     maintenance.start();
     outbox.start();
     slotEvents.start();
-    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents };
+    // In the background: booking never waits for Kafka; steps wait in the topic meanwhile.
+    rescheduleSteps.start().catch((err: unknown) => log.error({ err }, "reschedule step consumer did not start; steps wait in Kafka"));
+    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
   });
 }

@@ -23,6 +23,10 @@ export const BOOKING_COLUMNS = [
   "expires_at",
   "updated_at",
   "patient_phone",
+  "reschedule_count",
+  "rescheduled_from",
+  "rescheduled_to",
+  "waitlist_entry_id",
 ] as const;
 
 const COLUMNS = BOOKING_COLUMNS.join(", ");

@@ -19,11 +19,11 @@ export function bookingEvent(topic: string, type: BookingEventType, row: Booking
   };
   const payload: eventsV1.BookingEvent["payload"] =
     type === "booking.created"
-      ? { $case: "created", value: { ...contact, expireTime: row.expires_at } }
+      ? { $case: "created", value: { ...contact, expireTime: row.expires_at, rescheduledFrom: row.rescheduled_from ?? "", waitlistOffer: row.waitlist_entry_id !== null } }
       : type === "booking.confirmed"
         ? { $case: "confirmed", value: contact }
         : type === "booking.cancelled"
-          ? { $case: "cancelled", value: contact }
+          ? { $case: "cancelled", value: { ...contact, rescheduledTo: row.rescheduled_to ?? "" } }
           : { $case: "expired", value: contact };
   const event: eventsV1.BookingEvent = {
     eventId: randomUUID(),

@@ -2,6 +2,9 @@ import { randomUUID } from "node:crypto";
 import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type OutboxEvent, type PreparedStatement } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
+import { decodeBookingId, newBookingId } from "./booking-id";
+import { bucketOf } from "./shard-router";
+import { cancelDeadline, readPolicies, windowHoursSql } from "./booking-policy";
 import type { SlotInfo } from "./slot-directory";
 
 export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
@@ -19,6 +22,14 @@ export interface BookingRow {
   slot_start_time: Date;
   expires_at: Date;
   updated_at: Date;
+  /** Moves so far of this booking's line (0 for a booking made directly). */
+  reschedule_count: number;
+  /** The booking this one replaced by a reschedule. */
+  rescheduled_from: string | null;
+  /** The booking that replaced this one (this one is then CANCELLED). */
+  rescheduled_to: string | null;
+  /** Set when this booking is a seat offered to a waiting patient (src/waitlist.ts). */
+  waitlist_entry_id: string | null;
 }
 
 /**
@@ -40,7 +51,26 @@ export interface NewBooking {
   holdTtlMs: number;
   /** Book and confirm in one step: the seat is taken as CONFIRMED, with no hold to lapse. */
   confirm?: boolean;
+  /** The booking this one replaces (a reschedule), and how many moves that one had. */
+  rescheduleOf?: { id: string; count: number };
+  /**
+   * A reschedule saga's hold (src/reschedule-saga.ts): PENDING until SAGA_HOLD_UNTIL, so no sweep
+   * lapses it while the saga runs, and no events yet (the saga announces the booking once the old
+   * one is released).
+   */
+  sagaHold?: boolean;
 }
+
+/** The expiry of a saga's hold: never reached; the saga itself ends it (finalize or abort). */
+export const SAGA_HOLD_UNTIL = new Date("9999-12-31T00:00:00.000Z");
+
+/**
+ * Not a saga's hold: nobody confirms or cancels one while its saga runs (a confirm would show the
+ * patient with two confirmed seats; a cancel would let the saga release the old seat for nothing).
+ */
+const NOT_SAGA_HOLD = `expires_at <> '${SAGA_HOLD_UNTIL.toISOString()}'`;
+
+export const isSagaHold = (row: BookingRow): boolean => row.status === "PENDING" && row.expires_at.getTime() === SAGA_HOLD_UNTIL.getTime();
 
 export type CreateOutcome =
   | { kind: "created"; booking: BookingRow }
@@ -54,7 +84,66 @@ export type TransitionOutcome =
   | { kind: "not_found" }
   /** The booking is someone else's (only when the transition was asked for a patient). */
   | { kind: "not_owner" }
-  | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus };
+  | { kind: "wrong_state"; booking: BookingRow; status: StoredStatus }
+  /** A patient's cancel of a confirmed booking inside its doctor's cancellation window. */
+  | { kind: "too_late"; booking: BookingRow; deadline: Date; windowHours: number };
+
+/** Whether the booking is the actor's to change (a patient's own, a doctor's slot's; an admin's all). */
+export const ownedBy = (booking: BookingRow, actor: Actor): boolean =>
+  (actor.patientId === undefined || booking.patient_id === actor.patientId) && (actor.doctorId === undefined || booking.doctor_id === actor.doctorId);
+
+/**
+ * Who asks for a transition. A patient or a doctor acts on their own bookings only (the check
+ * rides in the guarded UPDATE); nobody named is an admin. `windowDefaultHours`: a patient's
+ * cancel is bound by the doctor's cancellation window, this when the doctor has none of their own.
+ */
+export interface Actor {
+  patientId?: string;
+  doctorId?: string;
+  windowDefaultHours?: number;
+}
+
+export interface RescheduleInput {
+  /** The booking to move. */
+  id: string;
+  createdAt: Date;
+  actor: Actor;
+  /** The slot to move to (of a doctor on this shard) and the new booking's id. */
+  newSlot: SlotInfo;
+  newId: string;
+  newCreatedAt: Date;
+  holdTtlMs: number;
+  /** Moves allowed per booking line (RESCHEDULE_MAX). */
+  maxReschedules: number;
+}
+
+export type RescheduleOutcome =
+  /** `replayed`: the booking had already been moved to this slot (a retry). */
+  | { kind: "rescheduled"; booking: BookingRow; previous: BookingRow; replayed: boolean }
+  | { kind: "not_found" }
+  | { kind: "not_owner" }
+  | { kind: "wrong_state"; status: StoredStatus }
+  | { kind: "too_late"; deadline: Date; windowHours: number }
+  | { kind: "limit_reached"; max: number }
+  | { kind: "same_slot" }
+  /** The booking is the new seat of a move still under way. */
+  | { kind: "in_progress" }
+  | { kind: "full" }
+  | { kind: "retired" }
+  | { kind: "already_booked"; bookingId: string };
+
+export interface WaitlistEntryRow {
+  id: string;
+  slot_id: string;
+  patient_id: string;
+  patient_name: string;
+  patient_contact: string;
+  patient_phone: string;
+  state: "waiting" | "offered" | "left" | "skipped";
+  offer_booking_id: string | null;
+  joined_at: Date;
+  updated_at: Date;
+}
 
 export interface InventoryRow {
   slot_id: string;
@@ -110,8 +199,12 @@ function draftBooking(input: NewBooking, now = Date.now()): BookingRow {
     status: input.confirm ? "CONFIRMED" : "PENDING",
     slot_start_time: input.slot.startTime,
     // A confirmed booking has no hold; its expiry is moot and set to its creation.
-    expires_at: new Date(input.confirm ? now : now + input.holdTtlMs),
+    expires_at: input.sagaHold ? SAGA_HOLD_UNTIL : new Date(input.confirm ? now : now + input.holdTtlMs),
     updated_at: new Date(now),
+    reschedule_count: input.rescheduleOf ? input.rescheduleOf.count + 1 : 0,
+    rescheduled_from: input.rescheduleOf?.id ?? null,
+    rescheduled_to: null,
+    waitlist_entry_id: null,
   };
 }
 
@@ -131,7 +224,7 @@ const insertedValues = (row: BookingRow): (string | Date)[] => [
 ];
 
 /** Thrown inside a transaction to roll it back and hand a result to the caller. */
-class Rollback<T> extends Error {
+export class Rollback<T> extends Error {
   constructor(readonly outcome: T) {
     super("rollback");
   }
@@ -163,15 +256,64 @@ export class BookingShardRepository {
     readonly index: number,
     readonly db: Knex,
     /** Kafka topic of the booking events this shard's outbox records. */
-    private readonly eventsTopic = "clinic.booking.events.v1",
+    readonly eventsTopic = "clinic.booking.events.v1",
     /** Called after the commit of every transaction that changed seats. */
-    private readonly seatsChanged: SeatsChanged = async () => undefined,
+    readonly seatsChanged: SeatsChanged = async () => undefined,
     /**
      * The shard's replicas (HAProxy's replica address; the primary where there is none), for
      * reads that may trail the primary by a moment: see `list`.
      */
     readonly replicaDb: Knex = db,
+    /** How long a seat offered to a waiting patient is held for them (WAITLIST_OFFER_TTL_MS). */
+    readonly waitlistOfferTtlMs = 600_000,
   ) {}
+
+  /**
+   * Seats just given back (a cancel, a lapsed hold, a move, a raised capacity) go to the slot's
+   * waiting patients first, in the same transaction that freed them: each is held for the next
+   * patient in line as a PENDING booking of its own (`waitlist_entry_id`), for
+   * `waitlistOfferTtlMs`, announced by booking.created with `waitlist_offer` (the notifier tells
+   * the patient). A seat is therefore never free while someone waits: a walk-in booking finds the
+   * slot full, and one seat goes to one patient at a time. An offer that lapses frees its seat
+   * again, and this runs again for the next in line. The callers hold the slot's inventory row
+   * (they changed it), so offers of one slot never run side by side.
+   */
+  async offerFreedSeats(trx: Knex.Transaction, slotIds: readonly string[]): Promise<void> {
+    if (slotIds.length === 0) return;
+    const { rows: waiting } = await trx.raw<{ rows: { slot_id: string }[] }>(
+      "SELECT DISTINCT slot_id FROM waitlist_entries WHERE slot_id = ANY(?::uuid[]) AND state = 'waiting' ORDER BY slot_id",
+      [[...slotIds]],
+    );
+    for (const { slot_id: slotId } of waiting) {
+      for (;;) {
+        const { rows: next } = await trx.raw<{ rows: WaitlistEntryRow[] }>(
+          "SELECT * FROM waitlist_entries WHERE slot_id = ? AND state = 'waiting' ORDER BY joined_at, id LIMIT 1 FOR UPDATE",
+          [slotId],
+        );
+        const entry = next[0];
+        if (!entry) break;
+        const { rows: holding } = await trx.raw<{ rows: unknown[] }>(`SELECT 1 FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`, [slotId, entry.patient_id]);
+        if (holding.length > 0) {
+          // They hold a seat of this slot already (booked before joining, or by an admin).
+          await trx.raw("UPDATE waitlist_entries SET state = 'skipped', updated_at = now() WHERE id = ?", [entry.id]);
+          continue;
+        }
+        if (!(await this.takeSeat(trx, slotId))) break;
+        const { rows: inventory } = await trx.raw<{ rows: { doctor_id: string }[] }>("SELECT doctor_id FROM slot_inventory WHERE slot_id = ?", [slotId]);
+        const id = newBookingId(bucketOf(inventory[0]!.doctor_id));
+        const { rows: offered } = await trx.raw<{ rows: BookingRow[] }>(
+          `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact, patient_phone,
+                                 status, slot_start_time, expires_at, waitlist_entry_id)
+           SELECT ?, ?, i.slot_id, i.doctor_id, ?, ?, ?, ?, 'PENDING', i.start_time, now() + make_interval(secs => ?), ?
+             FROM slot_inventory i WHERE i.slot_id = ?
+           RETURNING *`,
+          [id, decodeBookingId(id)!.createdAt, entry.patient_id, entry.patient_name, entry.patient_contact, entry.patient_phone, this.waitlistOfferTtlMs / 1000, entry.id, slotId],
+        );
+        await trx.raw("UPDATE waitlist_entries SET state = 'offered', offer_booking_id = ?, updated_at = now() WHERE id = ?", [id, entry.id]);
+        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.created", offered[0]!)]);
+      }
+    }
+  }
 
   /** Inside a transaction pass it: a second pool connection per transaction can starve the pool. */
   async findById(id: string, createdAt: Date, executor: Knex | Knex.Transaction = this.db): Promise<BookingRow | undefined> {
@@ -193,52 +335,7 @@ export class BookingShardRepository {
     }
     let outcome: CreateOutcome;
     try {
-      outcome = await inTransaction(this.db, async (trx) => {
-        let seat = await this.takeSeat(trx, input.slot.id);
-        if (!seat) {
-          const inventory = await this.inventory(trx, input.slot.id);
-          if (!inventory) {
-            await this.insertInventory(trx, input.slot, input.slot.capacity);
-          } else if (inventory.retired) {
-            throw new Rollback<CreateOutcome>({ kind: "retired" });
-          } else {
-            // Full on paper: give back the seats of lapsed holds before saying no.
-            await this.reclaimExpired(trx, input.slot.id);
-          }
-          seat = await this.takeSeat(trx, input.slot.id);
-          if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
-        }
-
-        const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
-          `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
-          [input.slot.id, input.patientId],
-        );
-        const duplicate = duplicates[0];
-        if (duplicate?.id === input.id) {
-          // A concurrent retry with the same idempotency key created this very booking first.
-          const existing = await this.findById(input.id, input.createdAt, trx);
-          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
-        }
-        if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
-
-        const { rows } = await trx.raw<{ rows: BookingRow[] }>(
-          `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
-                                 patient_phone, status, slot_start_time, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
-           RETURNING *`,
-          insertedValues(draftBooking(input)),
-        );
-        const booking = rows[0];
-        if (!booking) {
-          // A concurrent retry with the same idempotency key won; give the seat back.
-          const existing = await this.findById(input.id, input.createdAt, trx);
-          if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
-          throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
-        }
-        await writeOutbox(trx, this.creationEvents(booking));
-        return { kind: "created", booking } satisfies CreateOutcome;
-      });
+      outcome = await inTransaction(this.db, (trx) => this.createInTransaction(trx, input));
     } catch (err) {
       // Every other outcome rolled back, lapsed holds reclaimed on the way included: no change.
       if (err instanceof Rollback) return err.outcome as CreateOutcome;
@@ -246,6 +343,150 @@ export class BookingShardRepository {
     }
     await this.seatsChanged([input.slot.id]);
     return outcome;
+  }
+
+  /**
+   * Moves an active booking to another slot of this shard in one transaction: the old booking is
+   * locked, checked (owner, state, the patient's cancellation window, the cap on moves), the new
+   * seat is taken as `create` takes one (the new booking keeps the old one's status: a confirmed
+   * booking stays confirmed, a hold gets a fresh one), then the old booking is cancelled with
+   * `rescheduled_to` and its seat given back. Either both happen or neither: the patient never
+   * holds two seats, and never loses the first without the second.
+   */
+  async reschedule(input: RescheduleInput): Promise<RescheduleOutcome> {
+    let outcome: RescheduleOutcome;
+    try {
+      outcome = await inTransaction(this.db, async (trx): Promise<RescheduleOutcome> => {
+        const movable = await this.lockMovable(trx, { ...input, newSlotId: input.newSlot.id });
+        if (movable.kind !== "movable") {
+          if (movable.kind === "moved_before") {
+            // A retry of that very move answers its result.
+            const next = await this.findMovedTo(trx, movable.to);
+            if (next?.slot_id === input.newSlot.id) return { kind: "rescheduled", booking: next, previous: movable.previous, replayed: true };
+            return { kind: "wrong_state", status: "CANCELLED" };
+          }
+          return movable;
+        }
+        const { previous, status } = movable;
+        const created = await this.createInTransaction(trx, {
+          id: input.newId,
+          createdAt: input.newCreatedAt,
+          slot: input.newSlot,
+          patientId: previous.patient_id,
+          patientName: previous.patient_name,
+          patientContact: previous.patient_contact,
+          patientPhone: previous.patient_phone,
+          holdTtlMs: input.holdTtlMs,
+          confirm: status === "CONFIRMED",
+          rescheduleOf: { id: previous.id, count: previous.reschedule_count },
+        });
+        if (created.kind !== "created") throw new Rollback<RescheduleOutcome | CreateOutcome>(created);
+        const { rows: cancelled } = await trx.raw<{ rows: BookingRow[] }>(
+          "UPDATE bookings SET status = 'CANCELLED', rescheduled_to = ?, updated_at = now() WHERE id = ? AND created_at = ? RETURNING *",
+          [input.newId, previous.id, previous.created_at],
+        );
+        await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [previous.slot_id]);
+        await writeOutbox(trx, [bookingEvent(this.eventsTopic, "booking.cancelled", cancelled[0]!)]);
+        await this.offerFreedSeats(trx, [previous.slot_id]);
+        return { kind: "rescheduled", booking: created.booking, previous: cancelled[0]!, replayed: false };
+      });
+    } catch (err) {
+      if (!(err instanceof Rollback)) throw err;
+      const rolledBack = err.outcome as RescheduleOutcome | CreateOutcome;
+      // `existing`: the new id was taken already, which a fresh id never is; say so, never pretend.
+      if (rolledBack.kind === "existing" || rolledBack.kind === "created") throw new Error(`reschedule of ${input.id}: new booking id ${input.newId} exists`, { cause: err });
+      return rolledBack;
+    }
+    if (outcome.kind === "rescheduled" && !outcome.replayed) await this.seatsChanged([outcome.previous.slot_id, outcome.booking.slot_id]);
+    return outcome;
+  }
+
+  /**
+   * The booking to move, locked for the rest of the transaction, if the actor may move it to the
+   * slot: theirs, active, before the patient's cancellation window, under the cap on moves, not
+   * already for that slot. `moved_before`: it was moved (the caller checks whether to that slot).
+   */
+  async lockMovable(
+    trx: Knex.Transaction,
+    input: Pick<RescheduleInput, "id" | "createdAt" | "actor" | "maxReschedules"> & { newSlotId: string },
+  ): Promise<{ kind: "movable"; previous: BookingRow; status: "PENDING" | "CONFIRMED" } | { kind: "moved_before"; previous: BookingRow; to: string } | Exclude<RescheduleOutcome, { kind: "rescheduled" }>> {
+    const { rows } = await trx.raw<{ rows: (BookingRow & { window_hours: number })[] }>(
+      `SELECT bookings.*, ${windowHoursSql("bookings")} AS window_hours FROM bookings WHERE id = ? AND created_at = ? FOR UPDATE`,
+      [input.actor.windowDefaultHours ?? 0, input.id, input.createdAt],
+    );
+    if (!rows[0]) return { kind: "not_found" };
+    const { window_hours: windowHours, ...previous } = rows[0];
+    if (!ownedBy(previous, input.actor)) return { kind: "not_owner" };
+    if (previous.rescheduled_to) return { kind: "moved_before", previous, to: previous.rescheduled_to };
+    if (isSagaHold(previous)) return { kind: "in_progress" };
+    const status = effectiveStatus(previous);
+    if (status !== "PENDING" && status !== "CONFIRMED") return { kind: "wrong_state", status };
+    if (status === "CONFIRMED" && input.actor.windowDefaultHours !== undefined) {
+      const deadline = cancelDeadline(previous.slot_start_time, windowHours);
+      if (Date.now() >= deadline.getTime()) return { kind: "too_late", deadline, windowHours };
+    }
+    if (previous.reschedule_count >= input.maxReschedules) return { kind: "limit_reached", max: input.maxReschedules };
+    if (previous.slot_id === input.newSlotId) return { kind: "same_slot" };
+    return { kind: "movable", previous, status };
+  }
+
+  /** The booking a reschedule made, by its id (its creation time is in the id). */
+  private async findMovedTo(trx: Knex.Transaction, id: string): Promise<BookingRow | undefined> {
+    const createdAt = decodeBookingId(id)?.createdAt;
+    return createdAt ? this.findById(id, createdAt, trx) : undefined;
+  }
+
+  /**
+   * The general path's booking inside the caller's transaction (a reschedule takes its new seat
+   * this way): a seat, the duplicate check under the seat's row lock, the row, its events. Any
+   * other outcome throws a Rollback carrying it, so nothing of the transaction stays.
+   */
+  async createInTransaction(trx: Knex.Transaction, input: NewBooking): Promise<CreateOutcome> {
+    const draft = draftBooking(input);
+    let seat = await this.takeSeat(trx, input.slot.id);
+    if (!seat) {
+      const inventory = await this.inventory(trx, input.slot.id);
+      if (!inventory) {
+        await this.insertInventory(trx, input.slot, input.slot.capacity);
+      } else if (inventory.retired) {
+        throw new Rollback<CreateOutcome>({ kind: "retired" });
+      } else {
+        // Full on paper: give back the seats of lapsed holds before saying no.
+        await this.reclaimExpired(trx, input.slot.id);
+      }
+      seat = await this.takeSeat(trx, input.slot.id);
+      if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
+    }
+
+    const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
+      `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
+      [input.slot.id, input.patientId],
+    );
+    const duplicate = duplicates[0];
+    if (duplicate?.id === input.id) {
+      // A concurrent retry with the same idempotency key created this very booking first.
+      const existing = await this.findById(input.id, input.createdAt, trx);
+      throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
+    }
+    if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
+
+    const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+      `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,
+                             patient_phone, status, slot_start_time, expires_at, reschedule_count, rescheduled_from)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT ON CONSTRAINT bookings_pkey DO NOTHING
+       RETURNING *`,
+      [...insertedValues(draft), draft.reschedule_count, draft.rescheduled_from],
+    );
+    const booking = rows[0];
+    if (!booking) {
+      // A concurrent retry with the same idempotency key won; give the seat back.
+      const existing = await this.findById(input.id, input.createdAt, trx);
+      if (!existing) throw new Error(`booking ${input.id} conflicted but cannot be read`);
+      throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing });
+    }
+    if (!input.sagaHold) await writeOutbox(trx, this.creationEvents(booking));
+    return { kind: "created", booking } satisfies CreateOutcome;
   }
 
   /**
@@ -285,7 +526,7 @@ export class BookingShardRepository {
   }
 
   /** A new booking's events: an instant booking is still created, then confirmed, as consumers expect. */
-  private creationEvents(row: BookingRow): OutboxEvent[] {
+  creationEvents(row: BookingRow): OutboxEvent[] {
     return [
       bookingEvent(this.eventsTopic, "booking.created", row),
       ...(row.status === "CONFIRMED" ? [bookingEvent(this.eventsTopic, "booking.confirmed", row)] : []),
@@ -293,26 +534,25 @@ export class BookingShardRepository {
   }
 
   /** `patientId`: only that patient's booking (undefined: anyone's, for admins). */
-  async confirm(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
-    return this.transition(
-      id,
-      createdAt,
-      patientId,
-      "CONFIRMED",
-      "status = 'PENDING' AND expires_at > now()",
-      "booking.confirmed",
-      false,
-    );
+  async confirm(id: string, createdAt: Date, actor: Actor = {}): Promise<TransitionOutcome> {
+    return this.transition(id, createdAt, actor, "CONFIRMED", `status = 'PENDING' AND expires_at > now() AND ${NOT_SAGA_HOLD}`, [], "booking.confirmed", false);
   }
 
-  /** Cancelling a live hold or a confirmed booking gives its seat back. */
-  async cancel(id: string, createdAt: Date, patientId?: string): Promise<TransitionOutcome> {
+  /**
+   * Cancelling a live hold or a confirmed booking gives its seat back. A patient's cancel of a
+   * confirmed booking must come before the doctor's cancellation window: checked in the same
+   * UPDATE, against the policy committed at that moment.
+   */
+  async cancel(id: string, createdAt: Date, actor: Actor = {}): Promise<TransitionOutcome> {
+    const windowed = actor.windowDefaultHours !== undefined;
+    const confirmed = windowed ? `(status = 'CONFIRMED' AND now() < slot_start_time - make_interval(hours => ${windowHoursSql("bookings")}))` : "status = 'CONFIRMED'";
     return this.transition(
       id,
       createdAt,
-      patientId,
+      actor,
       "CANCELLED",
-      "(status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now()))",
+      `(${confirmed} OR (status = 'PENDING' AND expires_at > now() AND ${NOT_SAGA_HOLD}))`,
+      windowed ? [actor.windowDefaultHours!] : [],
       "booking.cancelled",
       true,
     );
@@ -326,27 +566,38 @@ export class BookingShardRepository {
   private async transition(
     id: string,
     createdAt: Date,
-    patientId: string | undefined,
+    actor: Actor,
     to: StoredStatus,
     guard: string,
+    guardParams: readonly number[],
     event: BookingEventType,
     releasesSeat: boolean,
   ): Promise<TransitionOutcome> {
-    const outcome = await inTransaction(this.db, async (trx) => {
-      const owner = patientId === undefined ? "" : " AND patient_id = ?";
+    const outcome = await inTransaction(this.db, async (trx): Promise<TransitionOutcome> => {
+      const owner = [
+        ...(actor.patientId === undefined ? [] : [" AND patient_id = ?"]),
+        ...(actor.doctorId === undefined ? [] : [" AND doctor_id = ?"]),
+      ].join("");
+      const ownerParams = [...(actor.patientId === undefined ? [] : [actor.patientId]), ...(actor.doctorId === undefined ? [] : [actor.doctorId])];
       const { rows } = await trx.raw<{ rows: BookingRow[] }>(
         `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
-        [to, id, createdAt, ...(patientId === undefined ? [] : [patientId])],
+        [to, id, createdAt, ...guardParams, ...ownerParams],
       );
       const booking = rows[0];
       if (!booking) {
         const current = await this.findById(id, createdAt, trx);
-        if (!current) return { kind: "not_found" } as const;
-        if (patientId !== undefined && current.patient_id !== patientId) return { kind: "not_owner" } as const;
-        return { kind: "wrong_state", booking: current, status: effectiveStatus(current) } as const;
+        if (!current) return { kind: "not_found" };
+        if (!ownedBy(current, actor)) return { kind: "not_owner" };
+        const status = effectiveStatus(current);
+        if (to === "CANCELLED" && status === "CONFIRMED" && actor.windowDefaultHours !== undefined) {
+          const windowHours = (await readPolicies(trx, [current.doctor_id], actor.windowDefaultHours)).get(current.doctor_id)!.cancellationWindowHours;
+          return { kind: "too_late", booking: current, deadline: cancelDeadline(current.slot_start_time, windowHours), windowHours };
+        }
+        return { kind: "wrong_state", booking: current, status };
       }
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);
+        await this.offerFreedSeats(trx, [booking.slot_id]);
       }
       await writeOutbox(trx, [bookingEvent(this.eventsTopic, event, booking)]);
       return { kind: "ok", booking } as const;
@@ -430,6 +681,7 @@ export class BookingShardRepository {
           WHERE slot_id = ? AND held <= ? RETURNING slot_id, capacity, held, retired`,
         [capacity, slot.id, capacity],
       );
+      if (rows[0]) await this.offerFreedSeats(trx, [slot.id]);
       return rows[0];
     });
     await this.seatsChanged([slot.id]);
@@ -601,5 +853,6 @@ export class BookingShardRepository {
       await trx.raw("UPDATE slot_inventory SET held = held - ?, updated_at = now() WHERE slot_id = ?", [perSlot.get(slotId) ?? 0, slotId]);
     }
     await writeOutbox(trx, expired.map((row) => bookingEvent(this.eventsTopic, "booking.expired", row)));
+    await this.offerFreedSeats(trx, [...perSlot.keys()].sort());
   }
 }

@@ -38,6 +38,22 @@ export const configSchema = commonConfigSchema.extend({
   GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
   /** How long a PENDING hold keeps its seat. */
   HOLD_TTL_MS: env.positiveInt().default(120_000),
+  /**
+   * Hours before a slot's start from which a patient can no longer cancel or reschedule a
+   * confirmed booking, for doctors without their own rule (SetBookingPolicy). 0: until the start.
+   */
+  CANCELLATION_WINDOW_HOURS: env.nonNegativeInt().pipe(z.number().max(720)).default(24),
+  /** How long a doctor's window is cached for the deadline shown on bookings (not for the check). */
+  POLICY_CACHE_TTL_MS: env.nonNegativeInt().default(30_000),
+  /** How long a seat offered to a waiting patient is held for them before it goes to the next. */
+  WAITLIST_OFFER_TTL_MS: env.positiveInt().default(600_000),
+  /** Moves allowed per booking (a rescheduled booking carries the count on). */
+  RESCHEDULE_MAX: env.nonNegativeInt().default(3),
+  /** The steps of moves to another doctor's slot (src/reschedule-saga.ts), and their consumer group. */
+  RESCHEDULE_TOPIC: z.string().default("clinic.booking.reschedules.v1"),
+  RESCHEDULE_CONSUMER_GROUP: z.string().default("booking-reschedules"),
+  /** How long a reschedule request waits for such a move to end before answering RESCHEDULE_IN_PROGRESS. */
+  RESCHEDULE_WAIT_MS: env.positiveInt().default(5_000),
   SWEEP_INTERVAL_MS: env.positiveInt().default(1_000),
   SWEEP_BATCH_SIZE: env.positiveInt().default(500),
   /**

@@ -12,13 +12,18 @@ import {
   requireDoctorOrAdmin,
   requirePatientOrAdmin,
   requireRole,
+  type AccountCaller,
   type Caller,
   type KeyedCache,
 } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
 import { newBookingId, decodeBookingId } from "./booking-id";
 import type { BookingMetrics } from "./booking-metrics";
-import { effectiveStatus, type BookingRow, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
+import { cancelDeadline, type PolicyCache } from "./booking-policy";
+import { policyHandlers } from "./policy-handlers";
+import { waitlistHandlers } from "./waitlist-handlers";
+import type { RescheduleSaga } from "./reschedule-saga";
+import { effectiveStatus, isSagaHold, ownedBy, type Actor, type BookingRow, type RescheduleInput, type RescheduleOutcome, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
 import type { BookingRouter } from "./booking-router";
 import { scatterGather } from "./scatter";
 import type { SlotDirectory, SlotInfo } from "./slot-directory";
@@ -34,7 +39,8 @@ const TO_PROTO: Record<StoredStatus, bookingV1.BookingStatus> = {
   EXPIRED: BookingStatus.BOOKING_STATUS_EXPIRED,
 };
 
-export function toBooking(row: BookingRow, now: Date = new Date()): bookingV1.Booking {
+/** A booking as the API shows it; `windowHours`: its doctor's cancellation window now. */
+export function toBooking(row: BookingRow, windowHours: number, now: Date = new Date()): bookingV1.Booking {
   return {
     id: row.id,
     slotId: row.slot_id,
@@ -48,11 +54,33 @@ export function toBooking(row: BookingRow, now: Date = new Date()): bookingV1.Bo
     updateTime: row.updated_at,
     expireTime: row.expires_at,
     slotStartTime: row.slot_start_time,
+    cancellationWindowHours: windowHours,
+    cancelDeadline: cancelDeadline(row.slot_start_time, windowHours),
+    rescheduleCount: row.reschedule_count,
+    rescheduledFrom: row.rescheduled_from ?? "",
+    rescheduledTo: row.rescheduled_to ?? "",
+    waitlistOffer: row.waitlist_entry_id !== null,
   };
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** Who a booking or a waitlist entry is for, validated the same way for both. */
+export function patientDetails(
+  v: Validator,
+  req: { patientId: string; patientName: string; patientContact: string; patientPhone: string },
+): { patientId: string; patientName: string; patientContact: string; patientPhone: string } {
+  const patientId = v.uuid("patient_id", req.patientId);
+  const patientName = v.text("patient_name", req.patientName, { max: 200 });
+  const patientContact = v.text("patient_contact", req.patientContact, { max: 320 });
+  if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
+    v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
+  }
+  const patientPhone = req.patientPhone.trim();
+  if (patientPhone !== "" && !E164.test(patientPhone)) v.add("patient_phone", "must be an E.164 phone number");
+  return { patientId, patientName, patientContact, patientPhone };
+}
 const PRINTABLE_KEY = /^[\x21-\x7e]{1,200}$/;
 const MAX_BATCH = 100;
 
@@ -97,6 +125,32 @@ const WRONG_STATE: Record<"confirm" | "cancel", Partial<Record<StoredStatus, [st
   },
 };
 
+const NOT_YOURS = {
+  confirm: "a booking is confirmed by its patient or an admin only",
+  cancel: "a booking is cancelled by its patient, its doctor or an admin only",
+} as const;
+
+/**
+ * Who a transition acts for: a patient on their own bookings (and, cancelling, bound by the
+ * doctor's cancellation window), a doctor cancelling on their own slots, an admin on any.
+ */
+export function transitionActor(account: AccountCaller, action: "confirm" | "cancel", defaultWindowHours: number): Actor {
+  if (account.role === "admin") return {};
+  if (account.role === "doctor" && action === "cancel" && account.doctorId) return { doctorId: account.doctorId };
+  return action === "cancel" ? { patientId: account.accountId, windowDefaultHours: defaultWindowHours } : { patientId: account.accountId };
+}
+
+/** CANCELLATION_TOO_LATE, with the deadline and window as facts a client can show. */
+export function cancellationTooLate(deadline: Date, windowHours: number, verb: "cancelled" | "rescheduled"): DomainError {
+  return new DomainError(
+    "conflict",
+    "CANCELLATION_TOO_LATE",
+    `a confirmed booking is ${verb} by its patient up to ${windowHours} h before the slot starts, until ${deadline.toISOString()}`,
+    [],
+    { cancelDeadline: deadline.toISOString(), cancellationWindowHours: String(windowHours) },
+  );
+}
+
 /** A booking is for its patient, the doctor whose slot it is on, and admins to read. */
 function requireBookingReader(caller: Caller, booking: BookingRow): void {
   const account = requireAccount(caller);
@@ -121,6 +175,15 @@ export interface BookingServiceDeps {
   seatCounts: KeyedCache<SeatCount>;
   metrics: BookingMetrics;
   holdTtlMs: number;
+  /** Each doctor's cancellation window, for the deadline shown on their bookings. */
+  policies: PolicyCache;
+  /** The window of a doctor without their own (CANCELLATION_WINDOW_HOURS). */
+  defaultWindowHours: number;
+  /** Moves allowed per booking line (RESCHEDULE_MAX). */
+  maxReschedules: number;
+  /** Moves to a slot in another shard, and how long a request waits for one (RESCHEDULE_WAIT_MS). */
+  saga: RescheduleSaga;
+  sagaWaitMs: number;
 }
 
 /**
@@ -129,7 +192,99 @@ export interface BookingServiceDeps {
  * on their own slots and, through the slot and doctor services, change their own slots' seats;
  * admins do everything. Availability is public.
  */
-export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }: BookingServiceDeps) {
+export function bookingService(deps: BookingServiceDeps) {
+  const { router, slots, seatCounts, metrics, holdTtlMs, policies, defaultWindowHours, maxReschedules, saga, sagaWaitMs } = deps;
+
+  /** Bookings as the API shows them, each with its doctor's cancellation deadline. */
+  async function showAll(rows: readonly BookingRow[]): Promise<bookingV1.Booking[]> {
+    const windows = await policies.windowHours(rows.map((r) => r.doctor_id));
+    const now = new Date();
+    return rows.map((r) => toBooking(r, windows.get(r.doctor_id) ?? defaultWindowHours, now));
+  }
+  const show = async (row: BookingRow): Promise<bookingV1.Booking> => (await showAll([row]))[0]!;
+
+  /**
+   * A move to a slot in another shard, as a saga (src/reschedule-saga.ts): begun here, then
+   * waited for up to `sagaWaitMs`. A retry of the same move joins the saga under way, or answers
+   * its result; a saga still running past the wait answers RESCHEDULE_IN_PROGRESS with the new
+   * booking's id, which the client may retry or read.
+   */
+  async function rescheduledAcrossShards(input: RescheduleInput): Promise<bookingV1.Booking> {
+    const begun = await saga.begin(input);
+    let sagaId: string;
+    switch (begun.kind) {
+      case "begun":
+        sagaId = begun.sagaId;
+        break;
+      case "in_flight":
+        if (begun.newSlotId !== input.newSlot.id) {
+          throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is being moved to another slot already", [], { newBookingId: begun.sagaId });
+        }
+        sagaId = begun.sagaId;
+        break;
+      case "moved_before": {
+        const moved = await findMoved(begun.to);
+        if (moved?.slot_id === input.newSlot.id) return show(moved);
+        return rescheduled({ kind: "wrong_state", status: "CANCELLED" }, input.id, input.newSlot.id);
+      }
+      default:
+        return rescheduled(begun, input.id, input.newSlot.id);
+    }
+    const settled = await saga.settled(input.id, sagaId, sagaWaitMs);
+    if (!settled) {
+      throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "the move is under way; retry the same request, or read the new booking, in a moment", [], { newBookingId: sagaId });
+    }
+    if (settled.state === "failed") {
+      metrics.outcomes.inc({ outcome: "reschedule_rejected" });
+      const failure = settled.failure ?? "BOOKING_NO_LONGER_ACTIVE";
+      if (failure === "SLOT_FULL") throw new DomainError("conflict", "SLOT_FULL", "no seat left in the new slot; the booking is unchanged");
+      if (failure === "ALREADY_BOOKED") throw new DomainError("conflict", "ALREADY_BOOKED", "patient already holds a booking for the new slot; the booking is unchanged");
+      if (failure === "SLOT_NOT_FOUND") throw notFound("slot", input.newSlot.id);
+      throw new DomainError("conflict", "BOOKING_STATE_CONFLICT", "the booking was cancelled or lapsed while it was being moved; nothing was moved");
+    }
+    metrics.outcomes.inc({ outcome: "rescheduled" });
+    const moved = await findMoved(sagaId);
+    if (!moved) throw new Error(`reschedule saga ${sagaId} is done but its booking cannot be read`);
+    return show(moved);
+  }
+
+  const findMoved = async (bookingId: string): Promise<BookingRow | undefined> => {
+    const { shard, createdAt } = router.forBookingId(bookingId);
+    return shard.findById(bookingId, createdAt);
+  };
+
+  /** A reschedule's outcome: the new booking, or the error that says why nothing changed. */
+  async function rescheduled(outcome: RescheduleOutcome, id: string, newSlotId: string): Promise<bookingV1.Booking> {
+    if (outcome.kind !== "rescheduled") metrics.outcomes.inc({ outcome: outcome.kind === "too_late" ? "reschedule_too_late" : "reschedule_rejected" });
+    switch (outcome.kind) {
+      case "rescheduled":
+        if (!outcome.replayed) metrics.outcomes.inc({ outcome: "rescheduled" });
+        return show(outcome.booking);
+      case "not_found":
+        throw notFound("booking", id);
+      case "not_owner":
+        throw forbidden("a booking is rescheduled by its patient or an admin only");
+      case "wrong_state": {
+        const [reason, message] = WRONG_STATE.cancel[outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
+        throw new DomainError("conflict", reason, message);
+      }
+      case "too_late":
+        throw cancellationTooLate(outcome.deadline, outcome.windowHours, "rescheduled");
+      case "limit_reached":
+        throw new DomainError("conflict", "RESCHEDULE_LIMIT_REACHED", `a booking is rescheduled at most ${outcome.max} times`, [], { rescheduleMax: String(outcome.max) });
+      case "in_progress":
+        throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is the new seat of a reschedule still under way; try again in a moment");
+      case "same_slot":
+        throw new DomainError("unprocessable", "RESCHEDULE_SAME_SLOT", "the booking is already for this slot", [{ field: "new_slot_id", message: "is the booking's own slot" }]);
+      case "full":
+        throw new DomainError("conflict", "SLOT_FULL", "no seat left in the new slot; the booking is unchanged");
+      case "retired":
+        throw notFound("slot", newSlotId);
+      case "already_booked":
+        throw new DomainError("conflict", "ALREADY_BOOKED", `patient already holds booking ${outcome.bookingId} for the new slot; the booking is unchanged`);
+    }
+  }
+
   async function requireSlot(slotId: string): Promise<SlotInfo> {
     const slot = await slots.get(slotId);
     if (!slot) throw notFound("slot", slotId);
@@ -162,27 +317,34 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
     const id = v.uuid("id", rawId);
     v.check();
     const { shard, createdAt } = router.forBookingId(id);
-    // Patients act on their own bookings only: the guarded UPDATE carries the owner check.
-    const owner = account.role === "admin" ? undefined : account.accountId;
-    const outcome = action === "confirm" ? await shard.confirm(id, createdAt, owner) : await shard.cancel(id, createdAt, owner);
+    const actor = transitionActor(account, action, defaultWindowHours);
+    const outcome = action === "confirm" ? await shard.confirm(id, createdAt, actor) : await shard.cancel(id, createdAt, actor);
     if (outcome.kind === "not_found") {
       // An archived booking is finished for good: the same conflict as before it moved, not a 404
       // for a booking that GetBooking still answers.
       const archived = await findArchivedBooking(shard.db, id);
       if (!archived) throw notFound("booking", id);
-      if (owner !== undefined && archived.patient_id !== owner) throw forbidden("a booking is confirmed or cancelled by its patient or an admin only");
+      if (!ownedBy(archived, actor)) throw forbidden(NOT_YOURS[action]);
       const [reason, message] = WRONG_STATE[action][archived.status] ?? ["BOOKING_ARCHIVED", "booking is archived: its slot has begun, it can no longer change"];
       metrics.outcomes.inc({ outcome: `${action}_rejected` });
       throw new DomainError("conflict", reason, message);
     }
-    if (outcome.kind === "not_owner") throw forbidden("a booking is confirmed or cancelled by its patient or an admin only");
+    if (outcome.kind === "not_owner") throw forbidden(NOT_YOURS[action]);
+    if (outcome.kind === "too_late") {
+      metrics.outcomes.inc({ outcome: "cancel_too_late" });
+      throw cancellationTooLate(outcome.deadline, outcome.windowHours, "cancelled");
+    }
+    if (outcome.kind === "wrong_state" && isSagaHold(outcome.booking)) {
+      throw new DomainError("conflict", "RESCHEDULE_IN_PROGRESS", "this booking is the new seat of a reschedule still under way; try again in a moment");
+    }
     if (outcome.kind === "wrong_state") {
       const [reason, message] = WRONG_STATE[action][outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
       metrics.outcomes.inc({ outcome: `${action}_rejected` });
       throw new DomainError("conflict", reason, message);
     }
     metrics.outcomes.inc({ outcome: action === "confirm" ? "confirmed" : "cancelled" });
-    return toBooking(outcome.booking);
+    if (action === "confirm" && outcome.booking.waitlist_entry_id) metrics.outcomes.inc({ outcome: "offer_taken" });
+    return show(outcome.booking);
   }
 
   return defineService(BOOKING_SERVICE_NAME, bookingV1.BookingServiceService, {
@@ -190,14 +352,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       requireAccount(caller);
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
-      const patientId = v.uuid("patient_id", req.patientId);
-      const patientName = v.text("patient_name", req.patientName, { max: 200 });
-      const patientContact = v.text("patient_contact", req.patientContact, { max: 320 });
-      if (patientContact && !EMAIL.test(patientContact) && !E164.test(patientContact)) {
-        v.add("patient_contact", "must be an e-mail address or an E.164 phone number");
-      }
-      const patientPhone = req.patientPhone.trim();
-      if (patientPhone !== "" && !E164.test(patientPhone)) v.add("patient_phone", "must be an E.164 phone number");
+      const { patientId, patientName, patientContact, patientPhone } = patientDetails(v, req);
       if (req.idempotencyKey !== "" && !PRINTABLE_KEY.test(req.idempotencyKey)) {
         v.add("idempotency_key", "must be 1 to 200 printable ASCII characters");
       }
@@ -226,7 +381,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
         const earlier = await shard.findById(id, decodeBookingId(id)!.createdAt);
         if (earlier) {
           metrics.outcomes.inc({ outcome: "replayed" });
-          return { booking: toBooking(earlier), replayed: true };
+          return { booking: await show(earlier), replayed: true };
         }
       }
 
@@ -246,10 +401,10 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
           // An instant booking is a hold confirmed at once: it counts at both funnel steps.
           metrics.outcomes.inc({ outcome: "held" });
           if (req.confirm) metrics.outcomes.inc({ outcome: "confirmed" });
-          return { booking: toBooking(outcome.booking), replayed: false };
+          return { booking: await show(outcome.booking), replayed: false };
         case "existing":
           metrics.outcomes.inc({ outcome: "replayed" });
-          return { booking: toBooking(outcome.booking), replayed: true };
+          return { booking: await show(outcome.booking), replayed: true };
         case "full":
           metrics.outcomes.inc({ outcome: "rejected_full" });
           throw new DomainError("conflict", "SLOT_FULL", "no seat left in this slot");
@@ -269,6 +424,40 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       return { booking: await transition("cancel", req.id, caller) };
     },
 
+    async rescheduleBooking(req, { caller }) {
+      const account = requireAccount(caller);
+      const v = new Validator();
+      const id = v.uuid("id", req.id);
+      const newSlotId = v.uuid("new_slot_id", req.newSlotId);
+      v.check();
+      if (account.role === "doctor") throw forbidden("a booking is rescheduled by its patient or an admin only");
+      const slot = await requireSlot(newSlotId);
+      if (slot.startTime.getTime() <= Date.now()) {
+        throw new DomainError("unprocessable", "SLOT_IN_PAST", "the new slot has already started", [{ field: "new_slot_id", message: "has already started" }]);
+      }
+      const { shard, createdAt } = router.forBookingId(id);
+      const newId = newBookingId(router.bucketOfDoctor(slot.doctorId));
+      const input = {
+        id,
+        createdAt,
+        actor: transitionActor(account, "cancel", defaultWindowHours),
+        newSlot: slot,
+        newId,
+        newCreatedAt: decodeBookingId(newId)!.createdAt,
+        holdTtlMs,
+        maxReschedules,
+      };
+      // Within one shard (the same doctor, or a doctor whose bookings share the shard) the move is
+      // one transaction; across shards, a saga.
+      if (router.forBucket(router.bucketOfDoctor(slot.doctorId)) === shard) {
+        return { booking: await rescheduled(await shard.reschedule(input), id, newSlotId) };
+      }
+      return { booking: await rescheduledAcrossShards(input) };
+    },
+
+    ...policyHandlers(router, policies, defaultWindowHours),
+    ...waitlistHandlers(router, requireSlot, metrics),
+
     async getBooking(req, { caller }) {
       requireAccount(caller);
       const v = new Validator();
@@ -279,7 +468,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       const row = (await shard.findById(id, createdAt)) ?? (await findArchivedBooking(shard.db, id));
       if (!row) throw notFound("booking", id);
       requireBookingReader(caller, row);
-      return { booking: toBooking(row) };
+      return { booking: await show(row) };
     },
 
     async listBookings(req, { caller }) {
@@ -319,7 +508,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       // the slot's lists may trail it by a moment and read a replica.
       const from = filter.patientId ? "primary" : "replica";
       const { rows, hasMore } = await scatterGather(shards, limit, (shard, n) => shard.list(filter, cursor, n, from));
-      return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
+      return { bookings: await showAll(rows), nextPageToken: nextToken(rows, hasMore) };
     },
 
     async listAllBookings(req, { caller }) {
@@ -330,7 +519,7 @@ export function bookingService({ router, slots, seatCounts, metrics, holdTtlMs }
       v.check();
       const cursor = pageCursor(req.pageToken);
       const { rows, hasMore } = await scatterGather(router.shards, limit, (shard, n) => shard.list({ statuses }, cursor, n, "replica"));
-      return { bookings: rows.map((r) => toBooking(r)), nextPageToken: nextToken(rows, hasMore) };
+      return { bookings: await showAll(rows), nextPageToken: nextToken(rows, hasMore) };
     },
 
     async getAvailability(req) {

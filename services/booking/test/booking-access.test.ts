@@ -165,12 +165,13 @@ describe("booking service access control", () => {
     expect(await failure(bookings.get(asBob, held.id))).toMatchObject(FORBIDDEN);
   });
 
-  it("lets only the booking's patient or an admin confirm or cancel it", async () => {
+  it("lets only the booking's patient or an admin confirm it, and its doctor cancel it too", async () => {
     const slot = await newSlot(ada);
     const held = await bookings.book(asPat, { slotId: slot.id, patientId: pat });
     expect(await failure(bookings.cancel(asSam, held.id))).toMatchObject(FORBIDDEN);
     expect(await failure(bookings.confirm(asSam, held.id))).toMatchObject(FORBIDDEN);
-    expect(await failure(bookings.cancel(asAda, held.id))).toMatchObject(FORBIDDEN);
+    expect(await failure(bookings.confirm(asAda, held.id))).toMatchObject(FORBIDDEN);
+    expect(await failure(bookings.cancel(asBob, held.id))).toMatchObject(FORBIDDEN);
     expect((await bookings.get(asPat, held.id)).status).toBe(PENDING);
     expect(await bookings.seats(slot.id)).toEqual([5, 1]);
 
@@ -178,6 +179,9 @@ describe("booking service access control", () => {
     expect(await failure(bookings.cancel(asSam, held.id))).toMatchObject(FORBIDDEN);
     expect((await bookings.cancel(ADMIN, held.id)).status).toBe(CANCELLED);
     expect(await bookings.seats(slot.id)).toEqual([5, 0]);
+
+    const another = await bookings.book(asSam, { slotId: slot.id, patientId: sam });
+    expect((await bookings.cancel(asAda, another.id)).status).toBe(CANCELLED);
   });
 
   it("lists by patient for that patient, by slot or doctor for that doctor, everything for admins", async () => {

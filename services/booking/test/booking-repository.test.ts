@@ -110,11 +110,11 @@ describe("booking shard repository on real PostgreSQL", () => {
     const held = await hold(slot);
     if (held.kind !== "created") throw new Error(held.kind);
     const { id, created_at, patient_id } = held.booking;
-    expect(await repo.cancel(id, created_at, "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10")).toEqual({ kind: "not_owner" });
-    expect(await repo.confirm(id, created_at, "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10")).toEqual({ kind: "not_owner" });
+    expect(await repo.cancel(id, created_at, { patientId: "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10" })).toEqual({ kind: "not_owner" });
+    expect(await repo.confirm(id, created_at, { patientId: "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10" })).toEqual({ kind: "not_owner" });
     expect((await repo.findById(id, created_at))?.status).toBe("PENDING");
-    expect((await repo.confirm(id, created_at, patient_id)).kind).toBe("ok");
-    expect(await repo.confirm(id, created_at, patient_id)).toMatchObject({ kind: "wrong_state", status: "CONFIRMED" });
+    expect((await repo.confirm(id, created_at, { patientId: patient_id })).kind).toBe("ok");
+    expect(await repo.confirm(id, created_at, { patientId: patient_id })).toMatchObject({ kind: "wrong_state", status: "CONFIRMED" });
     expect((await repo.cancel(id, created_at)).kind).toBe("ok");
     await expectConsistent();
   });

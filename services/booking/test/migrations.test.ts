@@ -23,6 +23,7 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateLatest(db.knex, migrations);
     await ensureMonthlyPartitions(db.knex, testLogger(), new Date(Date.UTC(2026, 0, 15)));
     expect(await relations(db)).toEqual([
+      "booking_policies",
       "bookings",
       "bookings_archive",
       "bookings_default",
@@ -33,7 +34,9 @@ describe("booking shard migrations on real PostgreSQL", () => {
       "bookings_y2026m04",
       "idempotency_keys",
       "outbox",
+      "reschedule_sagas",
       "slot_inventory",
+      "waitlist_entries",
     ]);
     // The inventory refuses a counter above capacity, whatever the code does.
     await db.knex.raw(
@@ -44,6 +47,6 @@ describe("booking shard migrations on real PostgreSQL", () => {
     await migrateRollbackAll(db.knex, migrations);
     expect(await relations(db)).toEqual([]);
     await migrateLatest(db.knex, migrations);
-    expect(await relations(db)).toEqual(["bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "slot_inventory"]);
+    expect(await relations(db)).toEqual(["booking_policies", "bookings", "bookings_archive", "bookings_default", "idempotency_keys", "outbox", "reschedule_sagas", "slot_inventory", "waitlist_entries"]);
   });
 });

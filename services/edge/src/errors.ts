@@ -18,6 +18,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: readonly FieldViolation[] = [],
+    readonly info: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "ApiError";
@@ -70,7 +71,7 @@ export function apiErrorFromRemote(remote: RemoteError, aliases: FieldAliases = 
   const details = remote.violations.map((v) => ({ field: renameField(v.field, aliases), message: v.message }));
   // The backend's message names proto fields; rebuilt from the renamed details it names ours.
   const message = details.length > 0 ? details.map((d) => `${d.field}: ${d.message}`).join("; ") : remote.message;
-  return new ApiError(statusCode, remote.reason, message, details);
+  return new ApiError(statusCode, remote.reason, message, details, remote.info);
 }
 
 /** For route handlers: a failed gRPC call becomes an ApiError with the route's field names. */
@@ -180,7 +181,7 @@ export function toApiError(err: unknown): ApiError {
   if (isServiceError(err)) return apiErrorFromRemote(fromServiceError(err));
   // Shared helpers (page tokens, caller checks) speak in domain errors, as the services do.
   if (err instanceof DomainError) {
-    return new ApiError(httpStatusFromGrpc(toGrpcStatus(err).code), err.reason, err.message, err.violations);
+    return new ApiError(httpStatusFromGrpc(toGrpcStatus(err).code), err.reason, err.message, err.violations, err.info);
   }
   const e = (typeof err === "object" && err !== null ? err : {}) as MaybeFastifyError;
   if (Array.isArray(e.validation)) return validationError(e.validation, e.validationContext);
@@ -211,6 +212,8 @@ export function replyError(request: FastifyRequest, reply: FastifyReply, err: un
       "request failed",
     );
   }
-  const body: ErrorBody = { error: { code: api.code, message: api.message, details: [...api.details] } };
+  const body: ErrorBody = {
+    error: { code: api.code, message: api.message, details: [...api.details], ...(Object.keys(api.info).length > 0 ? { info: { ...api.info } } : {}) },
+  };
   return reply.code(api.statusCode).type("application/json; charset=utf-8").send(body);
 }

@@ -19,6 +19,8 @@ import { registerHttpMetrics } from "./http-metrics";
 import { registerHttpTracing } from "./http-tracing";
 import { coerceQuery } from "./query-coercion";
 import { bookingRoutes } from "./routes/bookings";
+import { waitlistRoutes } from "./routes/waitlist";
+import { WaitlistEntrySchema, WaitlistListSchema } from "./schemas/waitlist";
 import { doctorRoutes } from "./routes/doctors";
 import { healthRoutes, type HealthState } from "./routes/health";
 import { notificationRoutes } from "./routes/notifications";
@@ -27,7 +29,7 @@ import { slotRoutes } from "./routes/slots";
 import { registerWebClient } from "./web-client";
 import type { RateLimiter } from "./rate-limit";
 import { registerSecurityHeaders } from "./security-headers";
-import { AvailabilitySchema, BookingPageSchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
+import { AvailabilitySchema, BookingPageSchema, BookingPolicySchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
 import { ErrorSchema } from "./schemas/common";
 import { DoctorPageSchema, DoctorSchema } from "./schemas/doctor";
 import { DeadLetterPageSchema, DeadLetterSchema, NotificationListSchema, NotificationSchema } from "./schemas/notification";
@@ -67,6 +69,9 @@ const SHARED_SCHEMAS = [
   SlotBatchSchema,
   BookingSchema,
   BookingPageSchema,
+  BookingPolicySchema,
+  WaitlistEntrySchema,
+  WaitlistListSchema,
   SlotAvailabilitySchema,
   AvailabilitySchema,
   NotificationSchema,
@@ -246,6 +251,7 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       doctorRoutes(api, backends);
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
+      waitlistRoutes(api, backends);
       notificationRoutes(api, backends);
       authRoutes(api, auth, options.signInThrottle);
       accountRoutes(api, auth, backends, audit);

@@ -25,9 +25,15 @@ describe("notification policy", () => {
   it("notifies on confirmed, cancelled and expired; not on created or failed", () => {
     const c = { ...contact("jane@example.com"), slotStartTime };
     expect(notifiable(event({ $case: "confirmed", value: c }))).toBe(true);
-    expect(notifiable(event({ $case: "cancelled", value: c }))).toBe(true);
+    expect(notifiable(event({ $case: "cancelled", value: { ...c, rescheduledTo: "" } }))).toBe(true);
+    // Moved by a reschedule: the new booking's confirmation tells the patient, not a "cancelled".
+    expect(notifiable(event({ $case: "cancelled", value: { ...c, rescheduledTo: "0b3c6a52-8a3b-4a4f-9a57-3f1f1b6c9d10" } }))).toBe(false);
     expect(notifiable(event({ $case: "expired", value: NO_CONTACT }))).toBe(true);
-    expect(notifiable(event({ $case: "created", value: { ...c, expireTime: new Date() } }))).toBe(false);
+    expect(notifiable(event({ $case: "created", value: { ...c, expireTime: new Date(), rescheduledFrom: "", waitlistOffer: false } }))).toBe(false);
+    // A seat offered from the waitlist is held for the patient: they must hear of it.
+    const offer = event({ $case: "created", value: { ...c, expireTime: new Date("2026-03-02T09:40:00Z"), rescheduledFrom: "", waitlistOffer: true } });
+    expect(notifiable(offer)).toBe(true);
+    expect(renderMessages(offer, contactOf(offer)!)[0]!.text).toMatch(/held for you from the waitlist until 2026-03-02T09:40:00Z/);
     expect(notifiable(event({ $case: "failed", value: { reason: eventsV1.BookingFailureReason.BOOKING_FAILURE_REASON_NO_SEAT } }))).toBe(false);
     expect(notifiable(event(undefined))).toBe(false);
   });
@@ -63,7 +69,7 @@ describe("notification policy", () => {
   });
 
   it("words cancelled and lapsed holds, with or without a known start time", () => {
-    const cancelled = event({ $case: "cancelled", value: contact("+15550001234") });
+    const cancelled = event({ $case: "cancelled", value: { ...contact("+15550001234"), rescheduledTo: "" } });
     expect(renderMessages(cancelled, contactOf(cancelled)!)[0]!.text).toContain("was cancelled");
     // An older producer's booking.expired carries no contact; a current one does.
     const expired = event({ $case: "expired", value: NO_CONTACT });

@@ -50,11 +50,16 @@ export function recipientsOf(contact: PatientContact): { channel: Channel; recip
 /**
  * Which events tell the patient something. A created booking is a transient hold (the patient
  * is looking at the confirm button), and a failed one never held a seat: neither is worth a
- * message. Confirmed, cancelled and expired ("your hold lapsed") are.
+ * message. Confirmed, cancelled and expired ("your hold lapsed") are, except the cancel of a
+ * booking a reschedule replaced: the patient moved it themselves, and the new booking's own
+ * confirmation names the new time ("cancelled" would read as losing the appointment).
  */
 export function notifiable(event: eventsV1.BookingEvent): boolean {
-  const kind = event.payload?.$case;
-  return kind === "confirmed" || kind === "cancelled" || kind === "expired";
+  const payload = event.payload;
+  if (payload?.$case === "cancelled") return payload.value.rescheduledTo === "";
+  // A seat offered from the waitlist: held for the patient, who must hear of it to confirm it.
+  if (payload?.$case === "created") return payload.value.waitlistOffer;
+  return payload?.$case === "confirmed" || payload?.$case === "expired";
 }
 
 /**
@@ -93,7 +98,12 @@ interface Wording {
   next: string;
 }
 
-const WORDING: Record<"confirmed" | "cancelled" | "expired", Wording> = {
+const WORDING: Record<"offered" | "confirmed" | "cancelled" | "expired", Wording> = {
+  offered: {
+    subject: "A seat freed up for you",
+    what: "had a seat free up, and it is held for you from the waitlist",
+    next: "Confirm it in the app before the hold lapses, or it goes to the next patient waiting.",
+  },
   confirmed: { subject: "Your appointment is confirmed", what: "is confirmed", next: "See you then." },
   cancelled: { subject: "Your appointment was cancelled", what: "was cancelled", next: "You can book another slot at any time." },
   expired: {
@@ -108,11 +118,13 @@ const WORDING: Record<"confirmed" | "cancelled" | "expired", Wording> = {
  * for); slot, doctor and patient ids stay internal.
  */
 export function renderMessages(event: eventsV1.BookingEvent, contact: PatientContact): OutgoingMessage[] {
-  const kind = event.payload?.$case;
-  if (kind !== "confirmed" && kind !== "cancelled" && kind !== "expired") return [];
+  const payload = event.payload;
+  const kind = payload?.$case === "created" && payload.value.waitlistOffer ? "offered" : payload?.$case;
+  if (kind !== "offered" && kind !== "confirmed" && kind !== "cancelled" && kind !== "expired") return [];
   const wording = WORDING[kind];
   const when = utc(contact.slotStartTime);
-  const sentence = `Your appointment${when ? ` on ${when}` : ""} ${wording.what}.`;
+  const until = payload?.$case === "created" ? utc(payload.value.expireTime) : undefined;
+  const sentence = `Your appointment${when ? ` on ${when}` : ""} ${wording.what}${kind === "offered" && until ? ` until ${until}` : ""}.`;
   const name = printable(contact.patientName);
   return recipientsOf(contact).map(({ channel, recipient }) =>
     channel === "email"

@@ -295,11 +295,11 @@ export function bookingEvent(kind: "created" | "confirmed" | "cancelled" | "expi
   };
   const payload: eventsV1.BookingEvent["payload"] =
     kind === "created"
-      ? { $case: "created", value: { ...details, expireTime: new Date(Date.now() + 120_000) } }
+      ? { $case: "created", value: { ...details, expireTime: new Date(Date.now() + 120_000), rescheduledFrom: "", waitlistOffer: false } }
       : kind === "confirmed"
         ? { $case: "confirmed", value: details }
         : kind === "cancelled"
-          ? { $case: "cancelled", value: details }
+          ? { $case: "cancelled", value: { ...details, rescheduledTo: "" } }
           : { $case: "expired", value: details };
   return {
     eventId: options.eventId ?? randomUUID(),

@@ -9,6 +9,8 @@ export class ApiFailure extends Error {
     readonly details: { field: string; message: string }[] = [],
     /** Seconds from `Retry-After`, when the answer had one (429). */
     readonly retryAfterSeconds?: number,
+    /** The error's facts (`error.info`), e.g. `cancelDeadline`. */
+    readonly info: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "ApiFailure";
@@ -25,6 +27,7 @@ export function failureFrom(response: Response, body: unknown): ApiFailure {
     error?.message ?? response.statusText,
     error?.details ?? [],
     Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    error?.info ?? {},
   );
 }
 
@@ -42,6 +45,14 @@ const MESSAGES: Record<string, (failure: ApiFailure) => string> = {
   BOOKING_ALREADY_CANCELLED: () => "This booking is already cancelled.",
   BOOKING_CANCELLED: () => "This booking was cancelled.",
   BOOKING_ARCHIVED: () => "This booking is in the archive: its time has passed, so it can no longer change.",
+  CANCELLATION_TOO_LATE: (f) =>
+    `It is too late to cancel or move this booking yourself: the doctor's rule allows it until ${f.info["cancelDeadline"] ? new Date(f.info["cancelDeadline"]).toLocaleString() : "shortly before the appointment"}. Contact the clinic.`,
+  RESCHEDULE_IN_PROGRESS: () => "This booking is being moved right now. Look again in a moment.",
+  RESCHEDULE_LIMIT_REACHED: () => "This booking has been moved as often as allowed. Cancel it and book again instead.",
+  RESCHEDULE_SAME_SLOT: () => "The booking is already for this time.",
+  SLOT_HAS_SEATS: () => "This time has a free seat: book it instead of waiting.",
+  ALREADY_ON_WAITLIST: () => "You are on this time's waitlist already.",
+  NOT_ON_WAITLIST: () => "You are not on this time's waitlist.",
   BOOKING_STATE_CONFLICT: () => "This booking changed meanwhile. Reload to see where it stands.",
   BOOKING_NOT_FOUND: () => "This booking does not exist (any more).",
   SLOT_NOT_FOUND: () => "This time is no longer offered.",

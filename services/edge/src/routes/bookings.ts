@@ -7,7 +7,11 @@ import {
   AvailabilitySchema,
   BookingPageSchema,
   BookingParams,
+  BookingPolicyBody,
+  BookingPolicySchema,
   BookingSchema,
+  RescheduleBody,
+  bookingPolicyJson,
   CreateBookingBody,
   CreateBookingHeaders,
   ListBookingsQuery,
@@ -150,12 +154,86 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
         tags,
         operationId: "cancelBooking",
         summary: "Cancel a booking and give its seat back",
+        description:
+          "The patient, the doctor of the booking's slot, or an admin. A patient's cancel of a confirmed booking after its " +
+          "`cancelDeadline` is refused with 409 `CANCELLATION_TOO_LATE`, the deadline in `error.info.cancelDeadline`; " +
+          "a pending hold can always be let go.",
         params: BookingParams,
         response: { 200: ref(BookingSchema), ...errorResponses(404, 409, ...bodyErrors) },
       },
     },
     async (request) =>
       bookingJson((await rpc(request.caller, booking.cancelBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+  );
+
+  api.post(
+    "/bookings/:bookingId/reschedule",
+    {
+      config: { access: access.account },
+      schema: {
+        tags,
+        operationId: "rescheduleBooking",
+        summary: "Move a booking to another slot of the same doctor",
+        description:
+          "Takes a seat in the new slot and gives the old one back in one step, or changes nothing: 409 `SLOT_FULL`, " +
+          "`ALREADY_BOOKED`, `CANCELLATION_TOO_LATE` (a confirmed booking past its `cancelDeadline`, for its patient), " +
+          "`RESCHEDULE_LIMIT_REACHED` (at most RESCHEDULE_MAX moves, 3 by default), a booking no longer active; 422 " +
+          "`RESCHEDULE_OTHER_DOCTOR`, `RESCHEDULE_SAME_SLOT`, `SLOT_IN_PAST`. Answers the new booking, which keeps the old " +
+          "one's status (a confirmed booking stays confirmed; a hold gets a fresh one); the old one is cancelled with " +
+          "`rescheduledTo`. A retry of a move that happened answers the same new booking.",
+        params: BookingParams,
+        body: RescheduleBody,
+        response: { 200: ref(BookingSchema), ...errorResponses(403, 404, 409, 422, ...bodyErrors) },
+      },
+    },
+    async (request) =>
+      bookingJson(
+        (await rpc(request.caller, booking.rescheduleBooking.bind(booking), { id: request.params.bookingId, newSlotId: request.body.slotId }, {
+          ...ID,
+          new_slot_id: "slotId",
+        })).booking,
+      ),
+  );
+
+  api.get(
+    "/doctors/:doctorId/booking-policy",
+    {
+      config: { access: access.public },
+      schema: {
+        tags,
+        operationId: "getBookingPolicy",
+        summary: "A doctor's booking rules (the cancellation window)",
+        params: DoctorParams,
+        response: { 200: ref(BookingPolicySchema), ...errorResponses() },
+      },
+    },
+    async (request) =>
+      bookingPolicyJson((await rpc(request.caller, booking.getBookingPolicy.bind(booking), { doctorId: request.params.doctorId }, { doctor_id: "doctorId" })).policy),
+  );
+
+  api.put(
+    "/doctors/:doctorId/booking-policy",
+    {
+      config: { access: access.ownDoctor("doctorId") },
+      schema: {
+        tags,
+        operationId: "setBookingPolicy",
+        summary: "Set a doctor's cancellation window (the doctor or an admin)",
+        params: DoctorParams,
+        body: BookingPolicyBody,
+        response: { 200: ref(BookingPolicySchema), ...errorResponses(403, ...bodyErrors) },
+      },
+    },
+    async (request) => {
+      const hours = request.body.cancellationWindowHours;
+      const res = await rpc(
+        request.caller,
+        booking.setBookingPolicy.bind(booking),
+        { doctorId: request.params.doctorId, ...(hours === null ? {} : { cancellationWindowHours: hours }) },
+        { doctor_id: "doctorId" },
+      );
+      return bookingPolicyJson(res.policy);
+    },
   );
 
   api.get(

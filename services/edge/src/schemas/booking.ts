@@ -52,9 +52,43 @@ export const BookingSchema = Type.Object(
     updateTime: DateTime(),
     expireTime: Type.Optional(DateTime({ description: "When a pending hold lapses." })),
     slotStartTime: Type.Optional(DateTime()),
+    cancellationWindowHours: Type.Integer({ minimum: 0, description: "The doctor's cancellation window: hours before the slot's start from which the patient can no longer cancel or reschedule a confirmed booking." }),
+    cancelDeadline: Type.Optional(DateTime({ description: "The last moment the patient may cancel or reschedule this booking once confirmed (`slotStartTime` minus the window); the doctor and admins are not bound by it." })),
+    rescheduleCount: Type.Integer({ minimum: 0, description: "Moves so far of this booking (a rescheduled booking carries the count on)." }),
+    rescheduledFrom: Type.Optional(Uuid({ description: "The booking this one replaced." })),
+    rescheduledTo: Type.Optional(Uuid({ description: "The booking that replaced this one (this one is cancelled)." })),
+    waitlistOffer: Type.Optional(Type.Boolean({ description: "True for a seat offered from the slot's waitlist: held for the patient until `expireTime`." })),
   },
   { $id: "Booking", title: "Booking", additionalProperties: false },
 );
+
+export const RescheduleBody = Type.Object(
+  { slotId: Uuid({ description: "The slot to move to: another slot of the same doctor." }) },
+  { additionalProperties: false },
+);
+
+export const BookingPolicySchema = Type.Object(
+  {
+    doctorId: Uuid(),
+    cancellationWindowHours: Type.Integer({ minimum: 0, maximum: 720 }),
+    custom: Type.Boolean({ description: "False while the doctor has no rule of their own and the platform's default applies." }),
+  },
+  { $id: "BookingPolicy", title: "BookingPolicy", additionalProperties: false },
+);
+
+export const BookingPolicyBody = Type.Object(
+  {
+    cancellationWindowHours: Type.Union([Type.Integer({ minimum: 0, maximum: 720 }), Type.Null()], {
+      description: "Hours before a slot's start from which patients can no longer cancel or reschedule; null returns to the platform's default.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export function bookingPolicyJson(policy: bookingV1.BookingPolicy | undefined): Static<typeof BookingPolicySchema> {
+  if (!policy) throw new Error("booking service answered without a policy");
+  return { doctorId: policy.doctorId, cancellationWindowHours: policy.cancellationWindowHours, custom: policy.custom };
+}
 export type BookingJson = Static<typeof BookingSchema>;
 
 export const BookingParams = Type.Object({ bookingId: Uuid() }, { additionalProperties: false });
@@ -152,6 +186,7 @@ export function bookingJson(booking: bookingV1.Booking | undefined): BookingJson
   if (!booking) throw new Error("booking service answered without a booking");
   const expireTime = optionalIso(booking.expireTime);
   const slotStartTime = optionalIso(booking.slotStartTime);
+  const cancelDeadline = optionalIso(booking.cancelDeadline);
   return {
     id: booking.id,
     slotId: booking.slotId,
@@ -165,6 +200,12 @@ export function bookingJson(booking: bookingV1.Booking | undefined): BookingJson
     updateTime: iso(booking.updateTime, "booking.updateTime"),
     ...(expireTime ? { expireTime } : {}),
     ...(slotStartTime ? { slotStartTime } : {}),
+    cancellationWindowHours: booking.cancellationWindowHours,
+    ...(cancelDeadline ? { cancelDeadline } : {}),
+    rescheduleCount: booking.rescheduleCount,
+    ...(booking.rescheduledFrom ? { rescheduledFrom: booking.rescheduledFrom } : {}),
+    ...(booking.rescheduledTo ? { rescheduledTo: booking.rescheduledTo } : {}),
+    ...(booking.waitlistOffer ? { waitlistOffer: true } : {}),
   };
 }
 

@@ -51,6 +51,11 @@ export const ErrorSchema = Type.Object(
         }),
         message: Type.String({ description: "Human-readable explanation; not meant to be parsed." }),
         details: Type.Array(FieldViolationSchema),
+        info: Type.Optional(
+          Type.Record(Type.String(), Type.String(), {
+            description: "Facts about the error a client acts on, by name, e.g. `cancelDeadline` of `CANCELLATION_TOO_LATE`.",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
