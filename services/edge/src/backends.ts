@@ -28,7 +28,7 @@ export interface Readiness {
 // retry safe, but the retry list is per method, so it stays out.)
 const DOCTOR_READS = ["GetDoctor", "ListDoctors"];
 const SLOT_READS = ["GetSlot", "BatchGetSlots", "ListSlots"];
-const BOOKING_READS = ["GetBooking", "ListBookings", "ListAllBookings", "GetAvailability"];
+const BOOKING_READS = ["GetBooking", "ListBookings", "ListAllBookings", "GetAvailability", "GetBookingPolicy", "ListWaitlist"];
 const NOTIFIER_READS = ["ListNotifications", "ListDeadLetters"];
 
 export const SERVICE_NAMES: Record<BackendName, string> = {

@@ -51,8 +51,15 @@ booking:
     SetSlotCapacity: { idempotent: true }
     RetireSlot: { idempotent: true }
     CountActiveBookings: { idempotent: true }
+    # Writes: the mesh retries none (a client's retry of a move answers the same move, though).
+    RescheduleBooking: { idempotent: false }
+    GetBookingPolicy: { idempotent: true }
+    SetBookingPolicy: { idempotent: false }
+    JoinWaitlist: { idempotent: false }
+    LeaveWaitlist: { idempotent: false }
+    ListWaitlist: { idempotent: true }
   callers:
-    edge: [CreateBooking, ConfirmBooking, CancelBooking, GetBooking, ListBookings, ListAllBookings, GetAvailability]
+    edge: [CreateBooking, ConfirmBooking, CancelBooking, GetBooking, ListBookings, ListAllBookings, GetAvailability, RescheduleBooking, GetBookingPolicy, SetBookingPolicy, JoinWaitlist, LeaveWaitlist, ListWaitlist]
     slot: [SetSlotCapacity, RetireSlot]
     doctor: [CountActiveBookings]
 notifier:
