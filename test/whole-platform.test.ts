@@ -141,11 +141,14 @@ describe("the whole platform as processes", () => {
         timeout: 60_000,
       });
       const lines = stdout.trim().split("\n");
-      // In order: 12 scheduled slots, the booking confirmed, one seat of two left, then cancelled.
+      // In order: 12 scheduled slots, the booking confirmed, one seat of two left, the policy, the
+      // deadline, then the moved booking cancelled.
       expect(lines[0]).toBe("12");
       expect(lines).toContain("confirmed");
       expect(lines).toContain("cancelled");
       expect(JSON.parse(lines[lines.indexOf("confirmed") + 1]!)).toMatchObject({ capacity: 2, held: 1, remaining: 1 });
+      expect(JSON.parse(lines[lines.indexOf("confirmed") + 2]!)).toMatchObject({ cancellationWindowHours: 24, custom: false });
+      expect(lines[lines.indexOf("confirmed") + 3]).toMatch(/T09:00:00\.000Z$/);
     });
   });
 
