@@ -125,6 +125,20 @@ describe("cancellation window and reschedule", () => {
       expect(await held(target.id)).toBe(1);
     });
 
+    it("lets the booking's doctor move it to another of their slots, even inside the window, and no other doctor's slot", async () => {
+      const doctor = await make.doctor();
+      const asDoctor = http.as({ role: "doctor", accountId: randomUUID(), doctorId: doctor.id });
+      const { booking } = await confirmedBooking(doctor.id, 5);
+      const theirs = await make.slot(doctor.id, { start: hoursAhead(6) });
+      const elsewhere = await make.slot((await make.doctor()).id, { start: hoursAhead(7) });
+      expectError(await asDoctor.post(`/api/v1/bookings/${booking.id}/reschedule`, { slotId: elsewhere.id }), 403, "FORBIDDEN");
+      const moved = await asDoctor.post(`/api/v1/bookings/${booking.id}/reschedule`, { slotId: theirs.id });
+      expect(moved.status).toBe(200);
+      expect(moved.body).toMatchObject({ slotId: theirs.id, status: "confirmed", patientId: booking.patientId });
+      const other = http.as({ role: "doctor", accountId: randomUUID(), doctorId: (await make.doctor()).id });
+      expectError(await other.post(`/api/v1/bookings/${moved.body.id}/reschedule`, { slotId: theirs.id }), 403, "FORBIDDEN");
+    });
+
     it("changes nothing when the new slot is full, and says why", async () => {
       const doctor = await make.doctor();
       const { slot, patient, booking } = await confirmedBooking(doctor.id, 72);

@@ -263,7 +263,7 @@ export function bookingService(deps: BookingServiceDeps) {
       case "not_found":
         throw notFound("booking", id);
       case "not_owner":
-        throw forbidden("a booking is rescheduled by its patient or an admin only");
+        throw forbidden("a booking is rescheduled by its patient, its doctor or an admin only");
       case "wrong_state": {
         const [reason, message] = WRONG_STATE.cancel[outcome.status] ?? ["BOOKING_STATE_CONFLICT", `booking is ${outcome.status.toLowerCase()}`];
         throw new DomainError("conflict", reason, message);
@@ -430,8 +430,10 @@ export function bookingService(deps: BookingServiceDeps) {
       const id = v.uuid("id", req.id);
       const newSlotId = v.uuid("new_slot_id", req.newSlotId);
       v.check();
-      if (account.role === "doctor") throw forbidden("a booking is rescheduled by its patient or an admin only");
       const slot = await requireSlot(newSlotId);
+      // A doctor moves the bookings of their own slots, to another of their own slots (and, like
+      // admins, is not bound by the cancellation window); the booking's check rides in the move.
+      if (account.role === "doctor" && slot.doctorId !== account.doctorId) throw forbidden("a doctor moves bookings to their own slots only");
       if (slot.startTime.getTime() <= Date.now()) {
         throw new DomainError("unprocessable", "SLOT_IN_PAST", "the new slot has already started", [{ field: "new_slot_id", message: "has already started" }]);
       }

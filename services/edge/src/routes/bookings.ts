@@ -173,14 +173,16 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       schema: {
         tags,
         operationId: "rescheduleBooking",
-        summary: "Move a booking to another slot of the same doctor",
+        summary: "Move a booking to another slot",
         description:
-          "Takes a seat in the new slot and gives the old one back in one step, or changes nothing: 409 `SLOT_FULL`, " +
-          "`ALREADY_BOOKED`, `CANCELLATION_TOO_LATE` (a confirmed booking past its `cancelDeadline`, for its patient), " +
-          "`RESCHEDULE_LIMIT_REACHED` (at most RESCHEDULE_MAX moves, 3 by default), a booking no longer active; 422 " +
-          "`RESCHEDULE_OTHER_DOCTOR`, `RESCHEDULE_SAME_SLOT`, `SLOT_IN_PAST`. Answers the new booking, which keeps the old " +
-          "one's status (a confirmed booking stays confirmed; a hold gets a fresh one); the old one is cancelled with " +
-          "`rescheduledTo`. A retry of a move that happened answers the same new booking.",
+          "The patient, the doctor of the booking (to another of their slots) or an admin. Takes a seat in the new slot and " +
+          "gives the old one back, or changes nothing: 409 `SLOT_FULL`, `ALREADY_BOOKED`, `CANCELLATION_TOO_LATE` (a " +
+          "confirmed booking past its `cancelDeadline`, for its patient), `RESCHEDULE_LIMIT_REACHED` (at most RESCHEDULE_MAX " +
+          "moves, 3 by default), `RESCHEDULE_IN_PROGRESS` (a move to another shard still under way: `error.info.newBookingId`; " +
+          "the same request again answers its outcome), a booking no longer active; 422 `RESCHEDULE_SAME_SLOT`, " +
+          "`SLOT_IN_PAST`. Answers the new booking, which keeps the old one's status (a confirmed booking stays confirmed; " +
+          "a hold gets a fresh one); the old one is cancelled with `rescheduledTo`. A retry of a move that happened answers " +
+          "the same new booking.",
         params: BookingParams,
         body: RescheduleBody,
         response: { 200: ref(BookingSchema), ...errorResponses(403, 404, 409, 422, ...bodyErrors) },
