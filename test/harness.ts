@@ -253,6 +253,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           SLOT_ADDR: address(slotPort),
           BOOKING_ADDR: address(bookingPort),
           ...(notifier ? { NOTIFIER_ADDR: notifier.address } : {}),
+          // Live availability reads the booking events where this stack's booking writes them.
+          ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
           // Generous for loaded CI machines; the contention test queues hundreds of calls.
           GRPC_DEADLINE_MS: "20000",
           ...options.edge,
