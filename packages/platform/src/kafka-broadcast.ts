@@ -126,16 +126,20 @@ export class BroadcastListener {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         await this.consumer.connect();
+        // A stop during a step found nothing to disconnect yet: checked after every step.
+        if (this.stopped) break;
         await this.consumer.subscribe({ topics: [...topics], fromBeginning: false });
+        if (this.stopped) break;
         await this.consumer.run({
           autoCommit: false,
           eachMessage: async ({ topic, partition, message }) =>
             this.options.handle({ topic, partition, offset: message.offset, key: message.key, value: message.value }),
         });
+        if (this.stopped) break;
         if (attempt > 1) logger.info({ topics }, "broadcast consumer recovered");
         return;
       } catch (err) {
-        if (this.stopped) return;
+        if (this.stopped) break;
         if (attempt === 1) logger.warn({ err, topics }, "broadcast consumer cannot start; retrying in the background");
         await this.consumer.disconnect().catch(() => undefined);
         await new Promise<void>((resolve) => {
@@ -147,6 +151,8 @@ export class BroadcastListener {
         });
       }
     }
+    // Stopped while starting: what got connected meanwhile goes as well.
+    await this.consumer.disconnect().catch(() => undefined);
   }
 }
 
