@@ -326,7 +326,7 @@ export class Http {
   async request<T = any>(
     method: string,
     path: string,
-    options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+    options: { json?: unknown; body?: string; headers?: Record<string, string>; stream?: boolean } = {},
   ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.signer && this.identity && headers["authorization"] === undefined) {
@@ -339,6 +339,11 @@ export class Http {
       headers["content-type"] ??= "application/json";
     }
     const res = await fetch(this.baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    if (options.stream && res.ok) {
+      // An event stream never ends by itself: its status and headers are the answer.
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers, body: undefined as T };
+    }
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: (text === "" ? undefined : JSON.parse(text)) as T };
   }
