@@ -323,16 +323,20 @@ export class Http {
     return new Http(this.baseUrl);
   }
 
+  /** The `authorization` header this client sends (none when anonymous), for clients of other kinds. */
+  async authorization(): Promise<Record<string, string>> {
+    if (!this.signer || !this.identity) return {};
+    this.token ??= this.signer.token(this.identity);
+    return { authorization: `Bearer ${await this.token}` };
+  }
+
   async request<T = any>(
     method: string,
     path: string,
     options: { json?: unknown; body?: string; headers?: Record<string, string>; stream?: boolean } = {},
   ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers };
-    if (this.signer && this.identity && headers["authorization"] === undefined) {
-      this.token ??= this.signer.token(this.identity);
-      headers["authorization"] = `Bearer ${await this.token}`;
-    }
+    if (headers["authorization"] === undefined) Object.assign(headers, await this.authorization());
     let body = options.body;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
