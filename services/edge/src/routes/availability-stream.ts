@@ -53,7 +53,12 @@ export function availabilityStreamRoutes(api: EdgeFastify, options: Availability
             description: EVENTS,
             content: { "text/event-stream": { schema: { type: "string", description: "An unending stream of `text/event-stream` messages." } } },
           },
-          503: ref(ErrorSchema, { description: "A backend service is unavailable, the server is shutting down, or it holds as many streams as it may (`TOO_MANY_STREAMS`); see `Retry-After`." }),
+          429: ref(ErrorSchema, {
+            description: "Over a rate limit, or the client address already holds as many open streams on this server as it may (`RATE_LIMITED`); see `Retry-After`.",
+          }),
+          503: ref(ErrorSchema, {
+            description: "The server is shutting down (`SHUTTING_DOWN`), or holds as many streams as it may (`TOO_MANY_STREAMS`, with `Retry-After`).",
+          }),
           // Nothing waits on a backend before the stream's head is written: no 504.
           ...Object.fromEntries(Object.entries(errorResponses()).filter(([status]) => status !== "503" && status !== "504")),
         },
