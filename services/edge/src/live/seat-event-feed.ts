@@ -18,18 +18,21 @@ interface SeatChange {
   changesSeats: boolean;
 }
 
-/** Holds take a seat, cancellations and expiries give one back; a confirmation keeps the seat its hold took. */
+/**
+ * Holds take a seat, cancellations and expiries give one back; a confirmation keeps the seat its
+ * hold took, so it alone is skipped. Any other kind, one this build does not know included (it
+ * decodes without a payload), is read: a needless read costs little, a missed change leaves
+ * streams wrong until the slot's next event.
+ */
 function bookingEventChange(value: Buffer): SeatChange {
   const event = eventsV1.BookingEvent.decode(value);
-  const kind = event.payload?.$case;
-  return { slotId: event.slotId.toLowerCase(), changesSeats: kind === "created" || kind === "cancelled" || kind === "expired" };
+  return { slotId: event.slotId.toLowerCase(), changesSeats: event.payload?.$case !== "confirmed" };
 }
 
-/** A capacity change, or a deleted slot (its streams are told it is missing). */
+/** A capacity change, or a deleted slot (its streams are told it is missing); a new slot has no watchers yet. */
 function slotEventChange(value: Buffer): SeatChange {
   const event = eventsV1.SlotEvent.decode(value);
-  const kind = event.payload?.$case;
-  return { slotId: event.slotId.toLowerCase(), changesSeats: kind === "updated" || kind === "deleted" };
+  return { slotId: event.slotId.toLowerCase(), changesSeats: event.payload?.$case !== "created" };
 }
 
 /**
