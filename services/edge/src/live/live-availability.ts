@@ -18,8 +18,6 @@ export interface LiveAvailabilityOptions {
   settleReadMs: number;
   metrics: LiveMetrics;
   logger: Logger;
-  /** For tests: the jitter added to each stream's `retry:` (0 ≤ x < 1). */
-  random?: () => number;
 }
 
 export interface OpenStream {
@@ -82,7 +80,7 @@ export class LiveAvailability {
     this.heartbeat = setInterval(() => {
       const now = Date.now();
       for (const stream of this.streams) {
-        if (!stream.heartbeat(now, options.stallTimeoutMs)) options.logger.debug({ address: stream.address }, "stalled stream cut off");
+        if (!stream.heartbeat(now, options.stallTimeoutMs)) options.logger.debug("a stream whose client stopped reading was cut off");
       }
     }, options.heartbeatMs).unref();
   }
@@ -133,7 +131,7 @@ export class LiveAvailability {
     metrics.watchedSlots.set(this.watchers.size);
 
     // Spread the reconnections of many clients (after a restart of this replica, say) over time.
-    stream.begin(Math.floor(this.options.retryMs * (1 + (this.options.random ?? Math.random)())));
+    stream.begin(Math.floor(this.options.retryMs * (1 + Math.random())));
     for (const slotId of slotIds) {
       const state = this.known.get(slotId);
       if (state) stream.offer(state);
