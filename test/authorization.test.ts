@@ -21,6 +21,8 @@ interface Request {
   method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   path: string;
   json?: unknown;
+  /** The answer is an event stream: only its status and headers are read. */
+  stream?: boolean;
 }
 
 interface Row {
@@ -225,6 +227,11 @@ describe("authorization matrix", () => {
     { operation: "listDoctorBookings", expect: [401, 403, 403, 200, 403, 200], request: async () => ({ method: "GET", path: `/api/v1/doctors/${doctorId}/bookings` }) },
     { operation: "getAvailability", expect: [200, 200, 200, 200, 200, 200], request: async () => ({ method: "GET", path: `/api/v1/availability?slotIds=${await slotOf(doctorId)}` }) },
     {
+      operation: "streamAvailability",
+      expect: [200, 200, 200, 200, 200, 200],
+      request: async () => ({ method: "GET", path: `/api/v1/availability/stream?slotIds=${await slotOf(doctorId)}`, stream: true }),
+    },
+    {
       operation: "listBookingNotifications",
       expect: [401, 403, 403, 403, 403, 200],
       request: async () => ({ method: "GET", path: `/api/v1/bookings/${await bookingOfPatient()}/notifications` }),
@@ -269,7 +276,7 @@ describe("authorization matrix", () => {
   ];
 
   const send = (http: Http, req: Request, headers?: Record<string, string>): Promise<Answer> =>
-    http.request(req.method, req.path, { ...(req.json !== undefined ? { json: req.json } : {}), ...(headers ? { headers } : {}) });
+    http.request(req.method, req.path, { ...(req.json !== undefined ? { json: req.json } : {}), ...(headers ? { headers } : {}), ...(req.stream ? { stream: true } : {}) });
 
   it("covers every operation of the OpenAPI document", async () => {
     const doc = (await admin.get("/openapi.json")).body;

@@ -267,6 +267,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           SLOT_ADDR: address(slotPort),
           BOOKING_ADDR: address(bookingPort),
           ...(notifier ? { NOTIFIER_ADDR: notifier.address } : {}),
+          // Live availability reads the booking events where this stack's booking writes them.
+          ...(options.notifier ? { BOOKING_EVENTS_TOPIC: options.notifier.eventsTopic } : {}),
           // Generous for loaded CI machines; the contention test queues hundreds of calls.
           GRPC_DEADLINE_MS: "20000",
           ...options.edge,
@@ -337,22 +339,31 @@ export class Http {
     return new Http(this.baseUrl);
   }
 
+  /** The `authorization` header this client sends (none when anonymous), for clients of other kinds. */
+  async authorization(): Promise<Record<string, string>> {
+    if (!this.signer || !this.identity) return {};
+    this.token ??= this.signer.token(this.identity);
+    return { authorization: `Bearer ${await this.token}` };
+  }
+
   async request<T = any>(
     method: string,
     path: string,
-    options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+    options: { json?: unknown; body?: string; headers?: Record<string, string>; stream?: boolean } = {},
   ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers };
-    if (this.signer && this.identity && headers["authorization"] === undefined) {
-      this.token ??= this.signer.token(this.identity);
-      headers["authorization"] = `Bearer ${await this.token}`;
-    }
+    if (headers["authorization"] === undefined) Object.assign(headers, await this.authorization());
     let body = options.body;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
       headers["content-type"] ??= "application/json";
     }
     const res = await fetch(this.baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    if (options.stream && res.ok) {
+      // An event stream never ends by itself: its status and headers are the answer.
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers, body: undefined as T };
+    }
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: (text === "" ? undefined : JSON.parse(text)) as T };
   }

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { eventually } from "@clinic/test-support";
 import { Fixtures, Http, startStack, type Stack } from "./harness";
+import { SseClient } from "./sse-client";
 import { isolatedStackEnv } from "./platform-processes";
 
 const run = promisify(execFile);
@@ -43,7 +44,8 @@ async function outboxBacklog(stack: Stack): Promise<number> {
 /**
  * The broker goes away while patients keep booking: every booking still succeeds, the outbox
  * backlog grows and is visible, and once the broker is back every event arrives and every
- * patient gets exactly one e-mail and one SMS, none lost and none twice.
+ * patient gets exactly one e-mail and one SMS, none lost and none twice; a live availability
+ * stream opened before the outage shows the seats booked during it once the broker is back.
  */
 describe("a Kafka outage during bookings", () => {
   jest.setTimeout(240_000);
@@ -85,6 +87,10 @@ describe("a Kafka outage during bookings", () => {
 
     for (let i = 0; i < 5; i += 1) await bookAndConfirm();
     await eventually(allNotified, 60_000, 200);
+    // A patient's page watching the slot live, through the outage.
+    const watcher = await SseClient.open(stack.baseUrl, `/api/v1/availability/stream?slotIds=${slot.id}`);
+    const remaining = () => watcher.availability().at(-1)?.remaining;
+    await watcher.waitFor(() => (remaining() === 45 ? true : undefined), 10_000, "45 seats left");
 
     await kafka.down();
     for (let i = 0; i < 10; i += 1) await bookAndConfirm();
@@ -94,6 +100,10 @@ describe("a Kafka outage during bookings", () => {
     await kafka.up();
     await eventually(allNotified, 150_000, 500);
     await eventually(async () => ((await outboxBacklog(stack)) === 0 ? true : undefined), 30_000);
+    // The edge's event feed came back by itself, and the stream shows the seats booked meanwhile.
+    await watcher.waitFor(() => (remaining() === 35 ? true : undefined), 60_000, "35 seats left");
+    expect(watcher.status).toBe(200);
+    watcher.close();
 
     // Redeliveries after the outage are deduplicated: exactly one of each per patient.
     await new Promise((r) => setTimeout(r, 2_000));

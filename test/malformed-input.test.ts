@@ -99,6 +99,8 @@ const ROUTES: RouteSpec[] = [
   { method: "GET", path: "/api/v1/slots/{slotId}/bookings", query: ["status", "pageSize", "pageToken"] },
   { method: "GET", path: "/api/v1/doctors/{doctorId}/bookings", query: ["status", "pageSize", "pageToken"] },
   { method: "GET", path: "/api/v1/availability", query: ["slotIds"] },
+  // Every mutation breaks the query (slotIds is required), so no stream is ever opened here.
+  { method: "GET", path: "/api/v1/availability/stream", query: ["slotIds"] },
   { method: "GET", path: "/api/v1/bookings/{bookingId}/notifications" },
   { method: "GET", path: "/api/v1/admin/dead-letters", query: ["pageSize", "pageToken"] },
   { method: "POST", path: "/api/v1/admin/dead-letters/{deadLetterId}/replay" },

@@ -264,10 +264,19 @@ describe("the web client", () => {
 
   it("two patients race for the last seat: one holds it, the other is told it is full without reloading", async () => {
     const admin = stack.http();
+    // The availability streams each page opened (an EventSource request never completes, so
+    // resource timing never lists it).
+    const streamsOpened = new Map<Page, string[]>();
     const racer = async (name: string) => {
       const email = `${name}.${suffix}@example.org`;
       expect((await admin.anonymous().post("/api/v1/auth/register", { email, password: "racing password 123" })).status).toBe(201);
       const page = await newPage(PATIENT_ZONE);
+      const opened: string[] = [];
+      streamsOpened.set(page, opened);
+      page.on("request", (request) => {
+        const url = new URL(request.url());
+        if (url.pathname === "/api/v1/availability/stream") opened.push(url.pathname + url.search);
+      });
       await signIn(page, email, "racing password 123");
       return page;
     };
@@ -305,13 +314,48 @@ describe("the web client", () => {
     const held = (await admin.get(`/api/v1/slots/${slot.id}/bookings`)).body.bookings as { status: string }[];
     expect(held.map((b) => b.status)).toEqual(["pending"]);
 
-    // The winner lets it go: the loser's open page shows the seat free again (the poll), no reload.
+    // The winner lets it go: the loser's open page shows the seat free again, pushed by the
+    // availability stream (no reload, and no poll of the seats).
     const navigations: string[] = [];
+    const seatReads: string[] = [];
     loser.on("framenavigated", (frame) => navigations.push(frame.url()));
+    loser.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/api/v1/availability") seatReads.push(request.url());
+    });
     await winner.getByRole("button", { name: "Let it go" }).click();
     await winner.getByText("The seat was given back.").waitFor();
     await loserRow.getByText("1 of 1 seat left").waitFor();
     expect(navigations).toEqual([]);
+    expect(seatReads).toEqual([]);
+    // One stream for the week's slots, opened with the page and kept.
+    expect(streamsOpened.get(loser)).toHaveLength(1);
+    expect(new URLSearchParams(streamsOpened.get(loser)![0]!.split("?")[1]).get("slotIds")!.split(",")).toContain(slot.id);
+  });
+
+  it("keeps seats up to date by polling when the availability stream cannot be had", async () => {
+    const admin = stack.http();
+    const monday = nextMonday("UTC");
+    const start = new Date(`${monday}T17:00:00Z`);
+    start.setUTCDate(start.getUTCDate() + 3);
+    const slot = (await admin.post(`/api/v1/doctors/${doctorId}/slots`, { startTime: start.toISOString(), endTime: new Date(start.getTime() + 1_800_000).toISOString(), capacity: 2 })).body;
+    const page = await newPage(PATIENT_ZONE);
+    // Every stream is refused, as the edge refuses one over its per-address cap.
+    const refused: string[] = [];
+    await page.route("**/api/v1/availability/stream?*", async (route) => {
+      refused.push(route.request().url());
+      await route.fulfill({
+        status: 429,
+        headers: { "retry-after": "15" },
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "RATE_LIMITED", message: "at most 20 open availability streams per client address; close one first", details: [] } }),
+      });
+    });
+    await page.goto(`/doctors/${doctorId}?week=${monday}`);
+    const row = page.locator(`li[data-slot-id="${slot.id}"]`);
+    await row.getByText("2 of 2 seats left").waitFor();
+    expect((await admin.asPatient().post("/api/v1/bookings", { slotId: slot.id, patientName: "Poll Patient", patientContact: "poll@example.org" })).status).toBe(201);
+    await row.getByText("1 of 2 seats left").waitFor();
+    expect(refused.length).toBeGreaterThan(0);
   });
 
   it("says what went wrong in words: a wrong password, then too many failed sign-ins with the wait", async () => {

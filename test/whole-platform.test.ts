@@ -7,6 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Http, signIn } from "./harness";
+import { SseClient } from "./sse-client";
 import { repoRoot, startPlatform, type PlatformProcesses } from "./platform-processes";
 
 const run = promisify(execFile);
@@ -226,15 +227,25 @@ describe("the whole platform as processes", () => {
       const round = async (hours: number) => {
         const single = await newSlot(hours, 1);
         const pair = await newSlot(hours + 1, 2);
-        expect((await book(first, single, true)).status).toBe(201);
-        expect((await book(second, single, false)).status).toBe(409); // the slot is full
-        const held = await book(second, pair, false);
-        expect(held.status).toBe(201);
-        expect((await book(second, pair, false)).status).toBe(409); // the same patient again
-        expect((await second.post(`/api/v1/bookings/${held.body.id}/cancel`)).status).toBe(200);
-        for (const p of patients) {
-          expect((await p.get("/api/v1/doctors")).status).toBe(200);
-          expect((await p.get(`/api/v1/availability?slotIds=${single},${pair}`)).status).toBe(200);
+        // A page watching both slots live (signed in: streams count against the account's budget).
+        const watcher = await SseClient.open(edgeUrl, `/api/v1/availability/stream?slotIds=${single},${pair}`, { headers: await first.authorization() });
+        expect(watcher.status).toBe(200);
+        try {
+          expect((await book(first, single, true)).status).toBe(201);
+          expect((await book(second, single, false)).status).toBe(409); // the slot is full
+          const held = await book(second, pair, false);
+          expect(held.status).toBe(201);
+          expect((await book(second, pair, false)).status).toBe(409); // the same patient again
+          expect((await second.post(`/api/v1/bookings/${held.body.id}/cancel`)).status).toBe(200);
+          for (const p of patients) {
+            expect((await p.get("/api/v1/doctors")).status).toBe(200);
+            expect((await p.get(`/api/v1/availability?slotIds=${single},${pair}`)).status).toBe(200);
+          }
+          // The stream shows where the round left the seats: the single seat taken, the pair free again.
+          const latest = (slotId: string) => watcher.availability().filter((a) => a.slotId === slotId).at(-1);
+          await watcher.waitFor(() => (latest(single)?.remaining === 0 && latest(pair)?.remaining === 2 ? true : undefined), 30_000, "the round's seats");
+        } finally {
+          watcher.close();
         }
       };
 

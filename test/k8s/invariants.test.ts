@@ -589,6 +589,19 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     for (const write of ["CreateBooking", "ConfirmBooking", "CancelBooking"]) expect([write, routeOf(write)?.retries]).toEqual([write, { attempts: 0 }]);
   });
 
+  meshTest("the public route lets availability streams last: the first match for them, with no timeout", () => {
+    const edge = ofKind("VirtualService").find((v) => v.metadata.name === "clinic-edge-public")!;
+    const first = edge.spec.http.find((r: any) =>
+      (r.match ?? []).some((m: any) => (m.uri === undefined || m.uri.exact === "/api/v1/availability/stream") && (m.method === undefined || m.method.exact === "GET")),
+    );
+    expect(first?.name).toBe("live-availability");
+    expect({ timeout: first.timeout, perTryTimeout: first.retries?.perTryTimeout }).toEqual({ timeout: undefined, perTryTimeout: undefined });
+    // Each open stream is a lasting request to the edge: its pool is not the gRPC services'.
+    const pool = ofKind("DestinationRule").find((d) => d.metadata.name === "clinic-edge")!.spec.trafficPolicy.connectionPool;
+    expect(pool.http.http2MaxRequests).toBeGreaterThanOrEqual(10_000);
+    expect(pool.tcp.maxConnections).toBeGreaterThanOrEqual(10_000);
+  });
+
   meshTest("booking's canary gets exactly the configured share", () => {
     const booking = ofKind("VirtualService").find((v) => v.metadata.name === "clinic-booking")!;
     const canary = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "clinic-booking-canary");

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { describeError } from "./api/errors";
 
 export interface Loaded<T> {
@@ -37,24 +37,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { data, error, loading, reload };
-}
-
-/** Calls `tick` every `intervalMs` while the page is visible (and once when it becomes visible again). */
-export function usePoll(tick: () => void, intervalMs: number, enabled = true): void {
-  const latest = useRef(tick);
-  latest.current = tick;
-  useEffect(() => {
-    if (!enabled) return undefined;
-    const run = () => {
-      if (document.visibilityState === "visible") latest.current();
-    };
-    const id = setInterval(run, intervalMs);
-    document.addEventListener("visibilitychange", run);
-    return () => {
-      clearInterval(id);
-      document.removeEventListener("visibilitychange", run);
-    };
-  }, [intervalMs, enabled]);
 }
 
 /** The current time, ticking every `intervalMs` (for countdowns). */

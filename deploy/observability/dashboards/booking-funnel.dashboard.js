@@ -5,7 +5,9 @@ module.exports = {
   file: "booking-funnel",
   uid: "clinic-booking-funnel",
   title: "Clinic / Booking funnel",
-  description: "Holds, confirmations, cancellations, expiries and rejections from booking_outcomes_total and booking_expired_total.",
+  description:
+    "Holds, confirmations, cancellations, expiries and rejections from booking_outcomes_total and booking_expired_total; " +
+    "reschedules, late refusals and waitlists; live availability streams (GET /api/v1/availability/stream) from the edge's live_availability_* metrics.",
   tags: ["clinic", "booking"],
   rows: [
     {
@@ -240,6 +242,77 @@ sum(rate(booking_outcomes_total{service="booking",outcome=~"held|rejected_full|r
           height: 8,
           unit: "short",
           queries: [{ expr: `sum by (state) (max by (shard, state) (booking_waitlist_entries{state=~"offered|booked|lapsed"}))`, legend: "{{state}}" }],
+        },
+      ],
+    },
+    {
+      title: "Live availability (edge)",
+      panels: [
+        {
+          type: "timeseries",
+          title: "Open streams and watched slots",
+          description: "Server-Sent Events streams open on the edges, and the slots they watch (events for other slots are dropped).",
+          width: 8,
+          height: 8,
+          unit: "short",
+          queries: [
+            { expr: `sum(live_availability_streams{service="edge"})`, legend: "open streams" },
+            { expr: `sum(live_availability_watched_slots{service="edge"})`, legend: "watched slots (summed over replicas)" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Events received and updates pushed/s",
+          description:
+            "Booking and slot events the edges consumed (every replica reads every event), by whether a stream watched their slot; " +
+            "availability messages written to streams; updates replaced by a newer one while a slow client was not reading.",
+          width: 8,
+          height: 8,
+          unit: "ops",
+          queries: [
+            {
+              expr: `sum by (watched) (rate(live_availability_events_received_total{service="edge"}[$__rate_interval]))`,
+              legend: "events received, watched={{watched}}",
+            },
+            { expr: `sum(rate(live_availability_updates_pushed_total{service="edge"}[$__rate_interval]))`, legend: "updates pushed" },
+            { expr: `sum(rate(live_availability_updates_dropped_total{service="edge"}[$__rate_interval]))`, legend: "updates dropped (slow clients)" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Seat reads/s: made and coalesced",
+          description:
+            "Slots read through BookingService.GetAvailability for streams, by outcome, and read requests that joined one already waiting " +
+            "(a burst of bookings on a slot costs a handful of reads).",
+          width: 8,
+          height: 8,
+          unit: "ops",
+          queries: [
+            { expr: `sum by (outcome) (rate(live_availability_reads_total{service="edge"}[$__rate_interval]))`, legend: "reads {{outcome}}" },
+            { expr: `sum(rate(live_availability_reads_coalesced_total{service="edge"}[$__rate_interval]))`, legend: "coalesced" },
+          ],
+        },
+        {
+          type: "timeseries",
+          title: "Streams refused/s by reason",
+          description:
+            "per_address: over LIVE_MAX_STREAMS_PER_ADDRESS (429); replica_full: over LIVE_MAX_STREAMS (503). Both series exist from the " +
+            "edge's start, so a healthy platform draws them at zero.",
+          width: 12,
+          height: 6,
+          unit: "ops",
+          queries: [
+            { expr: `sum by (reason) (rate(live_availability_streams_refused_total{service="edge"}[$__rate_interval]))`, legend: "{{reason}}" },
+          ],
+        },
+        {
+          type: "state-timeline",
+          title: "Event feed up (per edge)",
+          description: "Whether each edge's consumer of booking and slot events is in its group and fetching; while it is not, streams miss changes.",
+          width: 12,
+          height: 6,
+          unit: "short",
+          queries: [{ expr: `min by (instance) (live_availability_feed_up{service="edge"})`, legend: "{{instance}}" }],
         },
       ],
     },

@@ -13,6 +13,7 @@ export * from "./database-errors";
 export * from "./prepared-statement";
 export * from "./redis";
 export * from "./kafka";
+export * from "./kafka-broadcast";
 export * from "./service-host";
 export * from "./validation";
 export * from "./outbox";

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import {
   Lifecycle,
   connectRedis,
+  createKafka,
   createLogger,
   createServiceMetrics,
   startMetricsServer,
@@ -12,6 +13,9 @@ import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
 import { SignInThrottle } from "./auth/sign-in-throttle";
+import { createLiveAvailability } from "./live/create-live-availability";
+import type { LiveAvailability } from "./live/live-availability";
+import { SeatEventFeed } from "./live/seat-event-feed";
 import { createRateLimiter } from "./rate-limit";
 import { buildServer, type ServerState } from "./server";
 import type { EdgeFastify } from "./type-provider";
@@ -24,6 +28,9 @@ export interface RunningEdge {
   /** For tests: the Fastify instance (inject, route table, OpenAPI document). */
   http: EdgeFastify;
   auth: AuthService;
+  /** Live availability streams and the event feed behind them (tests look inside). */
+  live: LiveAvailability;
+  liveFeed: SeatEventFeed;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,7 +73,19 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
       registry: metrics.registry,
       logger: log,
     });
-    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state, auth, limiter, signInThrottle });
+    const live = createLiveAvailability(config, backends, metrics.registry, log);
+    // Every replica reads every booking and slot event (for the slots its own streams watch).
+    // In the background: the API serves while Kafka is away, and streams catch up once it is back.
+    const liveFeed = new SeatEventFeed({
+      kafka: createKafka({ clientId: "edge-live", brokers: config.KAFKA_BROKERS, logger: log }),
+      bookingEventsTopic: config.BOOKING_EVENTS_TOPIC,
+      slotEventsTopic: config.SLOT_EVENTS_TOPIC,
+      live,
+      logger: log,
+    });
+    lifecycle.onShutdown("live availability feed", "workers", () => liveFeed.stop());
+    liveFeed.start();
+    const http = await buildServer({ config, logger: log, backends, registry: metrics.registry, state, auth, limiter, signInThrottle, live });
     // Stop taking traffic and drain it before the clients it uses go away.
     lifecycle.onShutdown("http server", "traffic", async () => {
       state.draining = true; // /readyz now fails, so load balancers stop sending new requests
@@ -90,6 +109,6 @@ export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<Ru
     await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
     const port = (http.server.address() as AddressInfo).port;
     log.info({ port, metricsPort: metricsServer.port }, "serving");
-    return { port, metricsPort: metricsServer.port, lifecycle, http, auth };
+    return { port, metricsPort: metricsServer.port, lifecycle, http, auth, live, liveFeed };
   });
 }

@@ -1,5 +1,5 @@
 import { dirname, join } from "node:path";
-import { commonConfigSchema, databaseConfigSchema, env, loadConfigOrExit, redisConfigSchema } from "@clinic/platform";
+import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit, redisConfigSchema } from "@clinic/platform";
 import { z } from "zod";
 
 /**
@@ -83,6 +83,32 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
    * origin; `none` serves no web client. Read at start: restart the edge after rebuilding it.
    */
   WEB_DIR: z.string().default(defaultWebDir()),
+  /**
+   * Live availability (`GET /api/v1/availability/stream`): every replica reads every booking and
+   * slot event, for the slots its own clients watch.
+   */
+  ...kafkaConfigSchema.shape,
+  BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
+  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
+  /** Slots one stream may watch; more are refused (`VALIDATION_FAILED` on `slotIds`). */
+  LIVE_MAX_SLOTS_PER_STREAM: env.positiveInt().default(50),
+  /** Open streams per client address on one replica; more are refused (429 `RATE_LIMITED`). */
+  LIVE_MAX_STREAMS_PER_ADDRESS: env.positiveInt().default(20),
+  /** Open streams on one replica, whoever holds them; more are refused (503 `TOO_MANY_STREAMS`). */
+  LIVE_MAX_STREAMS: env.positiveInt().default(10_000),
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  LIVE_HEARTBEAT_MS: env.positiveInt().default(15_000),
+  /** The reconnection delay suggested to clients (`retry:`); each stream adds up to as much again at random. */
+  LIVE_RETRY_MS: env.positiveInt().default(3_000),
+  /** A stream whose client has not read what was sent for this long is closed (it may reconnect and resume). */
+  LIVE_STALL_TIMEOUT_MS: env.positiveInt().default(60_000),
+  /** Seat reads (GetAvailability calls) in flight at once for all streams of the replica. */
+  LIVE_MAX_READS_IN_FLIGHT: env.positiveInt().default(4),
+  /**
+   * One more read of a slot this long after its last event-driven read (0: none); see
+   * `live/seat-reader.ts` for the race it closes.
+   */
+  LIVE_SETTLE_READ_MS: env.nonNegativeInt().default(1_000),
 }).superRefine((c, ctx) => {
   if ((c.BOOTSTRAP_ADMIN_EMAIL === undefined) !== (c.BOOTSTRAP_ADMIN_PASSWORD === undefined)) {
     const missing = c.BOOTSTRAP_ADMIN_EMAIL === undefined ? "BOOTSTRAP_ADMIN_EMAIL" : "BOOTSTRAP_ADMIN_PASSWORD";

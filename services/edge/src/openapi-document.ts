@@ -5,6 +5,7 @@ import { Registry } from "prom-client";
 import { AuthService, authSettingsFrom } from "./auth";
 import { SignInThrottle } from "./auth/sign-in-throttle";
 import { createBackends } from "./backends";
+import { createLiveAvailability } from "./live/create-live-availability";
 import { WEB_CLIENT_OFF, configSchema } from "./config";
 import { createRateLimiter } from "./rate-limit";
 import { buildServer } from "./server";
@@ -12,7 +13,7 @@ import { buildServer } from "./server";
 /**
  * The OpenAPI document exactly as `/openapi.json` serves it, without a running edge: the server is
  * built from the same code with clients that never connect (gRPC channels, the database pool and
- * Redis all connect lazily, and building the route table calls none of them). The web client's
+ * Redis all connect lazily, building the route table calls none of them, and no event feed runs). The web client's
  * build generates its API types from this, so an API change that breaks the client breaks the build.
  */
 export async function openApiDocument(): Promise<unknown> {
@@ -23,6 +24,7 @@ export async function openApiDocument(): Promise<unknown> {
     PGUSER: "openapi",
     PGPASSWORD: "unused",
     REDIS_URL: "redis://127.0.0.1:1",
+    KAFKA_BROKERS: "127.0.0.1:1",
     LOG_LEVEL: "error",
   });
   const logger = createLogger({ service: "edge", level: config.LOG_LEVEL });
@@ -63,6 +65,7 @@ export async function openApiDocument(): Promise<unknown> {
       auth,
       limiter,
       signInThrottle,
+      live: createLiveAvailability(config, backends, registry, logger),
     });
     const document = http.swagger();
     await http.close();

@@ -1,6 +1,10 @@
 import cors from "@fastify/cors";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EdgeConfig } from "./config";
 import type { EdgeFastify } from "./type-provider";
+
+/** Sets the headers every answer carries; `onSend` does, and a stream does itself before writing its head. */
+export type SecurityHeaders = (request: FastifyRequest, reply: FastifyReply) => void;
 
 /** The interactive docs load scripts and styles; the web client's page has its own policy; the rest is JSON. */
 const DOCS_PREFIX = "/docs";
@@ -10,9 +14,9 @@ const DOCS_PREFIX = "/docs";
  * referrer, and (behind TLS) only ever fetched over HTTPS. API answers are personal, so shared
  * caches must not keep them unless a route says otherwise (the JWKS does).
  */
-export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConfig): Promise<void> {
+export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConfig): Promise<SecurityHeaders> {
   const hsts = config.HSTS_MAX_AGE_SECONDS > 0 ? `max-age=${config.HSTS_MAX_AGE_SECONDS}; includeSubDomains` : undefined;
-  app.addHook("onSend", async (request, reply, payload) => {
+  const apply: SecurityHeaders = (request, reply) => {
     void reply.header("x-content-type-options", "nosniff");
     void reply.header("x-frame-options", "DENY");
     void reply.header("referrer-policy", "no-referrer");
@@ -23,6 +27,9 @@ export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConf
       if (!reply.hasHeader("content-security-policy")) void reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
       if (!reply.hasHeader("cache-control")) void reply.header("cache-control", "no-store");
     }
+  };
+  app.addHook("onSend", async (request, reply, payload) => {
+    apply(request, reply);
     return payload;
   });
 
@@ -32,7 +39,8 @@ export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConf
   await app.register(cors, {
     origin: origins.length > 0 ? origins : false,
     methods: ["GET", "POST", "PATCH", "DELETE"],
-    allowedHeaders: ["authorization", "content-type", "idempotency-key"],
+    // EventSource sends Last-Event-ID when it reconnects to an availability stream.
+    allowedHeaders: ["authorization", "content-type", "idempotency-key", "last-event-id"],
     exposedHeaders: [
       "location",
       "x-request-id",
@@ -46,4 +54,5 @@ export async function registerSecurityHeaders(app: EdgeFastify, config: EdgeConf
     maxAge: 600,
     strictPreflight: true,
   });
+  return apply;
 }

@@ -27,6 +27,8 @@ import { notificationRoutes } from "./routes/notifications";
 import { API_PREFIX } from "./routes/prefix";
 import { slotRoutes } from "./routes/slots";
 import { registerWebClient } from "./web-client";
+import type { LiveAvailability } from "./live/live-availability";
+import { availabilityStreamRoutes } from "./routes/availability-stream";
 import type { RateLimiter } from "./rate-limit";
 import { registerSecurityHeaders } from "./security-headers";
 import { AvailabilitySchema, BookingPageSchema, BookingPolicySchema, BookingSchema, SlotAvailabilitySchema } from "./schemas/booking";
@@ -50,6 +52,8 @@ export interface ServerOptions {
   auth: AuthService;
   limiter: RateLimiter;
   signInThrottle: SignInThrottle;
+  /** Live availability streams; closed with the server (before it waits for requests to finish). */
+  live: LiveAvailability;
 }
 
 // Same rules as ajv-formats' "email"; E.164 is "+", a country code not starting with 0, and at
@@ -187,12 +191,12 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       throw new ApiError(503, "SHUTTING_DOWN", "the server is shutting down; retry");
     }
   });
-  await registerSecurityHeaders(app, config);
+  const securityHeaders = await registerSecurityHeaders(app, config);
   registerAccessControl(app, { auth, limiter, registry });
   const audit = new AuditLog(auth.db);
   registerAuditLog(app, audit, logger, registry);
   app.addHook("preValidation", async (request) => coerceQuery(request));
-  registerHttpMetrics(app, registry);
+  const httpMetrics = registerHttpMetrics(app, registry);
   registerHttpTracing(app);
 
   app.setErrorHandler((err, request, reply) => replyError(request, reply, err));
@@ -252,12 +256,22 @@ export async function buildServer(options: ServerOptions): Promise<EdgeFastify> 
       slotRoutes(api, backends);
       bookingRoutes(api, backends);
       waitlistRoutes(api, backends);
+      availabilityStreamRoutes(api, {
+        live: options.live,
+        maxSlots: config.LIVE_MAX_SLOTS_PER_STREAM,
+        securityHeaders,
+        streamOpened: httpMetrics.streamOpened,
+      });
       notificationRoutes(api, backends);
       authRoutes(api, auth, options.signInThrottle);
       accountRoutes(api, auth, backends, audit);
     },
     { prefix: API_PREFIX },
   );
+
+  // Streams never finish on their own: they are ended when closing starts, so the server's wait
+  // for in-flight requests is not a wait for the shutdown timeout.
+  app.addHook("preClose", async () => options.live.close());
 
   await app.ready();
   return app;

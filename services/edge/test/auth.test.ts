@@ -320,9 +320,9 @@ describe("edge auth settings", () => {
   it("requires the database, and the bootstrap admin settings in pairs", () => {
     expect(() => parseConfig(configSchema, { REDIS_URL: "redis://r:6379" })).toThrow(/PGUSER: required but not set/);
     expect(() =>
-      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", BOOTSTRAP_ADMIN_EMAIL: "a@example.org" }),
+      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", KAFKA_BROKERS: "k:9092", BOOTSTRAP_ADMIN_EMAIL: "a@example.org" }),
     ).toThrow(/BOOTSTRAP_ADMIN_PASSWORD: required/);
-    const defaults = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379" });
+    const defaults = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", KAFKA_BROKERS: "k:9092" });
     expect(defaults).toEqual(
       expect.objectContaining({
         PGDATABASE: "clinic_edge",

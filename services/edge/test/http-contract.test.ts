@@ -381,6 +381,7 @@ describe("edge HTTP contract (backends unreachable)", () => {
       "DELETE /api/v1/slots/{slotId}/waitlist leaveWaitlist",
       "GET /api/v1/slots/{slotId}/waitlist listSlotWaitlist",
       "GET /api/v1/patients/{patientId}/waitlist listPatientWaitlist",
+      "GET /api/v1/availability/stream streamAvailability",
       "GET /api/v1/bookings/{bookingId}/notifications listBookingNotifications",
       "GET /api/v1/admin/dead-letters listDeadLetters",
       "POST /api/v1/admin/dead-letters/{deadLetterId}/replay replayDeadLetter",
@@ -468,7 +469,7 @@ describe("edge HTTP contract (backends unreachable)", () => {
 
 describe("edge configuration defaults", () => {
   it("uses the documented ports, backends and a 64 KiB body limit", () => {
-    const config = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://127.0.0.1:6379" });
+    const config = parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://127.0.0.1:6379", KAFKA_BROKERS: "127.0.0.1:9092" });
     expect(config).toEqual(
       expect.objectContaining({
         HTTP_PORT: 8080,
@@ -482,6 +483,12 @@ describe("edge configuration defaults", () => {
         RATE_LIMIT_ANONYMOUS_PER_MINUTE: 10,
         RATE_LIMIT_ACCOUNT_PER_MINUTE: 100,
         RATE_LIMIT_FLOOD_PER_SECOND: 1000,
+        BOOKING_EVENTS_TOPIC: "clinic.booking.events.v1",
+        SLOT_EVENTS_TOPIC: "clinic.slot.events.v1",
+        LIVE_MAX_SLOTS_PER_STREAM: 50,
+        LIVE_MAX_STREAMS_PER_ADDRESS: 20,
+        LIVE_MAX_STREAMS: 10_000,
+        LIVE_HEARTBEAT_MS: 15_000,
       }),
     );
   });
@@ -490,10 +497,16 @@ describe("edge configuration defaults", () => {
     expect(() => parseConfig(configSchema, { SLOT_ADDR: "slot" })).toThrow(/SLOT_ADDR/);
   });
 
-  it("needs its database and Redis, and refuses CORS entries that are not origins", () => {
-    expect(() => parseConfig(configSchema, {})).toThrow(/PGUSER[\s\S]*PGPASSWORD[\s\S]*REDIS_URL/);
+  it("needs its database, Redis and Kafka, and refuses CORS entries that are not origins", () => {
+    expect(() => parseConfig(configSchema, {})).toThrow(/PGUSER[\s\S]*PGPASSWORD[\s\S]*REDIS_URL[\s\S]*KAFKA_BROKERS/);
     expect(() =>
-      parseConfig(configSchema, { PGUSER: "u", PGPASSWORD: "p", REDIS_URL: "redis://r:6379", CORS_ALLOWED_ORIGINS: "https://app.example.org/path" }),
+      parseConfig(configSchema, {
+        PGUSER: "u",
+        PGPASSWORD: "p",
+        REDIS_URL: "redis://r:6379",
+        KAFKA_BROKERS: "k:9092",
+        CORS_ALLOWED_ORIGINS: "https://app.example.org/path",
+      }),
     ).toThrow(/CORS_ALLOWED_ORIGINS/);
   });
 });

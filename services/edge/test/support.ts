@@ -21,6 +21,7 @@ export async function startTestEdge(databaseName: string, extra: Record<string, 
     PGPASSWORD: stackEnv("PGPASSWORD"),
     PGDATABASE: databaseName,
     REDIS_URL: stackEnv("REDIS_URL"),
+    KAFKA_BROKERS: stackEnv("KAFKA_BROKERS"),
     // The API on its own; test/web-client.test.ts serves a web build.
     WEB_DIR: "none",
     ...extra,

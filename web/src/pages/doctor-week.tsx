@@ -1,17 +1,15 @@
-import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useLocation, useParams, useSearchParams } from "react-router";
 import { api, call, newIdempotencyKey } from "../api/client";
 import { describeError, errorCode, messageFor } from "../api/errors";
-import { availabilityOf, slotsBetween } from "../api/queries";
+import { slotsBetween } from "../api/queries";
 import type { Booking, Slot, SlotAvailability } from "../api/types";
 import { useSession } from "../auth/session";
 import { LoadState, Message, Page } from "../components/page";
 import { WeekNav } from "../components/week-nav";
-import { useLoad, useNow, usePoll } from "../hooks";
+import { useLoad, useNow } from "../hooks";
+import { useLiveSeats } from "../live-seats";
 import { addDays, formatCountdown, formatDay, formatRange, parseIsoDate, sameDay, startOfWeek } from "../time";
-
-/** How often the page asks for seats while it is open (the live stream will replace this). */
-export const SEATS_POLL_MS = 2_000;
 
 /** The patient's details for the booking, kept for the page's lifetime (not stored anywhere). */
 interface Details {
@@ -35,16 +33,8 @@ export function DoctorWeekPage() {
   const weekKey = weekStart.getTime();
   const doctor = useLoad(() => call(api.GET("/api/v1/doctors/{doctorId}", { params: { path: { doctorId } } })), [doctorId]);
   const slots = useLoad(() => slotsBetween(doctorId, weekStart, addDays(weekStart, 7)), [doctorId, weekKey]);
-  const [seats, setSeats] = useState<Map<string, SlotAvailability>>(new Map());
   const [chosen, setChosen] = useState<Slot>();
-
-  const slotIds = (slots.data ?? []).map((s) => s.id).join(",");
-  const refreshSeats = useCallback(() => {
-    if (!slotIds) return;
-    availabilityOf(slotIds.split(",")).then(setSeats, () => undefined);
-  }, [slotIds]);
-  useEffect(refreshSeats, [refreshSeats]);
-  usePoll(refreshSeats, SEATS_POLL_MS, slotIds !== "");
+  const { seats, refresh: refreshSeats } = useLiveSeats((slots.data ?? []).map((s) => s.id));
 
   const days = Array.from({ length: 7 }, (_, i) => addDays(weekStart, i));
   const title = doctor.data ? doctor.data.name : "Doctor";

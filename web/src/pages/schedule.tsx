@@ -1,14 +1,14 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useParams, useSearchParams } from "react-router";
 import { api, call } from "../api/client";
-import { availabilityOf, slotsBetween } from "../api/queries";
+import { slotsBetween } from "../api/queries";
 import type { Booking, Slot, SlotAvailability } from "../api/types";
 import { useSession } from "../auth/session";
 import { LoadState, Message, Outcome, Page, TableRegion } from "../components/page";
 import { WeekNav } from "../components/week-nav";
-import { useAction, useLoad, usePoll } from "../hooks";
+import { useAction, useLoad } from "../hooks";
+import { useLiveSeats } from "../live-seats";
 import { addDays, formatDay, formatRange, isoDate, localTimeZone, parseIsoDate, sameDay, startOfWeek } from "../time";
-import { SEATS_POLL_MS } from "./doctor-week";
 
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 type Weekday = (typeof WEEKDAYS)[number];
@@ -28,13 +28,7 @@ export function SchedulePage() {
   const weekKey = weekStart.getTime();
   const doctor = useLoad(() => call(api.GET("/api/v1/doctors/{doctorId}", { params: { path: { doctorId } } })), [doctorId]);
   const slots = useLoad(() => slotsBetween(doctorId, weekStart, addDays(weekStart, 7)), [doctorId, weekKey]);
-  const [seats, setSeats] = useState<Map<string, SlotAvailability>>(new Map());
-  const slotIds = (slots.data ?? []).map((s) => s.id).join(",");
-  const refreshSeats = useCallback(() => {
-    if (slotIds) availabilityOf(slotIds.split(",")).then(setSeats, () => undefined);
-  }, [slotIds]);
-  useEffect(refreshSeats, [refreshSeats]);
-  usePoll(refreshSeats, SEATS_POLL_MS, slotIds !== "");
+  const { seats, refresh: refreshSeats } = useLiveSeats((slots.data ?? []).map((s) => s.id));
 
   if (!doctorId) {
     return (

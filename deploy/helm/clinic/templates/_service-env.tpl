@@ -43,9 +43,7 @@ PGPORT: {{ include "clinic.postgresPort" $root | quote }}
 PGUSER: {{ $v.postgresql.database.user | quote }}
 PGDATABASE: {{ get $v.postgresql.database $name | quote }}
 {{- end }}
-{{- if ne $name "edge" }}
 KAFKA_BROKERS: {{ include "clinic.kafkaBrokers" $root | quote }}
-{{- end }}
 {{- if eq $name "doctor" }}
 BOOKING_ADDR: {{ $addr.booking | quote }}
 {{- else if eq $name "slot" }}

@@ -164,6 +164,33 @@ export const AvailabilityQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The stream's query: the same ids as `AvailabilityQuery`, at most `maxSlots` of them (LIVE_MAX_SLOTS_PER_STREAM). */
+export const AvailabilityStreamQuery = (maxSlots: number) =>
+  Type.Object(
+    {
+      slotIds: Type.Array(Uuid(), {
+        minItems: 1,
+        maxItems: maxSlots,
+        description: `Slot ids to watch, repeated (\`slotIds=a&slotIds=b\`) or comma-separated; at most ${maxSlots}.`,
+      }),
+    },
+    { additionalProperties: false },
+  );
+
+export const AvailabilityStreamHeaders = Type.Object(
+  {
+    "last-event-id": Type.Optional(
+      Type.String({
+        maxLength: 8192,
+        description:
+          "The `id` of the last message received, sent by EventSource when it reconnects: only slots whose seats changed since are sent again.",
+      }),
+    ),
+  },
+  // Headers are an open set: only the ones named here are checked.
+  { additionalProperties: true },
+);
+
 export const SlotAvailabilitySchema = Type.Object(
   {
     slotId: Uuid(),
