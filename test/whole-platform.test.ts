@@ -149,7 +149,7 @@ describe("the whole platform as processes", () => {
       expect(lines).toContain("cancelled");
       expect(JSON.parse(lines[lines.indexOf("confirmed") + 1]!)).toMatchObject({ capacity: 2, held: 1, remaining: 1 });
       expect(JSON.parse(lines[lines.indexOf("confirmed") + 2]!)).toMatchObject({ cancellationWindowHours: 24, custom: false });
-      expect(lines[lines.indexOf("confirmed") + 3]).toMatch(/T09:00:00\.000Z$/);
+      expect(lines[lines.indexOf("confirmed") + 3]).toMatch(/T14:00:00\.000Z$/);
     });
   });
 
