@@ -233,6 +233,15 @@ export class Rollback<T> extends Error {
 /** A booking that is holding a seat right now. */
 const ACTIVE = "(b.status = 'CONFIRMED' OR (b.status = 'PENDING' AND b.expires_at > now()))";
 
+/** The patient's booking that holds a seat of the slot right now, if any (one per slot and patient). */
+export async function activeBookingOf(executor: Knex | Knex.Transaction, slotId: string, patientId: string): Promise<string | undefined> {
+  const { rows } = await executor.raw<{ rows: { id: string }[] }>(
+    `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
+    [slotId, patientId],
+  );
+  return rows[0]?.id;
+}
+
 const STATUS_CONDITION: Record<StoredStatus, string> = {
   PENDING: "(b.status = 'PENDING' AND b.expires_at > now())",
   CONFIRMED: "b.status = 'CONFIRMED'",
@@ -292,8 +301,7 @@ export class BookingShardRepository {
         );
         const entry = next[0];
         if (!entry) break;
-        const { rows: holding } = await trx.raw<{ rows: unknown[] }>(`SELECT 1 FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`, [slotId, entry.patient_id]);
-        if (holding.length > 0) {
+        if (await activeBookingOf(trx, slotId, entry.patient_id)) {
           // They hold a seat of this slot already (booked before joining, or by an admin).
           await trx.raw("UPDATE waitlist_entries SET state = 'skipped', updated_at = now() WHERE id = ?", [entry.id]);
           continue;
@@ -458,17 +466,13 @@ export class BookingShardRepository {
       if (!seat) throw new Rollback<CreateOutcome>({ kind: "full" });
     }
 
-    const { rows: duplicates } = await trx.raw<{ rows: { id: string }[] }>(
-      `SELECT b.id FROM bookings b WHERE b.slot_id = ? AND b.patient_id = ? AND ${ACTIVE} LIMIT 1`,
-      [input.slot.id, input.patientId],
-    );
-    const duplicate = duplicates[0];
-    if (duplicate?.id === input.id) {
+    const duplicate = await activeBookingOf(trx, input.slot.id, input.patientId);
+    if (duplicate === input.id) {
       // A concurrent retry with the same idempotency key created this very booking first.
       const existing = await this.findById(input.id, input.createdAt, trx);
       throw new Rollback<CreateOutcome>({ kind: "existing", booking: existing! });
     }
-    if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate.id });
+    if (duplicate) throw new Rollback<CreateOutcome>({ kind: "already_booked", bookingId: duplicate });
 
     const { rows } = await trx.raw<{ rows: BookingRow[] }>(
       `INSERT INTO bookings (id, created_at, slot_id, doctor_id, patient_id, patient_name, patient_contact,

@@ -11,6 +11,7 @@ import type { RescheduleSaga } from "./reschedule-saga";
  */
 export class RescheduleConsumer {
   private readonly consumer: Consumer;
+  private stopped = false;
 
   constructor(
     kafka: Kafka,
@@ -21,38 +22,60 @@ export class RescheduleConsumer {
     this.consumer = kafka.consumer({ groupId: settings.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
   }
 
-  /** Joins the group; resolves once this replica takes part (its first assignment). */
+  /**
+   * Joins the group and consumes; resolves once this replica takes part (its first assignment).
+   * Kafka away at start-up (or a consumer kafkajs gave up on) is retried in the background with
+   * capped backoff until `stop`: steps wait in the topic meanwhile, none is lost.
+   */
   async start(): Promise<void> {
     const joined = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
-    await this.consumer.connect();
-    // A new group starts at the beginning: a step sent before the first replica joined is kept.
-    await this.consumer.subscribe({ topic: this.settings.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: true,
-      partitionsConsumedConcurrently: 3,
-      eachMessage: async ({ message }) => {
-        if (!message.value) return;
-        let command: eventsV1.RescheduleCommand;
-        try {
-          command = eventsV1.RescheduleCommand.decode(message.value);
-        } catch (err) {
-          // Not a command: retrying cannot help. Logged, committed, left behind.
-          this.logger.error({ err, offset: message.offset }, "undecodable reschedule command skipped");
-          return;
-        }
-        try {
-          await this.saga.handle(command);
-        } catch (err) {
-          this.logger.warn({ err, sagaId: command.sagaId, step: command.step?.$case }, "reschedule step failed; it will be retried");
-          throw err;
-        }
-      },
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (event.payload.restart || this.stopped) return;
+      this.logger.warn({ err: event.payload.error }, "reschedule step consumer crashed; starting again");
+      void this.run();
     });
+    void this.run();
     await joined;
     this.logger.info({ topic: this.settings.topic, group: this.settings.groupId }, "reschedule consumer joined its group");
   }
 
+  private async run(): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.consumer.connect();
+        // A new group starts at the beginning: a step sent before the first replica joined is kept.
+        await this.consumer.subscribe({ topic: this.settings.topic, fromBeginning: true });
+        await this.consumer.run({ autoCommit: true, partitionsConsumedConcurrently: 3, eachMessage: ({ message }) => this.step(message.value, message.offset) });
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        if (attempt === 1) this.logger.warn({ err }, "reschedule step consumer cannot start; retrying in the background");
+        await this.consumer.disconnect().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))).unref());
+      }
+    }
+  }
+
+  private async step(value: Buffer | null, offset: string): Promise<void> {
+    if (!value) return;
+    let command: eventsV1.RescheduleCommand;
+    try {
+      command = eventsV1.RescheduleCommand.decode(value);
+    } catch (err) {
+      // Not a command: retrying cannot help. Logged, committed, left behind.
+      this.logger.error({ err, offset }, "undecodable reschedule command skipped");
+      return;
+    }
+    try {
+      await this.saga.handle(command);
+    } catch (err) {
+      this.logger.warn({ err, sagaId: command.sagaId, step: command.step?.$case }, "reschedule step failed; it will be retried");
+      throw err;
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer.disconnect();
   }
 }

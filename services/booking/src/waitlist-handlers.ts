@@ -3,7 +3,7 @@ import type { bookingV1 } from "@clinic/proto";
 import type { BookingMetrics } from "./booking-metrics";
 import type { BookingRouter } from "./booking-router";
 import type { BookingShardRepository } from "./booking-repository";
-import { patientDetails } from "./server";
+import { patientDetails } from "./patient-details";
 import type { SlotInfo } from "./slot-directory";
 import { joinWaitlist, leaveWaitlist, listWaitlist, toWaitlistEntry } from "./waitlist";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DomainError, inTransaction, notFound, type Knex } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { effectiveStatus, type BookingRow, type WaitlistEntryRow } from "./booking-repository";
+import { activeBookingOf, effectiveStatus, type BookingRow, type WaitlistEntryRow } from "./booking-repository";
 
 /**
  * The waitlist of a full slot: patients in the order they joined, kept in the shard of the slot's
@@ -77,11 +77,8 @@ export async function joinWaitlist(db: Knex, slotId: string, patient: PatientDet
     if (!seats || seats.held < seats.capacity) {
       throw new DomainError("conflict", "SLOT_HAS_SEATS", "the slot has a free seat: book it instead of joining its waitlist");
     }
-    const { rows: holding } = await trx.raw<{ rows: { id: string }[] }>(
-      "SELECT id FROM bookings WHERE slot_id = ? AND patient_id = ? AND (status = 'CONFIRMED' OR (status = 'PENDING' AND expires_at > now())) LIMIT 1",
-      [slotId, patient.patientId],
-    );
-    if (holding[0]) throw new DomainError("conflict", "ALREADY_BOOKED", `patient already holds booking ${holding[0].id} for this slot`);
+    const holding = await activeBookingOf(trx, slotId, patient.patientId);
+    if (holding) throw new DomainError("conflict", "ALREADY_BOOKED", `patient already holds booking ${holding} for this slot`);
     const { rows } = await trx.raw<{ rows: { id: string }[] }>(
       `INSERT INTO waitlist_entries (id, slot_id, patient_id, patient_name, patient_contact, patient_phone, state)
        VALUES (?, ?, ?, ?, ?, ?, 'waiting')
