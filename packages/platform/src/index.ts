@@ -20,3 +20,4 @@ export * from "./outbox";
 export * from "./cache";
 export * from "./access-token";
 export * from "./caller";
+export * from "./single-flight";
