@@ -39,8 +39,8 @@ booking_up() {
       sessions="$shards"
       shards="$(booking_pooled_entries)"
     fi
-    grpc_service_up booking 60 \
-      BOOKING_SHARDS="$shards" BOOKING_SHARD_SESSIONS="$sessions" BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
+    grpc_service_up booking 60 BOOKING_SHARDS="$shards" BOOKING_SHARD_SESSIONS="$sessions" \
+      BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
   else
     grpc_service_up booking 60 BOOKING_SHARDS="$(booking_shard_entries PRIMARY)"
   fi

@@ -1,7 +1,7 @@
 // @ts-check
 // Builders for the *.dashboard.js sources (see generate.js): a panel reads as its kind, title,
-// size, unit, queries and options, so a dashboard file is the list of what it shows rather than the same
-// object shape written out again for every panel.
+// size, unit, queries and options, so a dashboard file is the list of what it shows rather than
+// the same object shape written out again for every panel.
 "use strict";
 
 /**
