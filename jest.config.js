@@ -1,7 +1,7 @@
 /** One jest run over every workspace; TypeScript is type-checked by `tsc -b`, not here. */
 module.exports = {
   testEnvironment: "node",
-  roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test"],
+  roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test", "<rootDir>/loadtest"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   transform: {

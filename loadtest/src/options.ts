@@ -55,6 +55,32 @@ const USAGE = `usage: loadtest/run [--private] [options]
   --patients N         simulated patients, each with its own token (default 20000; quick 1000; at least --hot-clients)
 `;
 
+/** The options that take a positive number: the field each sets, and its defaults. */
+type CountField = "durationS" | "concurrency" | "hotClients" | "hotCapacity" | "hotRounds" | "baselinePool" | "pgbenchMaxClients" | "poolerClients" | "patients";
+interface CountOption {
+  field: CountField;
+  /** The default of a full run, and of a --quick one. */
+  full: number;
+  quick: number;
+  /** Whole numbers only, unless false. */
+  integer?: false;
+  /** The largest value, and why. */
+  max?: [number, string];
+}
+
+// In the order they are checked: --patients defaults to at least the burst size (--hot-clients).
+const COUNT_OPTIONS: Record<string, CountOption> = {
+  "hot-capacity": { field: "hotCapacity", full: 10, quick: 10, max: [1000, "the API's limit"] },
+  "hot-clients": { field: "hotClients", full: 1000, quick: 100 },
+  patients: { field: "patients", full: 20_000, quick: 1000 },
+  duration: { field: "durationS", full: 15, quick: 0.5, integer: false },
+  concurrency: { field: "concurrency", full: 64, quick: 8 },
+  "hot-rounds": { field: "hotRounds", full: 40, quick: 1 },
+  "baseline-pool": { field: "baselinePool", full: 20, quick: 20 },
+  "pgbench-max-clients": { field: "pgbenchMaxClients", full: 100, quick: 8 },
+  "pooler-clients": { field: "poolerClients", full: 200, quick: 20 },
+};
+
 function positive(name: string, raw: string | undefined, fallback: number, integer = true): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -62,6 +88,23 @@ function positive(name: string, raw: string | undefined, fallback: number, integ
     throw new UsageError(`--${name} must be a positive ${integer ? "integer" : "number"}, got '${raw}'`);
   }
   return value;
+}
+
+/** Every count option's value: given, or its default (of a --quick run when `quick`). */
+function counts(values: Record<string, string | boolean | undefined>, quick: boolean): Record<CountField, number> {
+  const picked = {} as Record<CountField, number>;
+  for (const [name, option] of Object.entries(COUNT_OPTIONS)) {
+    let fallback = quick ? option.quick : option.full;
+    // A burst needs a different patient per client: one seat per patient per slot.
+    if (option.field === "patients") fallback = Math.max(fallback, picked.hotClients);
+    const value = positive(name, values[name] as string | undefined, fallback, option.integer ?? true);
+    if (option.max && value > option.max[0]) throw new UsageError(`--${name} must be at most ${option.max[0]} (${option.max[1]})`);
+    picked[option.field] = value;
+  }
+  if (picked.patients < picked.hotClients) {
+    throw new UsageError(`--patients must be at least --hot-clients (${picked.hotClients}): every client of a burst is another patient`);
+  }
+  return picked;
 }
 
 function list<T extends string>(name: string, raw: string | undefined, known: readonly T[], aliases: Record<string, T> = {}): T[] {
@@ -81,55 +124,35 @@ export class UsageError extends Error {
   readonly usage = USAGE;
 }
 
+const COUNT_ARGS = Object.fromEntries(Object.keys(COUNT_OPTIONS).map((name) => [name, { type: "string" } as const]));
+
 export function parseOptions(argv: readonly string[]): Options | "help" {
   const { values } = parseArgs({
     args: [...argv],
     strict: true,
     allowPositionals: false,
     options: {
+      ...COUNT_ARGS,
       quick: { type: "boolean", default: false },
-      duration: { type: "string" },
-      concurrency: { type: "string" },
-      "hot-clients": { type: "string" },
-      "hot-capacity": { type: "string" },
-      "hot-rounds": { type: "string" },
       scenarios: { type: "string" },
       modes: { type: "string" },
       out: { type: "string" },
-      "baseline-pool": { type: "string" },
-      "pgbench-max-clients": { type: "string" },
-      "pooler-clients": { type: "string" },
       chart: { type: "boolean" },
       "no-chart": { type: "boolean" },
       "no-settle": { type: "boolean", default: false },
-      patients: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) return "help";
   const quick = values.quick ?? false;
-  const hotCapacity = positive("hot-capacity", values["hot-capacity"], 10);
-  if (hotCapacity > 1000) throw new UsageError("--hot-capacity must be at most 1000 (the API's limit)");
-  const hotClients = positive("hot-clients", values["hot-clients"], quick ? 100 : 1000);
-  // A burst needs a different patient per client: one seat per patient per slot.
-  const patients = positive("patients", values.patients, Math.max(quick ? 1000 : 20_000, hotClients));
-  if (patients < hotClients) throw new UsageError(`--patients must be at least --hot-clients (${hotClients}): every client of a burst is another patient`);
   return {
     quick,
-    durationS: positive("duration", values.duration, quick ? 0.5 : 15, false),
-    concurrency: positive("concurrency", values.concurrency, quick ? 8 : 64),
-    hotClients,
-    hotCapacity,
-    hotRounds: positive("hot-rounds", values["hot-rounds"], quick ? 1 : 40),
+    ...counts(values, quick),
     scenarios: list("scenarios", values.scenarios, SCENARIOS),
     modes: list("modes", values.modes, MODES, MODE_ALIASES),
     outDir: values.out,
-    baselinePool: positive("baseline-pool", values["baseline-pool"], 20),
-    pgbenchMaxClients: positive("pgbench-max-clients", values["pgbench-max-clients"], quick ? 8 : 100),
-    poolerClients: positive("pooler-clients", values["pooler-clients"], quick ? 20 : 200),
     chart: values["no-chart"] ? false : (values.chart ?? !quick),
     settle: !values["no-settle"] && !quick,
-    patients,
   };
 }
 

@@ -22,8 +22,8 @@ booking_pooled_entries() {
   printf '%s' "${out[*]}"
 }
 
-booking_addr() { printf '127.0.0.1:%s' "${CLINIC_BOOKING_PORT:--}"; }
-booking_health() { grpc_serving "${CLINIC_BOOKING_PORT:-0}"; }
+booking_addr() { grpc_service_addr booking; }
+booking_health() { grpc_service_health booking; }
 booking_up() {
   load_component postgres # for the shard database names
   if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
@@ -39,13 +39,10 @@ booking_up() {
       sessions="$shards"
       shards="$(booking_pooled_entries)"
     fi
-    node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
-      BOOKING_SHARDS="$shards" BOOKING_SHARD_SESSIONS="$sessions" BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
+    grpc_service_up booking 60 BOOKING_SHARDS="$shards" BOOKING_SHARD_SESSIONS="$sessions" \
+      BOOKING_SHARD_REPLICAS="$(booking_shard_entries REPLICA)"
   else
-    node_service_up booking 60 GRPC_PORT="$CLINIC_BOOKING_PORT" METRICS_PORT="$CLINIC_BOOKING_METRICS_PORT" \
-      BOOKING_SHARDS="$(booking_shard_entries PRIMARY)"
+    grpc_service_up booking 60 BOOKING_SHARDS="$(booking_shard_entries PRIMARY)"
   fi
 }
-booking_env() {
-  echo "BOOKING_ADDR=127.0.0.1:$CLINIC_BOOKING_PORT"
-}
+booking_env() { grpc_service_env booking; }

@@ -459,3 +459,132 @@ node_service_up() {
 grpc_serving() {
   node "$STACK_D/probe.js" grpc "127.0.0.1:$1" >/dev/null 2>&1
 }
+
+# The gRPC services' component functions: each listens on CLINIC_<NAME>_PORT, serves metrics on
+# CLINIC_<NAME>_METRICS_PORT and is found by its peers at <NAME>_ADDR.
+grpc_service_port_var() { printf 'CLINIC_%s_PORT' "${1^^}"; }
+grpc_service_addr() {
+  local var
+  var="$(grpc_service_port_var "$1")"
+  printf '127.0.0.1:%s' "${!var:--}"
+}
+grpc_service_health() {
+  local var
+  var="$(grpc_service_port_var "$1")"
+  grpc_serving "${!var:-0}"
+}
+grpc_service_env() {
+  local var
+  var="$(grpc_service_port_var "$1")"
+  printf '%s_ADDR=127.0.0.1:%s\n' "${1^^}" "${!var}"
+}
+
+# grpc_service_up NAME HEALTH_TIMEOUT VAR=VALUE...
+# node_service_up with the service's own gRPC and metrics ports added to the given settings.
+grpc_service_up() {
+  local name="$1" timeout="$2" port metrics
+  shift 2
+  port="$(grpc_service_port_var "$name")"
+  metrics="CLINIC_${name^^}_METRICS_PORT"
+  node_service_up "$name" "$timeout" GRPC_PORT="${!port}" METRICS_PORT="${!metrics}" "$@"
+}
+
+# ---------------------------------------------------------------- tool daemons
+
+# http_healthy PORT_VAR PATH
+# An HTTP probe of a loopback tool; fails at once while its port is not known yet (a `status`
+# before the first `up` with CLINIC_PORTS=free).
+http_healthy() {
+  local port="${!1:-}"
+  [[ -n "$port" ]] || return 1
+  node "$STACK_D/probe.js" http "http://127.0.0.1:$port$2" >/dev/null 2>&1
+}
+
+# daemon_up NAME HEALTH_TIMEOUT PREPARE START PORT_VAR...
+# A tool the stack runs as a daemon (Jaeger, Zipkin, VictoriaMetrics). Unless it already runs:
+# PREPARE fetches or builds it into the cache, its ports must be free (a clear message rather
+# than the tool's bind error), and START launches it with start_bg (pid file in the state dir).
+# Then, started now or before, it must pass NAME_health within HEALTH_TIMEOUT seconds.
+daemon_up() {
+  local name="$1" timeout="$2" prepare="$3" start="$4" var
+  shift 4
+  if ! running_pid "$name" >/dev/null; then
+    "$prepare"
+    for var in "$@"; do require_port_free "$name" "$var"; done
+    "$start"
+  fi
+  wait_healthy "$name" "$timeout"
+}
+
+# go_tool_build COMPONENT KEY=VALUE...
+# Builds a Go tool pinned in a tools module (`go get -tool`) once per version into the cache, shared
+# by every clone and state dir. The binary is moved into place only when the build succeeded, and a
+# lock keeps two stacks starting at once from building twice. Keys:
+#   title, module, version  the project's name and Go module, and the pinned version
+#   pkg, tools, bin         the main package, the tools module's directory, the binary to produce
+#   timeout, timeout_var    seconds the build may take, and the setting that changes them
+#   go                      the Go release it needs, for the message when go is missing
+#   ldflags                 stamps the version as the project's own release build does
+#   note                    how long the build takes, for the log line (optional)
+#   nice=1                  build at low priority, so it does not starve a stack starting beside it
+#   progress=1              log the packages compiled so far every 30 s (a build of many minutes)
+go_tool_build() {
+  local name="$1"
+  shift
+  local -A o=([note]="" [nice]=0 [progress]=0)
+  local kv
+  for kv in "$@"; do o[${kv%%=*}]="${kv#*=}"; done
+  local bin="${o[bin]}" tools="${o[tools]}" pkg="${o[pkg]}" version="${o[version]}"
+  local home lf tmp pid started base=0 last n
+  [[ -x "$bin" ]] && return 0
+  home="$(dirname "$bin")"
+  mkdir -p "$CLINIC_CACHE_DIR"
+  lf="$(logfile_of "$name")"
+  mkdir -p "$(dirname "$lf")"
+  {
+    flock 9
+    [[ -x "$bin" ]] && return 0
+    have go || fail_component "$name" "go not found (needed once to build ${o[title]} $version; Go >= ${o[go]})" 0
+    grep -q "^tool $pkg\$" "$tools/go.mod" \
+      || fail_component "$name" "$tools/go.mod does not pin $pkg" 0
+    grep -Eq "^[[:space:]]*${o[module]} $version( |$)" "$tools/go.mod" \
+      || fail_component "$name" "$tools/go.mod pins another ${o[title]} version than $version" 0
+    mkdir -p "$home"
+    tmp="$bin.tmp.$$"
+    log "stack: $name: building ${o[title]} $version from $tools (once per machine${o[note]:+; ${o[note]}}; output in $lf)"
+    printf '\n===== %s building %s %s\n' "$(date '+%F %T')" "$pkg" "$version" >> "$lf"
+    local build=(go build)
+    ((o[nice])) && build=(nice -n 10 go build)
+    if ((o[progress])); then
+      build+=(-v)
+      base="$(wc -l < "$lf")"
+    fi
+    # The tools module's go.mod and go.sum are complete, so the default -mod=readonly builds
+    # without touching them.
+    (cd "$tools" && exec "${build[@]}" -ldflags "${o[ldflags]}" -o "$tmp" "$pkg") >> "$lf" 2>&1 8>&- &
+    pid=$!
+    started=$SECONDS
+    last=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((SECONDS - started > o[timeout])); then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        rm -f "$tmp"
+        fail_component "$name" "build not finished after ${o[timeout]}s (${o[timeout_var]})"
+      fi
+      if ((o[progress] && SECONDS - last >= 30)); then
+        last=$SECONDS
+        # go build -v prints each package it compiles, one per line.
+        n=$(($(wc -l < "$lf") - base))
+        log "stack: $name: still building ($((SECONDS - started))s, $n packages compiled so far)"
+      fi
+      sleep 1
+    done
+    if ! wait "$pid"; then
+      rm -f "$tmp"
+      fail_component "$name" "go build $pkg failed"
+    fi
+    mv -f "$tmp" "$bin"
+    log "stack: $name: built $bin in $((SECONDS - started))s"
+  } 9> "$home.lock"
+}

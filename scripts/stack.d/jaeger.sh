@@ -11,8 +11,7 @@
 # v1.75.0 is the approved release (newer ones are served by the module proxy but not approved).
 JAEGER_VERSION=v1.75.0
 JAEGER_PKG=github.com/jaegertracing/jaeger/cmd/jaeger
-JAEGER_HOME="$CLINIC_CACHE_DIR/jaeger-$JAEGER_VERSION"
-JAEGER_BIN="$JAEGER_HOME/jaeger"
+JAEGER_BIN="$CLINIC_CACHE_DIR/jaeger-$JAEGER_VERSION/jaeger"
 JAEGER_CONFIG="$REPO_ROOT/deploy/observability/jaeger/jaeger.local.yaml"
 JAEGER_TOOLS="$REPO_ROOT/tools"
 JAEGER_BUILD_TIMEOUT="${CLINIC_JAEGER_BUILD_TIMEOUT:-3600}"
@@ -22,74 +21,24 @@ jaeger_addr() {
     "${CLINIC_JAEGER_UI_PORT:--}" "${CLINIC_OTLP_GRPC_PORT:--}" "${CLINIC_OTLP_HTTP_PORT:--}"
 }
 
-jaeger_health() {
-  [[ -n "${CLINIC_JAEGER_UI_PORT:-}" ]] || return 1
-  node "$STACK_D/probe.js" http "http://127.0.0.1:$CLINIC_JAEGER_UI_PORT/api/services" >/dev/null 2>&1
+jaeger_health() { http_healthy CLINIC_JAEGER_UI_PORT /api/services; }
+
+# Builds once per version (see go_tool_build); the first build takes several minutes.
+jaeger_build() {
+  # The version is stamped as Jaeger's own release build does (`jaeger version`, UI footer).
+  go_tool_build jaeger title=Jaeger module=github.com/jaegertracing/jaeger version="$JAEGER_VERSION" \
+    pkg="$JAEGER_PKG" tools="$JAEGER_TOOLS" bin="$JAEGER_BIN" go=1.24 \
+    timeout="$JAEGER_BUILD_TIMEOUT" timeout_var=CLINIC_JAEGER_BUILD_TIMEOUT \
+    ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_VERSION" \
+    note="several minutes on 2 cores" progress=1
 }
 
-# Builds once per version. The binary is moved into place only when the build succeeded, and a
-# lock keeps two stacks starting at once from building twice.
-jaeger_build() {
-  [[ -x "$JAEGER_BIN" ]] && return 0
-  mkdir -p "$CLINIC_CACHE_DIR"
-  local lf tmp pid started n base last=0
-  lf="$(logfile_of jaeger)"
-  {
-    flock 9
-    [[ -x "$JAEGER_BIN" ]] && return 0
-    have go || fail_component jaeger "go not found (needed once to build Jaeger $JAEGER_VERSION; Go >= 1.24)" 0
-    grep -q "^tool $JAEGER_PKG\$" "$JAEGER_TOOLS/go.mod" \
-      || fail_component jaeger "$JAEGER_TOOLS/go.mod does not pin $JAEGER_PKG" 0
-    grep -Eq "^[[:space:]]*github.com/jaegertracing/jaeger $JAEGER_VERSION( |$)" "$JAEGER_TOOLS/go.mod" \
-      || fail_component jaeger "$JAEGER_TOOLS/go.mod pins another Jaeger version than $JAEGER_VERSION" 0
-    mkdir -p "$JAEGER_HOME"
-    tmp="$JAEGER_HOME/jaeger.tmp.$$"
-    log "stack: jaeger: building Jaeger $JAEGER_VERSION from $JAEGER_TOOLS (once per machine; several minutes on 2 cores; output in $lf)"
-    printf '\n===== %s building %s %s\n' "$(date '+%F %T')" "$JAEGER_PKG" "$JAEGER_VERSION" >> "$lf"
-    base="$(wc -l < "$lf")"
-    # go.mod and go.sum are complete, so the default -mod=readonly builds without touching them.
-    # The version is stamped as Jaeger's own release build does (`jaeger version`, UI footer).
-    (cd "$JAEGER_TOOLS" && exec go build -v \
-      -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_VERSION" \
-      -o "$tmp" "$JAEGER_PKG") >> "$lf" 2>&1 8>&- &
-    pid=$!
-    started=$SECONDS
-    last=$SECONDS
-    while kill -0 "$pid" 2>/dev/null; do
-      if ((SECONDS - started > JAEGER_BUILD_TIMEOUT)); then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        rm -f "$tmp"
-        fail_component jaeger "build not finished after ${JAEGER_BUILD_TIMEOUT}s (CLINIC_JAEGER_BUILD_TIMEOUT)"
-      fi
-      if ((SECONDS - last >= 30)); then
-        last=$SECONDS
-        # go build -v prints each package it compiles, one per line.
-        n=$(($(wc -l < "$lf") - base))
-        log "stack: jaeger: still building ($((SECONDS - started))s, $n packages compiled so far)"
-      fi
-      sleep 2
-    done
-    if ! wait "$pid"; then
-      rm -f "$tmp"
-      fail_component jaeger "go build $JAEGER_PKG failed"
-    fi
-    mv -f "$tmp" "$JAEGER_BIN"
-    log "stack: jaeger: built $JAEGER_BIN in $((SECONDS - started))s"
-  } 9> "$JAEGER_HOME.lock"
-}
+# The config reads the ports from the environment; they are exported by resolve_ports.
+jaeger_start() { start_bg jaeger "$(logfile_of jaeger)" "$JAEGER_BIN" --config "file:$JAEGER_CONFIG"; }
 
 jaeger_up() {
-  if ! running_pid jaeger >/dev/null; then
-    jaeger_build
-    local var
-    for var in CLINIC_OTLP_GRPC_PORT CLINIC_OTLP_HTTP_PORT CLINIC_JAEGER_UI_PORT CLINIC_JAEGER_GRPC_PORT; do
-      require_port_free jaeger "$var"
-    done
-    # The config reads the ports from the environment; they are exported by resolve_ports.
-    start_bg jaeger "$(logfile_of jaeger)" "$JAEGER_BIN" --config "file:$JAEGER_CONFIG"
-  fi
-  wait_healthy jaeger 60
+  daemon_up jaeger 60 jaeger_build jaeger_start \
+    CLINIC_OTLP_GRPC_PORT CLINIC_OTLP_HTTP_PORT CLINIC_JAEGER_UI_PORT CLINIC_JAEGER_GRPC_PORT
 }
 
 # Only while it runs: a service or test that finds OTEL_EXPORTER_OTLP_ENDPOINT exports to it,

@@ -15,8 +15,7 @@
 VM_VERSION=v1.151.0
 VM_PKG=github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics
 VM_TOOLS="$REPO_ROOT/tools/victoriametrics"
-VM_HOME="$CLINIC_CACHE_DIR/victoriametrics-$VM_VERSION"
-VM_BIN="$VM_HOME/victoria-metrics"
+VM_BIN="$CLINIC_CACHE_DIR/victoriametrics-$VM_VERSION/victoria-metrics"
 VM_BUILD_TIMEOUT="${CLINIC_VM_BUILD_TIMEOUT:-1800}"
 VM_DIR="$CLINIC_STATE_DIR/victoriametrics"
 VM_CONFIG="$VM_DIR/scrape.yml"
@@ -30,54 +29,17 @@ source "$STACK_D/prometheus.sh"
 
 victoriametrics_addr() { printf 'http://127.0.0.1:%s/vmui/' "${CLINIC_VM_PORT:--}"; }
 
-victoriametrics_health() {
-  [[ -n "${CLINIC_VM_PORT:-}" ]] || return 1
-  node "$STACK_D/probe.js" http "http://127.0.0.1:$CLINIC_VM_PORT/health" >/dev/null 2>&1
-}
+victoriametrics_health() { http_healthy CLINIC_VM_PORT /health; }
 
-# Builds once per version (nice: it must not starve the services of a stack starting beside
-# it). The binary is moved into place only when the build succeeded, and a lock keeps two stacks
-# starting at once from building twice.
+# Builds once per version (see go_tool_build), at low priority: it must not starve the services of
+# a stack starting beside it.
 victoriametrics_prepare() {
-  [[ -x "$VM_BIN" ]] && return 0
-  mkdir -p "$CLINIC_CACHE_DIR"
-  local lf tmp pid started
-  lf="$(logfile_of victoriametrics)"
-  mkdir -p "$(dirname "$lf")"
-  {
-    flock 9
-    [[ -x "$VM_BIN" ]] && return 0
-    have go || fail_component victoriametrics "go not found (needed once to build VictoriaMetrics $VM_VERSION; Go >= 1.26.6)" 0
-    grep -q "^tool $VM_PKG\$" "$VM_TOOLS/go.mod" \
-      || fail_component victoriametrics "$VM_TOOLS/go.mod does not pin $VM_PKG" 0
-    grep -Eq "^[[:space:]]*github.com/VictoriaMetrics/VictoriaMetrics $VM_VERSION( |$)" "$VM_TOOLS/go.mod" \
-      || fail_component victoriametrics "$VM_TOOLS/go.mod pins another VictoriaMetrics version than $VM_VERSION" 0
-    mkdir -p "$VM_HOME"
-    tmp="$VM_HOME/victoria-metrics.tmp.$$"
-    log "stack: victoriametrics: building VictoriaMetrics $VM_VERSION from $VM_TOOLS (once per machine; output in $lf)"
-    printf '\n===== %s building %s %s\n' "$(date '+%F %T')" "$VM_PKG" "$VM_VERSION" >> "$lf"
-    # The version is stamped as VictoriaMetrics' own release build does (-version, /metrics).
-    (cd "$VM_TOOLS" && exec nice -n 10 go build \
-      -ldflags "-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$VM_VERSION" \
-      -o "$tmp" "$VM_PKG") >> "$lf" 2>&1 8>&- &
-    pid=$!
-    started=$SECONDS
-    while kill -0 "$pid" 2>/dev/null; do
-      if ((SECONDS - started > VM_BUILD_TIMEOUT)); then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-        rm -f "$tmp"
-        fail_component victoriametrics "build not finished after ${VM_BUILD_TIMEOUT}s (CLINIC_VM_BUILD_TIMEOUT)"
-      fi
-      sleep 1
-    done
-    if ! wait "$pid"; then
-      rm -f "$tmp"
-      fail_component victoriametrics "go build $VM_PKG failed"
-    fi
-    mv -f "$tmp" "$VM_BIN"
-    log "stack: victoriametrics: built $VM_BIN in $((SECONDS - started))s"
-  } 9> "$VM_HOME.lock"
+  # The version is stamped as VictoriaMetrics' own release build does (-version, /metrics).
+  go_tool_build victoriametrics title=VictoriaMetrics module=github.com/VictoriaMetrics/VictoriaMetrics \
+    version="$VM_VERSION" pkg="$VM_PKG" tools="$VM_TOOLS" bin="$VM_BIN" go=1.26.6 \
+    timeout="$VM_BUILD_TIMEOUT" timeout_var=CLINIC_VM_BUILD_TIMEOUT \
+    ldflags="-X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$VM_VERSION" \
+    nice=1
 }
 
 # Prometheus's scrape config, plus its ALERTS series. scrape_configs is the template's last
@@ -109,29 +71,26 @@ EOF
   mv "$VM_DASHBOARDS.tmp" "$VM_DASHBOARDS"
 }
 
-victoriametrics_up() {
-  if ! running_pid victoriametrics >/dev/null; then
-    victoriametrics_prepare
-    require_port_free victoriametrics CLINIC_VM_PORT
-    victoriametrics_write_config
-    # Scrapes every 5 s as Prometheus does; latencyOffset lowered from 30 s so a query sees a
-    # scrape a few seconds after it happened (local data, no late writers); unknown Prometheus
-    # settings (rule_files, evaluation_interval) are skipped rather than refused. Memory stays at
-    # its default share: VictoriaMetrics sizes its per-query limits from it, and a dashboard
-    # queries a dozen histograms at once.
-    start_bg victoriametrics "$(logfile_of victoriametrics)" "$VM_BIN" \
-      -httpListenAddr="127.0.0.1:$CLINIC_VM_PORT" \
-      -storageDataPath="$VM_DATA" \
-      -retentionPeriod=2d \
-      -promscrape.config="$VM_CONFIG" \
-      -promscrape.config.strictParse=false \
-      -promscrape.suppressScrapeErrors \
-      -search.latencyOffset=2s \
-      -vmui.customDashboardsPath="$VM_DASHBOARDS" \
-      -loggerLevel=WARN
-  fi
-  wait_healthy victoriametrics 30
+# Scrapes every 5 s as Prometheus does; latencyOffset lowered from 30 s so a query sees a scrape a
+# few seconds after it happened (local data, no late writers); unknown Prometheus settings
+# (rule_files, evaluation_interval) are skipped rather than refused. Memory stays at its default
+# share: VictoriaMetrics sizes its per-query limits from it, and a dashboard queries a dozen
+# histograms at once.
+victoriametrics_start() {
+  victoriametrics_write_config
+  start_bg victoriametrics "$(logfile_of victoriametrics)" "$VM_BIN" \
+    -httpListenAddr="127.0.0.1:$CLINIC_VM_PORT" \
+    -storageDataPath="$VM_DATA" \
+    -retentionPeriod=2d \
+    -promscrape.config="$VM_CONFIG" \
+    -promscrape.config.strictParse=false \
+    -promscrape.suppressScrapeErrors \
+    -search.latencyOffset=2s \
+    -vmui.customDashboardsPath="$VM_DASHBOARDS" \
+    -loggerLevel=WARN
 }
+
+victoriametrics_up() { daemon_up victoriametrics 30 victoriametrics_prepare victoriametrics_start CLINIC_VM_PORT; }
 
 # Only while it runs: stack.env is also written after `up` of a few components.
 victoriametrics_env() {

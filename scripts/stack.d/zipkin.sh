@@ -24,10 +24,7 @@ zipkin_apt() {
   if [[ ! -f "$ZIPKIN_MARKER" ]] && ! have mvn; then echo maven; fi
 }
 
-zipkin_health() {
-  [[ -n "${CLINIC_ZIPKIN_PORT:-}" ]] || return 1
-  node "$STACK_D/probe.js" http "http://127.0.0.1:$CLINIC_ZIPKIN_PORT/health" >/dev/null 2>&1
-}
+zipkin_health() { http_healthy CLINIC_ZIPKIN_PORT /health; }
 
 # Fetched once per version; the marker is written only after a complete copy, and a lock keeps
 # two stacks starting at once from fetching twice.
@@ -58,23 +55,25 @@ zipkin_prepare() {
   } 9> "$ZIPKIN_HOME.lock"
 }
 
-zipkin_up() {
-  if ! running_pid zipkin >/dev/null; then
-    have java || fail_component zipkin "java not found (Java 17 or newer)" 0
-    zipkin_prepare
-    require_port_free zipkin CLINIC_ZIPKIN_PORT
-    # Settings are Zipkin's documented environment variables (in a subshell, so they stay with
-    # this process); the listen address is Armeria's: loopback only, like the rest of the stack.
-    (
-      export STORAGE_TYPE=mem MEM_MAX_SPANS="$ZIPKIN_MAX_SPANS" SELF_TRACING_ENABLED=false
-      start_bg zipkin "$(logfile_of zipkin)" java -Xms64m -Xmx384m -XX:+UseSerialGC \
-        -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.net.preferIPv4Stack=true \
-        -jar "$ZIPKIN_JAR" "--armeria.ports[0].ip=127.0.0.1" \
-        "--armeria.ports[0].port=$CLINIC_ZIPKIN_PORT" "--armeria.ports[0].protocols=http"
-    ) || exit 1
-  fi
-  wait_healthy zipkin 120
+# The jar, and a Java to run it (checked only when Zipkin is about to start: fetching needs none).
+zipkin_prepare_to_run() {
+  have java || fail_component zipkin "java not found (Java 17 or newer)" 0
+  zipkin_prepare
 }
+
+# Settings are Zipkin's documented environment variables (in a subshell, so they stay with this
+# process); the listen address is Armeria's: loopback only, like the rest of the stack.
+zipkin_start() {
+  (
+    export STORAGE_TYPE=mem MEM_MAX_SPANS="$ZIPKIN_MAX_SPANS" SELF_TRACING_ENABLED=false
+    start_bg zipkin "$(logfile_of zipkin)" java -Xms64m -Xmx384m -XX:+UseSerialGC \
+      -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError -Djava.net.preferIPv4Stack=true \
+      -jar "$ZIPKIN_JAR" "--armeria.ports[0].ip=127.0.0.1" \
+      "--armeria.ports[0].port=$CLINIC_ZIPKIN_PORT" "--armeria.ports[0].protocols=http"
+  ) || exit 1
+}
+
+zipkin_up() { daemon_up zipkin 120 zipkin_prepare_to_run zipkin_start CLINIC_ZIPKIN_PORT; }
 
 # Only while it runs: the services export to it when OTEL_EXPORTER_ZIPKIN_ENDPOINT is set (see
 # service_common_env), and stack.env is also written after `up` of a few components.

@@ -97,117 +97,117 @@ async function directWriteAcknowledged(pg: PgSettings, port: number, database: s
   }
 }
 
+const secondsSince = (at: number): string => ((performance.now() - at) / 1000).toFixed(1);
+
+const syncStandbyOf = (ctx: ScenarioContext): Promise<number> =>
+  until("a synchronous standby", 30_000, () => ctx.faults.withRole(ctx.shard, "sync_standby"));
+
+/**
+ * The primary lost to a signal: sends it to the shard's leader, says what was done (`done` gets the
+ * member's name and the pids signalled), and waits until another member is promoted.
+ */
+async function primaryLost(
+  ctx: ScenarioContext,
+  signal: NodeJS.Signals,
+  done: (member: string, pids: number[]) => string,
+): Promise<{ leader: number; promoted: number; at: number }> {
+  const leader = await leaderOf(ctx);
+  const at = performance.now();
+  const pids = ctx.faults.signal(ctx.shard, leader, signal);
+  ctx.log(`    ${done(ctx.faults.memberName(ctx.shard, leader), pids)}`);
+  const promoted = await newPrimary(ctx, leader);
+  ctx.log(`    ${ctx.faults.memberName(ctx.shard, promoted)} promoted after ${secondsSince(at)} s`);
+  return { leader, promoted, at };
+}
+
+/** The facts of a scenario: the shard's measured write outage, and what it noted and found broken. */
+const facts = (ctx: ScenarioContext, notes: string[], violations: string[] = []): ScenarioFacts => ({
+  rtoMs: ctx.record().outageMs(ctx.shard),
+  notes,
+  violations,
+});
+
+/** A scenario whose promise, unless said otherwise, is that no booking fails after its retries. */
+const scenario = (id: number, name: string, run: Scenario["run"], noFailuresAfterRetries = true): Scenario => ({
+  id,
+  name,
+  noFailuresAfterRetries,
+  run,
+});
+
 export const SCENARIOS: readonly Scenario[] = [
-  {
-    id: 1,
-    name: "kill -9 of the primary",
-    noFailuresAfterRetries: true,
-    async run(ctx) {
-      const leader = await leaderOf(ctx);
-      const killedAt = performance.now();
-      const pids = ctx.faults.signal(ctx.shard, leader, "SIGKILL");
-      ctx.log(`    killed ${ctx.faults.memberName(ctx.shard, leader)} (pids ${pids.join(" ")})`);
-      const promoted = await newPrimary(ctx, leader);
-      ctx.log(`    ${ctx.faults.memberName(ctx.shard, promoted)} promoted after ${((performance.now() - killedAt) / 1000).toFixed(1)} s`);
-      await writesRecovered(ctx, killedAt);
-      return { rtoMs: ctx.record().outageMs(ctx.shard), notes: [`${ctx.faults.memberName(ctx.shard, promoted)} promoted`], violations: [] };
-    },
-  },
-  {
-    id: 2,
-    name: "primary frozen (SIGSTOP) past the TTL, then resumed",
-    noFailuresAfterRetries: true,
-    async run(ctx) {
-      const leader = await leaderOf(ctx);
-      const frozenAt = performance.now();
-      ctx.faults.signal(ctx.shard, leader, "SIGSTOP");
-      ctx.log(`    froze ${ctx.faults.memberName(ctx.shard, leader)}`);
-      const promoted = await newPrimary(ctx, leader);
-      ctx.log(`    ${ctx.faults.memberName(ctx.shard, promoted)} promoted after ${((performance.now() - frozenAt) / 1000).toFixed(1)} s`);
-      await writesRecovered(ctx, frozenAt, 1_000);
-      // Resumed after the new primary took over: the old one must not take a single write.
-      ctx.faults.signal(ctx.shard, leader, "SIGCONT");
-      const marker = `split-brain-${Date.now()}`;
-      const accepted = await directWriteAcknowledged(ctx.pg, ctx.faults.pgPort(ctx.shard, leader), `clinic_booking_${ctx.shard}`, marker, 5_000);
-      const violations = accepted ? [`the old primary acknowledged a write after ${ctx.faults.memberName(ctx.shard, promoted)} was promoted`] : [];
-      await writesRecovered(ctx, frozenAt, 3_000);
-      // It rejoins as a replica of the new timeline (pg_rewind) by itself.
-      await clusterHealthy(ctx);
-      const members = await ctx.faults.cluster(ctx.shard);
-      const old = members.find((m) => m.name === ctx.faults.memberName(ctx.shard, leader));
-      if (!old || old.role === "leader") violations.push(`the old primary did not rejoin as a replica (${JSON.stringify(old)})`);
-      // The resumed member must not have taken the leader key back from the promoted one.
-      const nowLeader = members.find((m) => m.role === "leader")?.name;
-      if (nowLeader !== ctx.faults.memberName(ctx.shard, promoted)) {
-        violations.push(`the leader changed again after the old primary resumed (now ${nowLeader ?? "none"})`);
-      }
-      const client = new Client({ ...ctx.pg, host: "127.0.0.1", port: ctx.faults.pgPort(ctx.shard, promoted), database: `clinic_booking_${ctx.shard}` });
-      await client.connect();
-      const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM chaos_probe WHERE marker = $1", [marker]);
-      await client.end();
-      if ((rows[0]?.n ?? 0) > 0) violations.push("the write sent to the old primary is in the new primary's data");
-      return {
-        rtoMs: ctx.record().outageMs(ctx.shard),
-        notes: [`direct write to the resumed old primary: ${accepted ? "ACCEPTED" : "refused"}`, `old primary rejoined as ${old?.role ?? "?"}`],
-        violations,
-      };
-    },
-  },
-  {
-    id: 3,
-    name: "planned switchover (patronictl)",
-    noFailuresAfterRetries: true,
-    async run(ctx) {
-      const leader = await leaderOf(ctx);
-      const candidate = await until("a synchronous standby", 30_000, () => ctx.faults.withRole(ctx.shard, "sync_standby"));
-      const started = performance.now();
-      await ctx.faults.switchover(ctx.shard, leader, candidate);
-      await until("the candidate to be primary", 60_000, async () => ((await ctx.faults.isPrimary(ctx.shard, candidate)) ? true : undefined));
-      ctx.log(`    switched over to ${ctx.faults.memberName(ctx.shard, candidate)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      await writesRecovered(ctx, started);
-      await clusterHealthy(ctx);
-      return { rtoMs: ctx.record().outageMs(ctx.shard), notes: [], violations: [] };
-    },
-  },
-  {
-    id: 4,
-    name: "kill -9 of the synchronous standby",
-    noFailuresAfterRetries: true,
-    async run(ctx) {
-      const sync = await until("a synchronous standby", 30_000, () => ctx.faults.withRole(ctx.shard, "sync_standby"));
-      const killedAt = performance.now();
-      ctx.faults.signal(ctx.shard, sync, "SIGKILL");
-      ctx.log(`    killed ${ctx.faults.memberName(ctx.shard, sync)}`);
-      const next = await until("another synchronous standby", 60_000, async () => {
-        const m = await ctx.faults.withRole(ctx.shard, "sync_standby");
-        return m !== undefined && m !== sync ? m : undefined;
-      });
-      ctx.log(`    ${ctx.faults.memberName(ctx.shard, next)} is the synchronous standby after ${((performance.now() - killedAt) / 1000).toFixed(1)} s`);
-      await writesRecovered(ctx, killedAt);
-      return { rtoMs: ctx.record().outageMs(ctx.shard), notes: [`${ctx.faults.memberName(ctx.shard, next)} became synchronous`], violations: [] };
-    },
-  },
-  {
-    id: 5,
-    name: "etcd stopped for 30 s",
-    noFailuresAfterRetries: true,
-    async run(ctx) {
-      const stoppedAt = performance.now();
-      await ctx.faults.stackDown("etcd");
-      ctx.log("    etcd stopped");
-      await sleep(30_000);
-      await ctx.faults.stackUp("etcd");
-      ctx.log("    etcd started again");
-      await writesRecovered(ctx, stoppedAt);
-      await clusterHealthy(ctx);
-      return { rtoMs: ctx.record().outageMs(ctx.shard), notes: ["failsafe_mode: primaries keep their role while they reach every member"], violations: [] };
-    },
-  },
-  {
-    id: 6,
-    name: "booking service killed (kill -9), down 15 s, restarted",
-    noFailuresAfterRetries: false,
-    async run(ctx) {
+  scenario(1, "kill -9 of the primary", async (ctx) => {
+    const { promoted, at } = await primaryLost(ctx, "SIGKILL", (member, pids) => `killed ${member} (pids ${pids.join(" ")})`);
+    await writesRecovered(ctx, at);
+    return facts(ctx, [`${ctx.faults.memberName(ctx.shard, promoted)} promoted`]);
+  }),
+  scenario(2, "primary frozen (SIGSTOP) past the TTL, then resumed", async (ctx) => {
+    const { leader, promoted, at: frozenAt } = await primaryLost(ctx, "SIGSTOP", (member) => `froze ${member}`);
+    await writesRecovered(ctx, frozenAt, 1_000);
+    // Resumed after the new primary took over: the old one must not take a single write.
+    ctx.faults.signal(ctx.shard, leader, "SIGCONT");
+    const marker = `split-brain-${Date.now()}`;
+    const accepted = await directWriteAcknowledged(ctx.pg, ctx.faults.pgPort(ctx.shard, leader), `clinic_booking_${ctx.shard}`, marker, 5_000);
+    const violations = accepted ? [`the old primary acknowledged a write after ${ctx.faults.memberName(ctx.shard, promoted)} was promoted`] : [];
+    await writesRecovered(ctx, frozenAt, 3_000);
+    // It rejoins as a replica of the new timeline (pg_rewind) by itself.
+    await clusterHealthy(ctx);
+    const members = await ctx.faults.cluster(ctx.shard);
+    const old = members.find((m) => m.name === ctx.faults.memberName(ctx.shard, leader));
+    if (!old || old.role === "leader") violations.push(`the old primary did not rejoin as a replica (${JSON.stringify(old)})`);
+    // The resumed member must not have taken the leader key back from the promoted one.
+    const nowLeader = members.find((m) => m.role === "leader")?.name;
+    if (nowLeader !== ctx.faults.memberName(ctx.shard, promoted)) {
+      violations.push(`the leader changed again after the old primary resumed (now ${nowLeader ?? "none"})`);
+    }
+    const client = new Client({ ...ctx.pg, host: "127.0.0.1", port: ctx.faults.pgPort(ctx.shard, promoted), database: `clinic_booking_${ctx.shard}` });
+    await client.connect();
+    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM chaos_probe WHERE marker = $1", [marker]);
+    await client.end();
+    if ((rows[0]?.n ?? 0) > 0) violations.push("the write sent to the old primary is in the new primary's data");
+    return facts(ctx, [`direct write to the resumed old primary: ${accepted ? "ACCEPTED" : "refused"}`, `old primary rejoined as ${old?.role ?? "?"}`], violations);
+  }),
+  scenario(3, "planned switchover (patronictl)", async (ctx) => {
+    const leader = await leaderOf(ctx);
+    const candidate = await syncStandbyOf(ctx);
+    const started = performance.now();
+    await ctx.faults.switchover(ctx.shard, leader, candidate);
+    await until("the candidate to be primary", 60_000, async () => ((await ctx.faults.isPrimary(ctx.shard, candidate)) ? true : undefined));
+    ctx.log(`    switched over to ${ctx.faults.memberName(ctx.shard, candidate)} in ${secondsSince(started)} s`);
+    await writesRecovered(ctx, started);
+    await clusterHealthy(ctx);
+    return facts(ctx, []);
+  }),
+  scenario(4, "kill -9 of the synchronous standby", async (ctx) => {
+    const sync = await syncStandbyOf(ctx);
+    const killedAt = performance.now();
+    ctx.faults.signal(ctx.shard, sync, "SIGKILL");
+    ctx.log(`    killed ${ctx.faults.memberName(ctx.shard, sync)}`);
+    const next = await until("another synchronous standby", 60_000, async () => {
+      const m = await ctx.faults.withRole(ctx.shard, "sync_standby");
+      return m !== undefined && m !== sync ? m : undefined;
+    });
+    ctx.log(`    ${ctx.faults.memberName(ctx.shard, next)} is the synchronous standby after ${secondsSince(killedAt)} s`);
+    await writesRecovered(ctx, killedAt);
+    return facts(ctx, [`${ctx.faults.memberName(ctx.shard, next)} became synchronous`]);
+  }),
+  scenario(5, "etcd stopped for 30 s", async (ctx) => {
+    const stoppedAt = performance.now();
+    await ctx.faults.stackDown("etcd");
+    ctx.log("    etcd stopped");
+    await sleep(30_000);
+    await ctx.faults.stackUp("etcd");
+    ctx.log("    etcd started again");
+    await writesRecovered(ctx, stoppedAt);
+    await clusterHealthy(ctx);
+    return facts(ctx, ["failsafe_mode: primaries keep their role while they reach every member"]);
+  }),
+  // Its promise is the edge's: bookings fail while the service is down, and must be served again
+  // within a second of its health check passing.
+  scenario(
+    6,
+    "booking service killed (kill -9), down 15 s, restarted",
+    async (ctx) => {
       const pid = ctx.faults.servicePid("booking");
       if (!pid) throw new Error("no booking pid in the stack's run directory");
       const killedAt = performance.now();
@@ -220,11 +220,12 @@ export const SCENARIOS: readonly Scenario[] = [
       const firstOk = (ctx.record().answers.get(ctx.shard) ?? []).find((a) => a.ok && a.at > killedAt + 15_000);
       const servingAfterMs = Math.max(0, (firstOk?.at ?? performance.now()) - healthyAt);
       ctx.log(`    the edge served a booking ${servingAfterMs.toFixed(0)} ms after booking was healthy`);
-      return {
-        rtoMs: ctx.record().outageMs(ctx.shard),
-        notes: [`first booking through the edge ${servingAfterMs.toFixed(0)} ms after booking answered its health check`],
-        violations: servingAfterMs > 1_000 ? [`the edge needed ${servingAfterMs.toFixed(0)} ms (> 1 s) to serve bookings again`] : [],
-      };
+      return facts(
+        ctx,
+        [`first booking through the edge ${servingAfterMs.toFixed(0)} ms after booking answered its health check`],
+        servingAfterMs > 1_000 ? [`the edge needed ${servingAfterMs.toFixed(0)} ms (> 1 s) to serve bookings again`] : [],
+      );
     },
-  },
+    false,
+  ),
 ];

@@ -7,7 +7,6 @@ export type Slot = Schemas["Slot"];
 export type Booking = Schemas["Booking"];
 export type BookingStatus = Booking["status"];
 export type SlotAvailability = Schemas["SlotAvailability"];
-export type Notification = Schemas["Notification"];
 export type DeadLetter = Schemas["DeadLetter"];
 export type Account = Schemas["Account"];
 export type Role = Account["role"];

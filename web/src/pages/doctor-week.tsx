@@ -5,6 +5,7 @@ import { describeError, errorCode, messageFor } from "../api/errors";
 import { slotsBetween } from "../api/queries";
 import type { Booking, Slot, SlotAvailability } from "../api/types";
 import { useSession } from "../auth/session";
+import { Field } from "../components/field";
 import { LoadState, Message, Page } from "../components/page";
 import { WeekNav } from "../components/week-nav";
 import { useLoad, useNow } from "../hooks";
@@ -175,6 +176,13 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
       onSeatsChanged();
     });
 
+  // The way out of the panel once the hold has ended one way or another.
+  const close = (
+    <button type="button" className="secondary" onClick={onDone}>
+      Close
+    </button>
+  );
+
   return (
     <section className="card panel" aria-labelledby="booking-heading">
       <h2 id="booking-heading" ref={heading} tabIndex={-1}>
@@ -182,22 +190,25 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
       </h2>
       {state.step === "details" ? (
         <form className="form" onSubmit={hold}>
-          <label htmlFor="booking-name">Your name</label>
-          <input id="booking-name" autoComplete="name" required maxLength={200} value={details.name} onChange={(e) => setDetails({ ...details, name: e.target.value })} />
-          <label htmlFor="booking-contact">E-mail address or phone number</label>
-          <input
+          <Field id="booking-name" label="Your name" autoComplete="name" required maxLength={200} value={details.name} onValue={(name) => setDetails({ ...details, name })} />
+          <Field
             id="booking-contact"
+            label="E-mail address or phone number"
+            hint="For the confirmation. A phone number starts with + and the country code."
             autoComplete="email"
             required
-            aria-describedby="booking-contact-hint"
             value={details.contact}
-            onChange={(e) => setDetails({ ...details, contact: e.target.value })}
+            onValue={(contact) => setDetails({ ...details, contact })}
           />
-          <p id="booking-contact-hint" className="hint">
-            For the confirmation. A phone number starts with + and the country code.
-          </p>
-          <label htmlFor="booking-phone">Mobile for text messages (optional)</label>
-          <input id="booking-phone" type="tel" autoComplete="tel" placeholder="+15551234567" value={details.phone} onChange={(e) => setDetails({ ...details, phone: e.target.value })} />
+          <Field
+            id="booking-phone"
+            label="Mobile for text messages (optional)"
+            type="tel"
+            autoComplete="tel"
+            placeholder="+15551234567"
+            value={details.phone}
+            onValue={(phone) => setDetails({ ...details, phone })}
+          />
           <div className="actions">
             <button type="submit" disabled={busy}>
               {busy ? "Holding…" : "Hold this seat"}
@@ -238,18 +249,14 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
             <Link className="button" to="/bookings">
               My bookings
             </Link>
-            <button type="button" className="secondary" onClick={onDone}>
-              Close
-            </button>
+            {close}
           </div>
         </>
       ) : null}
       {state.step === "released" ? (
         <>
           <Message kind="success">The seat was given back.</Message>
-          <button type="button" className="secondary" onClick={onDone}>
-            Close
-          </button>
+          {close}
         </>
       ) : null}
       {state.step === "lapsed" ? (
@@ -259,9 +266,7 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
             <button type="button" onClick={() => setState({ step: "details" })}>
               Try again
             </button>
-            <button type="button" className="secondary" onClick={onDone}>
-              Close
-            </button>
+            {close}
           </div>
         </>
       ) : null}

@@ -4,7 +4,8 @@ import { api, call } from "../api/client";
 import { doctorsById } from "../api/queries";
 import type { Booking, Doctor } from "../api/types";
 import { useSession } from "../auth/session";
-import { LoadState, Outcome, Page, TableRegion } from "../components/page";
+import { DataTable } from "../components/data-table";
+import { LoadState, Outcome, Page } from "../components/page";
 import { useAction, useLoad } from "../hooks";
 import { formatDateTime, formatTime } from "../time";
 
@@ -92,33 +93,31 @@ function BookingTable({
   children?: (booking: Booking) => ReactNode;
 }) {
   return (
-    <TableRegion label={label}>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Doctor</th>
-            <th scope="col">Status</th>
-            {children ? <th scope="col">Actions</th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {bookings.map((booking) => {
+    <DataTable
+      label={label}
+      rows={bookings}
+      rowAttributes={(booking) => ({ "data-booking-id": booking.id })}
+      columns={[
+        { header: "When", cell: (booking) => formatDateTime(booking.slotStartTime) },
+        {
+          header: "Doctor",
+          cell: (booking) => {
             const doctor = doctors?.get(booking.doctorId);
-            return (
-              <tr key={booking.id} data-booking-id={booking.id}>
-                <td data-label="When">{formatDateTime(booking.slotStartTime)}</td>
-                <td data-label="Doctor">{doctor ? <Link to={`/doctors/${doctor.id}`}>{doctor.name}</Link> : "—"}</td>
-                <td data-label="Status">
-                  {STATUS_LABEL[booking.status]}
-                  {booking.status === "pending" && booking.expireTime ? <span className="muted"> (until {formatTime(booking.expireTime)})</span> : null}
-                </td>
-                {children ? <td data-label="Actions">{children(booking)}</td> : null}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </TableRegion>
+            return doctor ? <Link to={`/doctors/${doctor.id}`}>{doctor.name}</Link> : "—";
+          },
+        },
+        {
+          header: "Status",
+          cell: (booking) => (
+            <>
+              {STATUS_LABEL[booking.status]}
+              {booking.status === "pending" && booking.expireTime ? <span className="muted"> (until {formatTime(booking.expireTime)})</span> : null}
+            </>
+          ),
+        },
+        // Actions only where the table is given them (upcoming bookings).
+        children !== undefined && { header: "Actions", cell: children },
+      ]}
+    />
   );
 }

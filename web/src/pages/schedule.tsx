@@ -4,7 +4,9 @@ import { api, call } from "../api/client";
 import { slotsBetween } from "../api/queries";
 import type { Booking, Slot, SlotAvailability } from "../api/types";
 import { useSession } from "../auth/session";
-import { LoadState, Message, Outcome, Page, TableRegion } from "../components/page";
+import { DataTable } from "../components/data-table";
+import { Field } from "../components/field";
+import { LoadState, Message, Outcome, Page } from "../components/page";
 import { WeekNav } from "../components/week-nav";
 import { useAction, useLoad } from "../hooks";
 import { useLiveSeats } from "../live-seats";
@@ -105,8 +107,7 @@ function ManagedSlot({ slot, seats, onChanged }: { slot: Slot; seats: SlotAvaila
         <span className="slot-seats">{seats ? `${seats.held} of ${seats.capacity} taken` : "…"}</span>
       </div>
       <form className="inline-form" onSubmit={save}>
-        <label htmlFor={`capacity-${slot.id}`}>Seats</label>
-        <input id={`capacity-${slot.id}`} type="number" min={1} max={1000} required value={capacity} onChange={(e) => setCapacity(e.target.value)} />
+        <Field id={`capacity-${slot.id}`} label="Seats" type="number" min={1} max={1000} required value={capacity} onValue={setCapacity} />
         <button type="submit" className="secondary" disabled={action.busy} aria-label={`Save seats for ${when}`}>
           Save
         </button>
@@ -122,29 +123,15 @@ function ManagedSlot({ slot, seats, onChanged }: { slot: Slot; seats: SlotAvaila
         bookings.length === 0 ? (
           <p className="muted">Nobody has booked {when}.</p>
         ) : (
-          <TableRegion label={`Bookings for ${when}`}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Patient</th>
-                  <th scope="col">Contact</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {bookings.map((b) => (
-                  <tr key={b.id}>
-                    <td data-label="Patient">{b.patientName}</td>
-                    <td data-label="Contact">
-                      {b.patientContact}
-                      {b.patientPhone ? `, ${b.patientPhone}` : ""}
-                    </td>
-                    <td data-label="Status">{b.status}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
+          <DataTable
+            label={`Bookings for ${when}`}
+            rows={bookings}
+            columns={[
+              { header: "Patient", cell: (b) => b.patientName },
+              { header: "Contact", cell: (b) => `${b.patientContact}${b.patientPhone ? `, ${b.patientPhone}` : ""}` },
+              { header: "Status", cell: (b) => b.status },
+            ]}
+          />
         )
       ) : null}
     </li>
@@ -162,6 +149,17 @@ const timeZones = (): string[] => {
   return [...new Set([localTimeZone(), ...known])];
 };
 
+/** The weekly schedule form's text fields (all but the zone and the weekdays). */
+type TextKey = "startDate" | "endDate" | "dayStart" | "dayEnd" | "slotMinutes" | "capacity";
+
+/** The hours and sizes of the weekly schedule, after its dates and days. */
+const PUBLISH_FIELDS: { key: TextKey; id: string; label: string; type: string; min?: number; max?: number }[] = [
+  { key: "dayStart", id: "publish-start", label: "Day starts", type: "time" },
+  { key: "dayEnd", id: "publish-end", label: "Day ends", type: "time" },
+  { key: "slotMinutes", id: "publish-length", label: "Minutes per slot", type: "number", min: 5, max: 1440 },
+  { key: "capacity", id: "publish-capacity", label: "Seats per slot", type: "number", min: 1, max: 1000 },
+];
+
 /** The weekly schedule form: local dates and hours in a time zone, expanded by the API (DST-safe). */
 function PublishSchedule({ doctorId, weekStart, onPublished }: { doctorId: string; weekStart: Date; onPublished: () => void }) {
   const [form, setForm] = useState({
@@ -177,6 +175,8 @@ function PublishSchedule({ doctorId, weekStart, onPublished }: { doctorId: strin
   useEffect(() => setForm((f) => ({ ...f, startDate: isoDate(weekStart), endDate: isoDate(addDays(weekStart, 4)) })), [weekStart.getTime()]);
   const action = useAction();
   const zones = timeZones();
+
+  const bound = (key: TextKey) => ({ value: form[key], onValue: (value: string) => setForm({ ...form, [key]: value }) });
 
   const toggle = (day: Weekday) => {
     const weekdays = new Set(form.weekdays);
@@ -221,12 +221,10 @@ function PublishSchedule({ doctorId, weekStart, onPublished }: { doctorId: strin
           </select>
         </div>
         <div>
-          <label htmlFor="publish-from">From</label>
-          <input id="publish-from" type="date" required value={form.startDate} onChange={(e) => setForm({ ...form, startDate: e.target.value })} />
+          <Field id="publish-from" label="From" type="date" required {...bound("startDate")} />
         </div>
         <div>
-          <label htmlFor="publish-to">To (inclusive)</label>
-          <input id="publish-to" type="date" required value={form.endDate} onChange={(e) => setForm({ ...form, endDate: e.target.value })} />
+          <Field id="publish-to" label="To (inclusive)" type="date" required {...bound("endDate")} />
         </div>
         <fieldset className="weekdays">
           <legend>Days</legend>
@@ -237,22 +235,11 @@ function PublishSchedule({ doctorId, weekStart, onPublished }: { doctorId: strin
             </label>
           ))}
         </fieldset>
-        <div>
-          <label htmlFor="publish-start">Day starts</label>
-          <input id="publish-start" type="time" required value={form.dayStart} onChange={(e) => setForm({ ...form, dayStart: e.target.value })} />
-        </div>
-        <div>
-          <label htmlFor="publish-end">Day ends</label>
-          <input id="publish-end" type="time" required value={form.dayEnd} onChange={(e) => setForm({ ...form, dayEnd: e.target.value })} />
-        </div>
-        <div>
-          <label htmlFor="publish-length">Minutes per slot</label>
-          <input id="publish-length" type="number" min={5} max={1440} required value={form.slotMinutes} onChange={(e) => setForm({ ...form, slotMinutes: e.target.value })} />
-        </div>
-        <div>
-          <label htmlFor="publish-capacity">Seats per slot</label>
-          <input id="publish-capacity" type="number" min={1} max={1000} required value={form.capacity} onChange={(e) => setForm({ ...form, capacity: e.target.value })} />
-        </div>
+        {PUBLISH_FIELDS.map(({ key, ...field }) => (
+          <div key={key}>
+            <Field required {...field} {...bound(key)} />
+          </div>
+        ))}
         <div className="actions full">
           <button type="submit" disabled={action.busy || form.weekdays.size === 0}>
             {action.busy ? "Publishing…" : "Publish"}
