@@ -23,7 +23,7 @@ export interface ServiceContext<C> {
  * lifecycle and metrics, then `start`; when a step of `start` fails, whatever earlier steps
  * registered with the lifecycle is closed again before the error is passed on.
  */
-export function startService<C extends { LOG_LEVEL: LoggerSettings["level"] }, R>(
+export async function startService<C extends { LOG_LEVEL: LoggerSettings["level"] }, R>(
   options: { name: string; config: C; logger?: Logger | undefined },
   start: (service: ServiceContext<C>) => Promise<R>,
 ): Promise<R> {
