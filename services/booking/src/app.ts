@@ -4,7 +4,7 @@ import { createDatabase, createPoolMetrics, databaseSettingsFrom, migrateLatest,
 import { createKafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import type { OutboxRelay } from "@clinic/platform/outbox";
-import { openGrpcClient, serveGrpc, startOutbox, startService, type Lifecycle, type ServiceHost } from "@clinic/platform/service";
+import { openGrpcClient, serveGrpc, startOutbox, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { slotV1 } from "@clinic/proto";
 import { PolicyCache } from "./booking-policy";
 import { RescheduleConsumer } from "./reschedule-consumer";
@@ -22,8 +22,7 @@ import { SlotDirectory } from "./slot-directory";
 import { SlotEventListener } from "./slot-event-listener";
 import { ExpirySweeper } from "./sweeper";
 
-export interface RunningBookingService extends ServiceHost {
-  lifecycle: Lifecycle;
+export interface RunningBookingService extends RunningGrpcService {
   router: BookingRouter<BookingShardRepository>;
   sweeper: ExpirySweeper;
   relays: OutboxRelay[];
@@ -145,7 +144,7 @@ export function startBookingService(config: BookingConfig, logger?: Logger): Pro
     }, DAY_MS / 24);
     purge.unref();
 
-    const host = await serveGrpc(service, [
+    const running = await serveGrpc(service, [
       bookingService({
         router,
         slots,
@@ -169,6 +168,6 @@ export function startBookingService(config: BookingConfig, logger?: Logger): Pro
     slotEvents.start();
     // In the background: booking never waits for Kafka; steps wait in the topic meanwhile.
     rescheduleSteps.start().catch((err: unknown) => log.error({ err }, "reschedule step consumer did not start; steps wait in Kafka"));
-    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
+    return { ...running, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
   });
 }

@@ -2,32 +2,19 @@ import { startCache } from "@clinic/platform/cache";
 import { callerMetadata } from "@clinic/platform/auth";
 import { unary } from "@clinic/platform/grpc";
 import type { Logger } from "@clinic/platform/logging";
-import {
-  openGrpcClient,
-  openOwnDatabase,
-  serveGrpc,
-  startOutbox,
-  startService,
-  type Lifecycle,
-  type ServiceHost,
-} from "@clinic/platform/service";
+import { openGrpcClient, openOwnDatabaseWithOutbox, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { bookingV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { DoctorConfig } from "./config";
 import { DoctorRepository, type DoctorRow } from "./doctor-repository";
 import { DEFAULT_PAGE_SIZE, doctorService } from "./server";
 
-export interface RunningService extends ServiceHost {
-  lifecycle: Lifecycle;
-}
+export type RunningService = RunningGrpcService;
 
 /** Wires the doctor service from its configuration; `main.ts` and tests both start it here. */
 export function startDoctorService(config: DoctorConfig, logger?: Logger): Promise<RunningService> {
   return startService({ name: "doctor", config, logger }, async (service) => {
-    const { lifecycle } = service;
-    const db = await openOwnDatabase(service, migrations);
-    const outbox = startOutbox(service, [{ name: "doctor", db }]);
-
+    const { db, outbox } = await openOwnDatabaseWithOutbox(service, migrations);
     const { cache } = await startCache(service);
     const repository = new DoctorRepository(
       db,
@@ -41,20 +28,20 @@ export function startDoctorService(config: DoctorConfig, logger?: Logger): Promi
       await repository.list({ limit: DEFAULT_PAGE_SIZE + 1 }).catch((err: unknown) => service.logger.warn({ err }, "cache warming failed"));
     }
 
-    const booking = openGrpcClient(lifecycle, "booking client", bookingV1.BookingServiceClient, {
+    const booking = openGrpcClient(service.lifecycle, "booking client", bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
       serviceName: "clinic.booking.v1.BookingService",
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["CountActiveBookings"],
     });
 
-    const host = await serveGrpc(service, [
+    const running = await serveGrpc(service, [
       doctorService(repository, {
         countActiveBookings: async (doctorId, caller) =>
           (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
       }),
     ]);
     outbox.start();
-    return { ...host, lifecycle };
+    return running;
   });
 }

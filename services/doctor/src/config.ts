@@ -1,18 +1,8 @@
 import { cacheConfigSchema } from "@clinic/platform/cache";
-import {
-  env,
-  grpcClientConfigSchema,
-  grpcServiceConfigSchema,
-  kafkaConfigSchema,
-  loadConfigOrExit,
-  ownDatabaseConfigSchema,
-  peerAddressConfigSchema,
-} from "@clinic/platform/config";
+import { env, grpcClientConfigSchema, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit, peerAddressConfigSchema } from "@clinic/platform/config";
 import { z } from "zod";
 
-export const configSchema = grpcServiceConfigSchema({ grpcPort: 50051, metricsPort: 9465 }).extend({
-  ...ownDatabaseConfigSchema("clinic_doctor").shape,
-  ...kafkaConfigSchema.shape,
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50051, metricsPort: 9465, database: "clinic_doctor" }).extend({
   ...cacheConfigSchema.shape,
   /** ListDoctors responses (`doctors:all`); every doctor write drops them at once. */
   CACHE_DOCTORS_TTL_SECONDS: env.positiveInt().default(3_600),

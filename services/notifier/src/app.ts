@@ -1,6 +1,6 @@
 import { createKafka, Partitioners } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
-import { openOwnDatabase, serveGrpc, startService, type Lifecycle, type ServiceHost } from "@clinic/platform/service";
+import { openOwnDatabase, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { migrations } from "../migrations";
 import { BookingEventConsumer, ConsumerLagPoller } from "./booking-event-consumer";
 import { BookingEventHandler } from "./booking-event-handler";
@@ -12,9 +12,7 @@ import { createNotifierMetrics } from "./notifier-metrics";
 import { HttpSmsSender, SmtpSender } from "./senders";
 import { NOTIFIER_SERVICE_NAME, notifierService } from "./server";
 
-export interface RunningNotifierService extends ServiceHost {
-  lifecycle: Lifecycle;
-}
+export type RunningNotifierService = RunningGrpcService;
 
 /** Test seams that are not configuration. */
 export interface NotifierOverrides {
@@ -102,14 +100,14 @@ export function startNotifierService(
     maintenance.unref();
     lifecycle.onShutdown("maintenance", "workers", async () => clearInterval(maintenance));
 
-    const host = await serveGrpc(service, [
+    const running = await serveGrpc(service, [
       notifierService(repo, new DeadLetterReplayer({ repo, senders, metrics: notifierMetrics, logger: log })),
     ]);
     consumer.onMembershipChange((member) => {
       if (lifecycle.shuttingDown) return;
-      host.grpc.health.set("", member ? "SERVING" : "NOT_SERVING");
-      host.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
+      running.grpc.health.set("", member ? "SERVING" : "NOT_SERVING");
+      running.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
     });
-    return { ...host, lifecycle };
+    return running;
   });
 }

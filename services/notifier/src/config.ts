@@ -1,14 +1,12 @@
-import { env, grpcServiceConfigSchema, kafkaConfigSchema, loadConfigOrExit, ownDatabaseConfigSchema } from "@clinic/platform/config";
+import { env, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit } from "@clinic/platform/config";
 import { z } from "zod";
 import { worstCaseDeliveryMs } from "./backoff";
 
 /** A TCP port a client connects to: 0 ("any") makes no sense here, unlike for a listener. */
 const remotePort = () => z.coerce.number().int().min(1).max(65535);
 
-export const configSchema = grpcServiceConfigSchema({ grpcPort: 50054, metricsPort: 9468 })
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50054, metricsPort: 9468, database: "clinic_notifier" })
   .extend({
-    ...ownDatabaseConfigSchema("clinic_notifier").shape,
-    ...kafkaConfigSchema.shape,
 
     BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
     DLQ_TOPIC: z.string().default("bookings.dlq"),

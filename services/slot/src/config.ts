@@ -1,18 +1,8 @@
 import { cacheConfigSchema } from "@clinic/platform/cache";
-import {
-  env,
-  grpcClientConfigSchema,
-  grpcServiceConfigSchema,
-  kafkaConfigSchema,
-  loadConfigOrExit,
-  ownDatabaseConfigSchema,
-  peerAddressConfigSchema,
-} from "@clinic/platform/config";
+import { env, grpcClientConfigSchema, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit, peerAddressConfigSchema } from "@clinic/platform/config";
 import { z } from "zod";
 
-export const configSchema = grpcServiceConfigSchema({ grpcPort: 50052, metricsPort: 9466 }).extend({
-  ...ownDatabaseConfigSchema("clinic_slot").shape,
-  ...kafkaConfigSchema.shape,
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50052, metricsPort: 9466, database: "clinic_slot" }).extend({
   ...cacheConfigSchema.shape,
   /** GetSlot and BatchGetSlots (`slot:{id}`). */
   CACHE_SLOT_TTL_SECONDS: env.positiveInt().default(300),

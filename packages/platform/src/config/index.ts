@@ -8,6 +8,7 @@ export {
   databaseConfigSchema,
   grpcClientConfigSchema,
   grpcServiceConfigSchema,
+  grpcServiceWithDatabaseConfigSchema,
   type KafkaConfig,
   kafkaConfigSchema,
   ownDatabaseConfigSchema,

@@ -56,6 +56,13 @@ export const ownDatabaseConfigSchema = (database: string) =>
     PGDATABASE: z.string().default(database),
   });
 
+/** A gRPC service with its own database and a Kafka client (for its outbox or its consumers). */
+export const grpcServiceWithDatabaseConfigSchema = (service: { grpcPort: number; metricsPort: number; database: string }) =>
+  grpcServiceConfigSchema(service).extend({
+    ...ownDatabaseConfigSchema(service.database).shape,
+    ...kafkaConfigSchema.shape,
+  });
+
 /** The platform's gRPC services by address; a service `pick`s the peers it calls. */
 export const peerAddressConfigSchema = z.object({
   DOCTOR_ADDR: env.hostPort().default("127.0.0.1:50051"),

@@ -7,16 +7,22 @@ import type { Lifecycle } from "./lifecycle";
 import { startServiceHost, type ServiceHost } from "./service-host";
 import type { ServiceContext } from "./start-service";
 
+/** A started gRPC service: where it listens, its server, and the lifecycle that stops it. */
+export interface RunningGrpcService extends ServiceHost {
+  lifecycle: Lifecycle;
+}
+
 /**
  * The last step of a gRPC service's start-up: serve its handlers (with the platform's descriptor
  * set, so reflection answers for every message), metrics, and report SERVING.
  */
-export function serveGrpc(
+export async function serveGrpc(
   service: ServiceContext<CommonConfig>,
   services: readonly RegisteredService<any>[],
   options: { callers?: CallerResolver } = {},
-): Promise<ServiceHost> {
-  return startServiceHost({ ...service, descriptorSetPath, services, ...options });
+): Promise<RunningGrpcService> {
+  const host = await startServiceHost({ ...service, descriptorSetPath, services, ...options });
+  return { ...host, lifecycle: service.lifecycle };
 }
 
 /**

@@ -30,3 +30,12 @@ export function startOutbox(
     databases,
   });
 }
+
+/** The service's own database and the outbox relay over it (`outbox.start()` once serving). */
+export async function openOwnDatabaseWithOutbox(
+  service: ServiceContext<DatabaseConfig & KafkaConfig & { PGDATABASE: string }>,
+  migrations: readonly Migration[],
+): Promise<{ db: Knex; outbox: OutboxPublisher }> {
+  const db = await openOwnDatabase(service, migrations);
+  return { db, outbox: startOutbox(service, [{ name: service.name, db }]) };
+}
