@@ -128,20 +128,12 @@ export class Cache {
     codec: Codec<T>,
     loader: () => Promise<T | undefined>,
   ): Promise<Outcome<T>> {
-    let seen: string | undefined;
-    if (this.usable) {
-      try {
-        const raw = await this.redis.get(key);
-        seen = raw ?? "";
-        if (raw !== null && !isTombstone(raw)) {
-          const value = this.decode(cache, codec, raw);
-          if (value !== undefined) return { value, result: "hit" };
-        }
-      } catch (err) {
-        this.failed(cache, "get", err);
-      }
-    } else {
-      this.metrics.errors.inc({ cache, op: "get" });
+    const raw = await this.tryRedis(cache, "get", () => this.redis.get(key));
+    // What the fill expects to find: "" for an absent key; undefined when Redis could not say.
+    const seen = raw === undefined ? undefined : (raw ?? "");
+    if (typeof raw === "string" && !isTombstone(raw)) {
+      const value = this.decode(cache, codec, raw);
+      if (value !== undefined) return { value, result: "hit" };
     }
     const value = await loader();
     // Nothing is filled after a failed read (best effort: the next read tries again), and
@@ -187,16 +179,7 @@ export class Cache {
     loader: (ids: string[]) => Promise<Map<string, T>>,
   ): Promise<Map<string, Outcome<T>>> {
     const keys = ids.map(keyOf);
-    let raws: (string | null)[] | undefined;
-    if (this.usable) {
-      try {
-        raws = await this.redis.mget(...keys);
-      } catch (err) {
-        this.failed(cache, "get", err);
-      }
-    } else {
-      this.metrics.errors.inc({ cache, op: "get" });
-    }
+    const raws = await this.tryRedis(cache, "get", () => this.redis.mget(...keys));
     const outcomes = new Map<string, Outcome<T>>();
     const toLoad: string[] = [];
     ids.forEach((id, i) => {
@@ -249,20 +232,30 @@ export class Cache {
   }
 
   /** The current generation token of a list namespace; undefined when Redis cannot say. */
-  async generation(cache: string, namespace: string, ttlSeconds: number): Promise<string | undefined> {
-    if (!this.usable) {
-      this.metrics.errors.inc({ cache, op: "generation" });
-      return undefined;
-    }
+  generation(cache: string, namespace: string, ttlSeconds: number): Promise<string | undefined> {
     const key = generationKey(namespace);
-    try {
+    return this.tryRedis(cache, "generation", async () => {
       const current = await this.redis.get(key);
       if (current !== null) return current;
       const token = freshToken();
       if ((await this.redis.set(key, token, "EX", ttlSeconds, "NX")) === "OK") return token;
       return (await this.redis.get(key)) ?? token;
+    });
+  }
+
+  /**
+   * A Redis read, or undefined when Redis cannot say: skipped during the cool-down (counted as an
+   * error of `op`) or failed (counted, and the cool-down starts).
+   */
+  private async tryRedis<R>(cache: string, op: string, read: () => Promise<R>): Promise<R | undefined> {
+    if (!this.usable) {
+      this.metrics.errors.inc({ cache, op });
+      return undefined;
+    }
+    try {
+      return await read();
     } catch (err) {
-      this.failed(cache, "generation", err);
+      this.failed(cache, op, err);
       return undefined;
     }
   }
