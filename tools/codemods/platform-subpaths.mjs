@@ -151,7 +151,15 @@ export function rewrite(fileName, text, table) {
   const indent = text.slice(lineStart, first.getStart(source)).match(/^\s*/)[0];
   const replacement = [...bySubpath]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, names]) => importText(`${ROOT_ENTRY}/${key.replace(TYPE_GROUP, "")}`, [...new Set(names)], indent, key.endsWith(TYPE_GROUP)))
+    .map(([key, names]) => {
+      const specifier = `${ROOT_ENTRY}/${key.replace(TYPE_GROUP, "")}`;
+      const unique = [...new Set(names)];
+      // Only types from this subpath: `import type { A }` says so once (and is erased as a whole).
+      if (!key.endsWith(TYPE_GROUP) && unique.every((name) => name.startsWith("type "))) {
+        return importText(specifier, unique.map((name) => name.slice("type ".length)), indent, true);
+      }
+      return importText(specifier, unique, indent, key.endsWith(TYPE_GROUP));
+    })
     .join(`\n${indent}`);
   for (const statement of rootImports) {
     if (statement === first && replacement !== "") {
