@@ -38,6 +38,16 @@ export interface Outcome<T> {
   result: Result;
 }
 
+/** A read of many keys of one keyed cache: how ids become keys and values, and how misses load. */
+export interface BatchRead<T> {
+  cache: string;
+  keyOf: (id: string) => string;
+  ttlSeconds: number;
+  codec: Codec<T>;
+  /** Gets the ids that missed; answers with those it found. */
+  loader: (ids: string[]) => Promise<Map<string, T>>;
+}
+
 export interface CacheOptions {
   redis: Redis;
   logger: Logger;
@@ -143,19 +153,13 @@ export class Cache {
   }
 
   /** Many keys in one MGET; the misses are loaded in one call. Keys already in flight are joined. */
-  async readManyThrough<T>(
-    cache: string,
-    ids: readonly string[],
-    keyOf: (id: string) => string,
-    ttlSeconds: number,
-    codec: Codec<T>,
-    loader: (ids: string[]) => Promise<Map<string, T>>,
-  ): Promise<Map<string, T>> {
+  async readManyThrough<T>(read: BatchRead<T>, ids: readonly string[]): Promise<Map<string, T>> {
+    const { cache, keyOf } = read;
     const unique = [...new Set(ids)];
     // Ids already in flight are joined; the rest are read in one batch, each id's flight settling
     // with it. Checked and started in the same tick, so no flight can begin in between.
     const own = unique.filter((id) => !this.flights.has(keyOf(id)));
-    const batch = own.length > 0 ? this.loadBatch(cache, own, keyOf, ttlSeconds, codec, loader) : undefined;
+    const batch = own.length > 0 ? this.loadBatch(read, own) : undefined;
     // Every own id's flight carries a rejection to its callers; the batch itself must not be "unhandled".
     batch?.catch(() => undefined);
     const fromBatch = (id: string) => async (): Promise<Outcome<unknown>> => (await batch!).get(id) ?? { value: undefined, result: "miss" };
@@ -170,14 +174,8 @@ export class Cache {
     return result;
   }
 
-  private async loadBatch<T>(
-    cache: string,
-    ids: readonly string[],
-    keyOf: (id: string) => string,
-    ttlSeconds: number,
-    codec: Codec<T>,
-    loader: (ids: string[]) => Promise<Map<string, T>>,
-  ): Promise<Map<string, Outcome<T>>> {
+  private async loadBatch<T>(read: BatchRead<T>, ids: readonly string[]): Promise<Map<string, Outcome<T>>> {
+    const { cache, keyOf, ttlSeconds, codec, loader } = read;
     const keys = ids.map(keyOf);
     const raws = await this.tryRedis(cache, "get", () => this.redis.mget(...keys));
     const outcomes = new Map<string, Outcome<T>>();

@@ -20,7 +20,7 @@ export class KeyedCache<T> {
 
   /** Many ids at once; the loader gets the misses and answers with what it found. */
   getMany(ids: readonly string[], loader: (ids: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
-    return this.cache.readManyThrough(this.name, ids, this.keyOf, this.ttlSeconds, this.codec, loader);
+    return this.cache.readManyThrough({ cache: this.name, keyOf: this.keyOf, ttlSeconds: this.ttlSeconds, codec: this.codec, loader }, ids);
   }
 
   /** After a committed write: readers load afresh. Never throws. */
