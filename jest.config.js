@@ -9,7 +9,7 @@ module.exports = {
   },
   moduleNameMapper: {
     "^@clinic/(platform|proto|test-support)$": "<rootDir>/packages/$1/src",
-    "^@clinic/platform/telemetry$": "<rootDir>/packages/platform/src/telemetry",
+    "^@clinic/platform/(.*)$": "<rootDir>/packages/platform/src/$1",
   },
   testTimeout: 60_000,
   // Integration tests share one PostgreSQL, Kafka and Redis; a couple of workers keeps the

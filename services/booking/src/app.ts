@@ -1,24 +1,11 @@
 import { readFileSync } from "node:fs";
-import {
-  startOrRelease,
-  Lifecycle,
-  createDatabase,
-  createOutboxPublisher,
-  databaseSettingsFrom,
-  createGrpcClient,
-  createLogger,
-  createPoolMetrics,
-  createKafka,
-  createServiceMetrics,
-  migrateLatest,
-  startCache,
-  startServiceHost,
-  type Knex,
-  type Logger,
-  type OutboxRelay,
-  type ServiceHost,
-} from "@clinic/platform";
-import { descriptorSetPath, slotV1 } from "@clinic/proto";
+import { startCache } from "@clinic/platform/cache";
+import { createDatabase, createPoolMetrics, databaseSettingsFrom, migrateLatest, type Knex } from "@clinic/platform/db";
+import { createKafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
+import type { OutboxRelay } from "@clinic/platform/outbox";
+import { openGrpcClient, serveGrpc, startOutbox, startService, type RunningGrpcService } from "@clinic/platform/service";
+import { slotV1 } from "@clinic/proto";
 import { PolicyCache } from "./booking-policy";
 import { RescheduleConsumer } from "./reschedule-consumer";
 import { RescheduleSaga } from "./reschedule-saga";
@@ -35,8 +22,7 @@ import { SlotDirectory } from "./slot-directory";
 import { SlotEventListener } from "./slot-event-listener";
 import { ExpirySweeper } from "./sweeper";
 
-export interface RunningBookingService extends ServiceHost {
-  lifecycle: Lifecycle;
+export interface RunningBookingService extends RunningGrpcService {
   router: BookingRouter<BookingShardRepository>;
   sweeper: ExpirySweeper;
   relays: OutboxRelay[];
@@ -61,12 +47,10 @@ function loadShardMap(config: BookingConfig): ShardMap {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Wires the booking service: one pool and one sweeper loop per shard, migrations on each. */
-export async function startBookingService(config: BookingConfig, logger?: Logger): Promise<RunningBookingService> {
-  const log = logger ?? createLogger({ service: "booking", level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(log);
-  const metrics = createServiceMetrics("booking");
-  const bookingMetrics = createBookingMetrics(metrics.registry);
-  return startOrRelease(lifecycle, async () => {
+export function startBookingService(config: BookingConfig, logger?: Logger): Promise<RunningBookingService> {
+  return startService({ name: "booking", config, logger }, async (service) => {
+    const { lifecycle, logger: log, metrics } = service;
+    const bookingMetrics = createBookingMetrics(metrics.registry);
     const map = loadShardMap(config);
     // With session addresses beside them, BOOKING_SHARDS are a transaction pooler's (PgBouncer).
     const pooled = config.BOOKING_SHARD_SESSIONS.length > 0;
@@ -103,7 +87,7 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     );
     // Partitions exist before the first booking; archival runs in the background from the start.
     await maintenance.preparePartitions();
-    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+    const { cache } = await startCache(service);
     const seatCounts = cache.keyed<SeatCount>({ name: "availability", ttlSeconds: config.CACHE_AVAILABILITY_TTL_SECONDS, key: seatCountKey });
     // After every committed seat change; the seat itself never waits on Redis beyond that.
     const seatsChanged = (slotIds: readonly string[]) => seatCounts.invalidate(...slotIds);
@@ -111,13 +95,12 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     const router = new BookingRouter(shards, map);
     registerWaitlistGauge(metrics.registry, shards.map((shard) => ({ index: shard.index, count: () => countWaitlistStates(shard.replicaDb) })));
 
-    const slotClient = createGrpcClient(slotV1.SlotServiceClient, {
+    const slotClient = openGrpcClient(lifecycle, "slot client", slotV1.SlotServiceClient, {
       address: config.SLOT_ADDR,
       serviceName: "clinic.slot.v1.SlotService",
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["GetSlot", "BatchGetSlots"],
     });
-    lifecycle.onShutdown("slot client", "clients", async () => slotClient.close());
     const slots = new SlotDirectory(slotClient, config.SLOT_CACHE_TTL_MS);
     const slotEvents = new SlotEventListener(
       createKafka({ clientId: "booking-slot-events", brokers: config.KAFKA_BROKERS, logger: log }),
@@ -133,18 +116,16 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     );
     lifecycle.onShutdown("slot event listener", "workers", () => slotEvents.stop());
 
-    const outbox = createOutboxPublisher({
-      clientId: "booking",
-      brokers: config.KAFKA_BROKERS,
-      logger: log,
-      registry: metrics.registry,
-      lifecycle,
-      databases: shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db, listenDb: sessionOf(shard.index) })),
-      batchSize: config.OUTBOX_BATCH_SIZE,
-      idleMs: config.OUTBOX_IDLE_MS,
-      minRoundGapMs: config.OUTBOX_MIN_ROUND_GAP_MS,
-      retentionHours: config.OUTBOX_RETENTION_HOURS,
-    });
+    const outbox = startOutbox(
+      service,
+      shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db, listenDb: sessionOf(shard.index) })),
+      {
+        batchSize: config.OUTBOX_BATCH_SIZE,
+        idleMs: config.OUTBOX_IDLE_MS,
+        minRoundGapMs: config.OUTBOX_MIN_ROUND_GAP_MS,
+        retentionHours: config.OUTBOX_RETENTION_HOURS,
+      },
+    );
 
     const saga = new RescheduleSaga(router, config.RESCHEDULE_TOPIC, config.HOLD_TTL_MS, log);
     const rescheduleSteps = new RescheduleConsumer(
@@ -163,27 +144,20 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     }, DAY_MS / 24);
     purge.unref();
 
-    const host = await startServiceHost({
-      config,
-      logger: log,
-      metrics,
-      lifecycle,
-      descriptorSetPath,
-      services: [
-        bookingService({
-          router,
-          slots,
-          seatCounts,
-          metrics: bookingMetrics,
-          holdTtlMs: config.HOLD_TTL_MS,
-          policies: new PolicyCache((doctorId) => router.forDoctor(doctorId).db, config.CANCELLATION_WINDOW_HOURS, config.POLICY_CACHE_TTL_MS),
-          defaultWindowHours: config.CANCELLATION_WINDOW_HOURS,
-          maxReschedules: config.RESCHEDULE_MAX,
-          saga,
-          sagaWaitMs: config.RESCHEDULE_WAIT_MS,
-        }),
-      ],
-    });
+    const running = await serveGrpc(service, [
+      bookingService({
+        router,
+        slots,
+        seatCounts,
+        metrics: bookingMetrics,
+        holdTtlMs: config.HOLD_TTL_MS,
+        policies: new PolicyCache((doctorId) => router.forDoctor(doctorId).db, config.CANCELLATION_WINDOW_HOURS, config.POLICY_CACHE_TTL_MS),
+        defaultWindowHours: config.CANCELLATION_WINDOW_HOURS,
+        maxReschedules: config.RESCHEDULE_MAX,
+        saga,
+        sagaWaitMs: config.RESCHEDULE_WAIT_MS,
+      }),
+    ]);
     lifecycle.onShutdown("expiry sweeper", "workers", async () => {
       clearInterval(purge);
       await Promise.all([sweeper.stop(), maintenance.stop()]);
@@ -194,6 +168,6 @@ export async function startBookingService(config: BookingConfig, logger?: Logger
     slotEvents.start();
     // In the background: booking never waits for Kafka; steps wait in the topic meanwhile.
     rescheduleSteps.start().catch((err: unknown) => log.error({ err }, "reschedule step consumer did not start; steps wait in Kafka"));
-    return { ...host, lifecycle, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
+    return { ...running, router, sweeper, relays: outbox.relays, slots, slotEvents, rescheduleSteps };
   });
 }

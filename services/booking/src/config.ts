@@ -1,4 +1,13 @@
-import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema } from "@clinic/platform/cache";
+import {
+  databaseConfigSchema,
+  env,
+  grpcClientConfigSchema,
+  grpcServiceConfigSchema,
+  kafkaConfigSchema,
+  loadConfigOrExit,
+  peerAddressConfigSchema,
+} from "@clinic/platform/config";
 import { z } from "zod";
 
 /**
@@ -7,12 +16,10 @@ import { z } from "zod";
  */
 const shardEntry = z.string().regex(/^([^\s/:]+:\d{1,5}\/)?[A-Za-z_][A-Za-z0-9_]*$/, "expected database or host:port/database");
 
-export const configSchema = commonConfigSchema.extend({
+export const configSchema = grpcServiceConfigSchema({ grpcPort: 50053, metricsPort: 9467 }).extend({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
   ...cacheConfigSchema.shape,
-  GRPC_PORT: env.port().default(50053),
-  METRICS_PORT: env.port().default(9467),
   BOOKING_SHARDS: env.list().pipe(z.array(shardEntry)).default(["clinic_booking_0", "clinic_booking_1", "clinic_booking_2", "clinic_booking_3"]),
   /**
    * Each shard's replica address, in the order of BOOKING_SHARDS (HAProxy's replica port with
@@ -34,8 +41,8 @@ export const configSchema = commonConfigSchema.extend({
   MAINTENANCE_INTERVAL_MS: env.positiveInt().default(3_600_000),
   /** Optional JSON file: an array of 4096 shard indexes (bucket -> shard). Default: round-robin. */
   BOOKING_SHARD_MAP_FILE: z.string().optional(),
-  SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
-  GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
+  ...peerAddressConfigSchema.pick({ SLOT_ADDR: true }).shape,
+  ...grpcClientConfigSchema.shape,
   /** How long a PENDING hold keeps its seat. */
   HOLD_TTL_MS: env.positiveInt().default(120_000),
   /**

@@ -1,53 +1,21 @@
-import {
-  startOrRelease,
-  Lifecycle,
-  openServiceDatabase,
-  createOutboxPublisher,
-  createGrpcClient,
-  createLogger,
-  createServiceMetrics,
-  startCache,
-  startServiceHost,
-  callerMetadata,
-  unary,
-  type Logger,
-  type ServiceHost,
-} from "@clinic/platform";
-import { bookingV1, descriptorSetPath } from "@clinic/proto";
+import { startCache } from "@clinic/platform/cache";
+import { callerMetadata } from "@clinic/platform/auth";
+import { unary } from "@clinic/platform/grpc";
+import type { Logger } from "@clinic/platform/logging";
+import { openGrpcClient, openOwnDatabaseWithOutbox, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
+import { bookingV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { DoctorConfig } from "./config";
 import { DoctorRepository, type DoctorRow } from "./doctor-repository";
 import { DEFAULT_PAGE_SIZE, doctorService } from "./server";
 
-export interface RunningService extends ServiceHost {
-  lifecycle: Lifecycle;
-}
+export type RunningService = RunningGrpcService;
 
 /** Wires the doctor service from its configuration; `main.ts` and tests both start it here. */
-export async function startDoctorService(config: DoctorConfig, logger?: Logger): Promise<RunningService> {
-  const log = logger ?? createLogger({ service: "doctor", level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(log);
-  const metrics = createServiceMetrics("doctor");
-  return startOrRelease(lifecycle, async () => {
-    const db = await openServiceDatabase({
-      config,
-      database: config.PGDATABASE,
-      name: "doctor",
-      migrations,
-      lifecycle,
-      registry: metrics.registry,
-      logger: log,
-    });
-    const outbox = createOutboxPublisher({
-      clientId: "doctor",
-      brokers: config.KAFKA_BROKERS,
-      logger: log,
-      registry: metrics.registry,
-      lifecycle,
-      databases: [{ name: "doctor", db }],
-    });
-
-    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+export function startDoctorService(config: DoctorConfig, logger?: Logger): Promise<RunningService> {
+  return startService({ name: "doctor", config, logger }, async (service) => {
+    const { db, outbox } = await openOwnDatabaseWithOutbox(service, migrations);
+    const { cache } = await startCache(service);
     const repository = new DoctorRepository(
       db,
       config.DOCTOR_EVENTS_TOPIC,
@@ -57,31 +25,23 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       // The first page of the unfiltered list, as ListDoctors asks for it (section 5.4): one
       // query, done before serving. Redis being down only means nothing is stored; warming is an
       // optimization, so not even a failed query stops the start.
-      await repository.list({ limit: DEFAULT_PAGE_SIZE + 1 }).catch((err: unknown) => log.warn({ err }, "cache warming failed"));
+      await repository.list({ limit: DEFAULT_PAGE_SIZE + 1 }).catch((err: unknown) => service.logger.warn({ err }, "cache warming failed"));
     }
 
-    const booking = createGrpcClient(bookingV1.BookingServiceClient, {
+    const booking = openGrpcClient(service.lifecycle, "booking client", bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
       serviceName: "clinic.booking.v1.BookingService",
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["CountActiveBookings"],
     });
-    lifecycle.onShutdown("booking client", "clients", async () => booking.close());
 
-    const host = await startServiceHost({
-      config,
-      logger: log,
-      metrics,
-      lifecycle,
-      descriptorSetPath,
-      services: [
-        doctorService(repository, {
-          countActiveBookings: async (doctorId, caller) =>
-            (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
-        }),
-      ],
-    });
+    const running = await serveGrpc(service, [
+      doctorService(repository, {
+        countActiveBookings: async (doctorId, caller) =>
+          (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
+      }),
+    ]);
     outbox.start();
-    return { ...host, lifecycle };
+    return running;
   });
 }

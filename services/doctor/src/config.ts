@@ -1,19 +1,15 @@
-import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema } from "@clinic/platform/cache";
+import { env, grpcClientConfigSchema, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit, peerAddressConfigSchema } from "@clinic/platform/config";
 import { z } from "zod";
 
-export const configSchema = commonConfigSchema.extend({
-  ...databaseConfigSchema.shape,
-  ...kafkaConfigSchema.shape,
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50051, metricsPort: 9465, database: "clinic_doctor" }).extend({
   ...cacheConfigSchema.shape,
   /** ListDoctors responses (`doctors:all`); every doctor write drops them at once. */
   CACHE_DOCTORS_TTL_SECONDS: env.positiveInt().default(3_600),
   DOCTOR_EVENTS_TOPIC: z.string().default("clinic.doctor.events.v1"),
-  GRPC_PORT: env.port().default(50051),
-  METRICS_PORT: env.port().default(9465),
-  PGDATABASE: z.string().default("clinic_doctor"),
   /** The booking service, asked whether a doctor still has active bookings before a delete. */
-  BOOKING_ADDR: env.hostPort().default("127.0.0.1:50053"),
-  GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
+  ...peerAddressConfigSchema.pick({ BOOKING_ADDR: true }).shape,
+  ...grpcClientConfigSchema.shape,
 });
 
 export type DoctorConfig = z.output<typeof configSchema>;

@@ -1,14 +1,9 @@
 import type { AddressInfo } from "node:net";
-import {
-  Lifecycle,
-  connectRedis,
-  createKafka,
-  createLogger,
-  createServiceMetrics,
-  startMetricsServer,
-  startOrRelease,
-  type Logger,
-} from "@clinic/platform";
+import { createKafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
+import { startMetricsServer } from "@clinic/platform/metrics";
+import { connectRedis } from "@clinic/platform/redis";
+import { startService, type Lifecycle } from "@clinic/platform/service";
 import { startAuth, type AuthService } from "./auth";
 import { createBackends } from "./backends";
 import type { EdgeConfig } from "./config";
@@ -36,12 +31,9 @@ export interface RunningEdge {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Wires the edge from its configuration; `main.ts` and tests both start it here. */
-export async function startEdge(config: EdgeConfig, logger?: Logger): Promise<RunningEdge> {
-  const log = logger ?? createLogger({ service: "edge", level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(log);
-  const metrics = createServiceMetrics("edge");
+export function startEdge(config: EdgeConfig, logger?: Logger): Promise<RunningEdge> {
   const state: ServerState = { draining: false, closing: false };
-  return startOrRelease(lifecycle, async () => {
+  return startService({ name: "edge", config, logger }, async ({ lifecycle, logger: log, metrics }) => {
     // gRPC channels connect lazily: the edge starts (and reports not ready) while a backend is down.
     const backends = createBackends(config);
     lifecycle.onShutdown("grpc clients", "clients", async () => backends.close());

@@ -1,5 +1,13 @@
 import { dirname, join } from "node:path";
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit, redisConfigSchema } from "@clinic/platform";
+import {
+  commonConfigSchema,
+  env,
+  kafkaConfigSchema,
+  loadConfigOrExit,
+  ownDatabaseConfigSchema,
+  peerAddressConfigSchema,
+  redisConfigSchema,
+} from "@clinic/platform/config";
 import { z } from "zod";
 
 /**
@@ -27,11 +35,8 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   HTTP_HOST: z.string().default("127.0.0.1"),
   HTTP_PORT: env.port().default(8080),
   METRICS_PORT: env.port().default(9464),
-  DOCTOR_ADDR: env.hostPort().default("127.0.0.1:50051"),
-  SLOT_ADDR: env.hostPort().default("127.0.0.1:50052"),
-  BOOKING_ADDR: env.hostPort().default("127.0.0.1:50053"),
-  /** Notifications and dead letters (admin routes only; readiness does not depend on it). */
-  NOTIFIER_ADDR: env.hostPort().default("127.0.0.1:50054"),
+  /** Every backend; the notifier serves notifications and dead letters (admin routes only; readiness does not depend on it). */
+  ...peerAddressConfigSchema.shape,
   /** Deadline of every gRPC call made for an HTTP request. */
   GRPC_DEADLINE_MS: env.positiveInt().default(5_000),
   /** Deadline of each backend's health check behind `/readyz`. */
@@ -43,8 +48,7 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
   /** Idle keep-alive connections are closed after this long. */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: env.positiveInt().default(65_000),
   /** The edge's own database: accounts, signing keys, refresh tokens, the audit log. */
-  ...databaseConfigSchema.shape,
-  PGDATABASE: z.string().default("clinic_edge"),
+  ...ownDatabaseConfigSchema("clinic_edge").shape,
   JWT_ISSUER: z.string().default("clinic-edge"),
   JWT_AUDIENCE: z.string().default("clinic-api"),
   ACCESS_TOKEN_TTL_SECONDS: env.positiveInt().default(24 * 60 * 60),

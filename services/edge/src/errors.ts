@@ -2,13 +2,13 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import {
   DomainError,
   fromServiceError,
-  httpStatusFromGrpc,
   isServiceError,
   toGrpcStatus,
   type FieldViolation,
   type RemoteError,
 } from "@clinic/platform";
 import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
+import { httpStatusFromGrpc } from "./http-status";
 import type { ErrorBody } from "./schemas/common";
 
 /** An error the edge itself decides on (an unknown route, a malformed body, ...). */

@@ -1,16 +1,6 @@
-import {
-  startOrRelease,
-  Lifecycle,
-  openServiceDatabase,
-  Partitioners,
-  createKafka,
-  createLogger,
-  createServiceMetrics,
-  startServiceHost,
-  type Logger,
-  type ServiceHost,
-} from "@clinic/platform";
-import { descriptorSetPath } from "@clinic/proto";
+import { createKafka, Partitioners } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
+import { openOwnDatabase, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { migrations } from "../migrations";
 import { BookingEventConsumer, ConsumerLagPoller } from "./booking-event-consumer";
 import { BookingEventHandler } from "./booking-event-handler";
@@ -22,9 +12,7 @@ import { createNotifierMetrics } from "./notifier-metrics";
 import { HttpSmsSender, SmtpSender } from "./senders";
 import { NOTIFIER_SERVICE_NAME, notifierService } from "./server";
 
-export interface RunningNotifierService extends ServiceHost {
-  lifecycle: Lifecycle;
-}
+export type RunningNotifierService = RunningGrpcService;
 
 /** Test seams that are not configuration. */
 export interface NotifierOverrides {
@@ -38,27 +26,17 @@ const HOUR_MS = 60 * 60 * 1000;
  * Wires the notifier; `main.ts` and tests both start it here. Health turns SERVING only once the
  * consumer has joined its group, and goes NOT_SERVING while the consumer is down.
  */
-export async function startNotifierService(
+export function startNotifierService(
   config: NotifierConfig,
   logger?: Logger,
   overrides: NotifierOverrides = {},
 ): Promise<RunningNotifierService> {
-  const log = logger ?? createLogger({ service: "notifier", level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(log);
-  const metrics = createServiceMetrics("notifier");
-  const notifierMetrics = createNotifierMetrics(metrics.registry);
-  return startOrRelease(lifecycle, async () => {
+  return startService({ name: "notifier", config, logger }, async (service) => {
+    const { lifecycle, logger: log } = service;
+    const notifierMetrics = createNotifierMetrics(service.registry);
     // Shutdown by stage: gRPC server (traffic), consumer and pollers (workers: stop consuming,
     // commit what is handled), DLQ producer (messaging), senders (clients), database (storage).
-    const db = await openServiceDatabase({
-      config,
-      database: config.PGDATABASE,
-      name: "notifier",
-      migrations,
-      lifecycle,
-      registry: metrics.registry,
-      logger: log,
-    });
+    const db = await openOwnDatabase(service, migrations);
     const repo = new NotificationRepository(db);
 
     const senders = {
@@ -122,19 +100,14 @@ export async function startNotifierService(
     maintenance.unref();
     lifecycle.onShutdown("maintenance", "workers", async () => clearInterval(maintenance));
 
-    const host = await startServiceHost({
-      config,
-      logger: log,
-      metrics,
-      lifecycle,
-      descriptorSetPath,
-      services: [notifierService(repo, new DeadLetterReplayer({ repo, senders, metrics: notifierMetrics, logger: log }))],
-    });
+    const running = await serveGrpc(service, [
+      notifierService(repo, new DeadLetterReplayer({ repo, senders, metrics: notifierMetrics, logger: log })),
+    ]);
     consumer.onMembershipChange((member) => {
       if (lifecycle.shuttingDown) return;
-      host.grpc.health.set("", member ? "SERVING" : "NOT_SERVING");
-      host.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
+      running.grpc.health.set("", member ? "SERVING" : "NOT_SERVING");
+      running.grpc.health.set(NOTIFIER_SERVICE_NAME, member ? "SERVING" : "NOT_SERVING");
     });
-    return { ...host, lifecycle };
+    return running;
   });
 }

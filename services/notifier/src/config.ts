@@ -1,17 +1,12 @@
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { env, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit } from "@clinic/platform/config";
 import { z } from "zod";
 import { worstCaseDeliveryMs } from "./backoff";
 
 /** A TCP port a client connects to: 0 ("any") makes no sense here, unlike for a listener. */
 const remotePort = () => z.coerce.number().int().min(1).max(65535);
 
-export const configSchema = commonConfigSchema
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50054, metricsPort: 9468, database: "clinic_notifier" })
   .extend({
-    ...databaseConfigSchema.shape,
-    ...kafkaConfigSchema.shape,
-    GRPC_PORT: env.port().default(50054),
-    METRICS_PORT: env.port().default(9468),
-    PGDATABASE: z.string().default("clinic_notifier"),
 
     BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
     DLQ_TOPIC: z.string().default("bookings.dlq"),

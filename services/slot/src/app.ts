@@ -1,17 +1,7 @@
-import {
-  startOrRelease,
-  Lifecycle,
-  openServiceDatabase,
-  createOutboxPublisher,
-  createGrpcClient,
-  createLogger,
-  createServiceMetrics,
-  startCache,
-  startServiceHost,
-  type Logger,
-  type ServiceHost,
-} from "@clinic/platform";
-import { bookingV1, descriptorSetPath, doctorV1 } from "@clinic/proto";
+import { startCache } from "@clinic/platform/cache";
+import type { Logger } from "@clinic/platform/logging";
+import { openGrpcClient, openOwnDatabaseWithOutbox, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
+import { bookingV1, doctorV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { SlotConfig } from "./config";
 import { doctorDirectory, seatInventory } from "./downstream";
@@ -19,37 +9,16 @@ import { SlotCacheWarmer } from "./cache-warmer";
 import { slotService } from "./server";
 import { SlotRepository, slotKey, type SlotRow } from "./slot-repository";
 
-export interface RunningService extends ServiceHost {
-  lifecycle: Lifecycle;
+export interface RunningService extends RunningGrpcService {
   /** Start-up warming of `slot:{id}`, running in the background. */
   warmer: SlotCacheWarmer;
 }
 
 /** Wires the slot service from its configuration; `main.ts` and tests both start it here. */
-export async function startSlotService(config: SlotConfig, logger?: Logger): Promise<RunningService> {
-  const log = logger ?? createLogger({ service: "slot", level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(log);
-  const metrics = createServiceMetrics("slot");
-  return startOrRelease(lifecycle, async () => {
-    const db = await openServiceDatabase({
-      config,
-      database: config.PGDATABASE,
-      name: "slot",
-      migrations,
-      lifecycle,
-      registry: metrics.registry,
-      logger: log,
-    });
-    const outbox = createOutboxPublisher({
-      clientId: "slot",
-      brokers: config.KAFKA_BROKERS,
-      logger: log,
-      registry: metrics.registry,
-      lifecycle,
-      databases: [{ name: "slot", db }],
-    });
-
-    const { cache } = await startCache({ config, logger: log, registry: metrics.registry, lifecycle });
+export function startSlotService(config: SlotConfig, logger?: Logger): Promise<RunningService> {
+  return startService({ name: "slot", config, logger }, async (service) => {
+    const { db, outbox } = await openOwnDatabaseWithOutbox(service, migrations);
+    const { cache } = await startCache(service);
     const slotCache = cache.keyed<SlotRow>({ name: "slot", ttlSeconds: config.CACHE_SLOT_TTL_SECONDS, key: slotKey });
     const repository = new SlotRepository(db, config.SLOT_EVENTS_TOPIC, {
       slots: slotCache,
@@ -60,36 +29,27 @@ export async function startSlotService(config: SlotConfig, logger?: Logger): Pro
       cache,
       slotCache,
       { days: config.CACHE_WARM_DAYS, maxSlots: config.CACHE_WARM_MAX_SLOTS, batchSize: config.CACHE_WARM_BATCH_SIZE },
-      log,
+      service.logger,
     );
-    lifecycle.onShutdown("cache warmer", "workers", () => warmer.stop());
+    service.lifecycle.onShutdown("cache warmer", "workers", () => warmer.stop());
 
-    const doctor = createGrpcClient(doctorV1.DoctorServiceClient, {
+    const doctor = openGrpcClient(service.lifecycle, "doctor client", doctorV1.DoctorServiceClient, {
       address: config.DOCTOR_ADDR,
       serviceName: "clinic.doctor.v1.DoctorService",
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["GetDoctor"],
     });
-    lifecycle.onShutdown("doctor client", "clients", async () => doctor.close());
     // Both calls set an absolute state (a capacity, "retired"), so repeating one is harmless.
-    const booking = createGrpcClient(bookingV1.BookingServiceClient, {
+    const booking = openGrpcClient(service.lifecycle, "booking client", bookingV1.BookingServiceClient, {
       address: config.BOOKING_ADDR,
       serviceName: "clinic.booking.v1.BookingService",
       deadlineMs: config.GRPC_CLIENT_DEADLINE_MS,
       idempotentMethods: ["SetSlotCapacity", "RetireSlot"],
     });
-    lifecycle.onShutdown("booking client", "clients", async () => booking.close());
 
-    const host = await startServiceHost({
-      config,
-      logger: log,
-      metrics,
-      lifecycle,
-      descriptorSetPath,
-      services: [slotService(repository, doctorDirectory(doctor), seatInventory(booking))],
-    });
+    const running = await serveGrpc(service, [slotService(repository, doctorDirectory(doctor), seatInventory(booking))]);
     outbox.start();
     if (config.CACHE_WARM_ON_START) warmer.start();
-    return { ...host, lifecycle, warmer };
+    return { ...running, warmer };
   });
 }

@@ -1,9 +1,8 @@
-import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema } from "@clinic/platform/cache";
+import { env, grpcClientConfigSchema, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit, peerAddressConfigSchema } from "@clinic/platform/config";
 import { z } from "zod";
 
-export const configSchema = commonConfigSchema.extend({
-  ...databaseConfigSchema.shape,
-  ...kafkaConfigSchema.shape,
+export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50052, metricsPort: 9466, database: "clinic_slot" }).extend({
   ...cacheConfigSchema.shape,
   /** GetSlot and BatchGetSlots (`slot:{id}`). */
   CACHE_SLOT_TTL_SECONDS: env.positiveInt().default(300),
@@ -14,14 +13,13 @@ export const configSchema = commonConfigSchema.extend({
   CACHE_WARM_MAX_SLOTS: env.nonNegativeInt().default(10_000),
   CACHE_WARM_BATCH_SIZE: env.positiveInt().default(500),
   SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
-  GRPC_PORT: env.port().default(50052),
-  METRICS_PORT: env.port().default(9466),
-  PGDATABASE: z.string().default("clinic_slot"),
-  /** The doctor service, asked whether a doctor exists before slots are created for them. */
-  DOCTOR_ADDR: env.hostPort().default("127.0.0.1:50051"),
-  /** The booking service, which owns seat inventory: capacity changes and deletes go there first. */
-  BOOKING_ADDR: env.hostPort().default("127.0.0.1:50053"),
-  GRPC_CLIENT_DEADLINE_MS: env.positiveInt().default(2_000),
+  /**
+   * DOCTOR_ADDR: the doctor service, asked whether a doctor exists before slots are created for
+   * them. BOOKING_ADDR: the booking service, which owns seat inventory: capacity changes and
+   * deletes go there first.
+   */
+  ...peerAddressConfigSchema.pick({ DOCTOR_ADDR: true, BOOKING_ADDR: true }).shape,
+  ...grpcClientConfigSchema.shape,
 });
 
 export type SlotConfig = z.output<typeof configSchema>;

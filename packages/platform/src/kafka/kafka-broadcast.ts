@@ -1,0 +1,163 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Consumer, Kafka } from "kafkajs";
+import type { Logger } from "../logging/logger";
+
+/** One record as a broadcast listener's handler sees it. */
+export interface BroadcastMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface BroadcastListenerOptions {
+  kafka: Kafka;
+  topics: readonly string[];
+  /** Start of the group id; the process adds its host, pid and a random suffix. */
+  groupPrefix: string;
+  /** Called for every record, in partition order. Should not throw: a record is not delivered twice. */
+  handle(message: BroadcastMessage): void | Promise<void>;
+  /**
+   * Called once the positions of a (re)joined consumer are fixed and its first fetch went out:
+   * records before that moment were not seen (the group starts at the latest offset), so whatever
+   * was derived from them must be refreshed now.
+   */
+  caughtUp?(): void;
+  /** Whether the listener is a member of its group and fetching, for a gauge or a health check. */
+  connectionChanged?(connected: boolean): void;
+  logger: Logger;
+  /** Longest idle long poll; stopping waits for the fetch in flight. Default 1000. */
+  maxWaitTimeInMs?: number;
+}
+
+/**
+ * A consumer for records every process must see (cache invalidation, live pushes): each process is
+ * its own consumer group (`<prefix>-<host>-<pid>-<random>`), starts at the latest offset and
+ * commits nothing, because a restarted process holds no state derived from earlier records.
+ * Kafka being away never stops the process: the listener retries in the background with capped
+ * backoff. On stop it leaves the group and deletes it, so a fleet that restarts often leaves no
+ * empty groups behind for the broker to expire.
+ */
+export class BroadcastListener {
+  readonly groupId: string;
+  private readonly consumer: Consumer;
+  private stopped = false;
+  private everJoined = false;
+  private positionsPending = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly firstCatchUp: Promise<void>;
+  private resolveFirstCatchUp!: () => void;
+
+  constructor(private readonly options: BroadcastListenerOptions) {
+    this.groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
+    this.firstCatchUp = new Promise((resolve) => (this.resolveFirstCatchUp = resolve));
+    this.consumer = options.kafka.consumer({
+      groupId: this.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
+    });
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, () => {
+      this.everJoined = true;
+      this.positionsPending = true;
+      options.logger.info({ topics: options.topics, group: this.groupId }, "listening to every record of the topics");
+    });
+    // FETCH (not FETCH_START) comes after kafkajs resolved the starting offsets: from then on
+    // nothing is missed, so that is when derived state is refreshed.
+    this.consumer.on(events.FETCH, () => {
+      if (!this.positionsPending) return;
+      this.positionsPending = false;
+      options.connectionChanged?.(true);
+      options.caughtUp?.();
+      this.resolveFirstCatchUp();
+    });
+    this.consumer.on(events.DISCONNECT, () => options.connectionChanged?.(false));
+    this.consumer.on(events.CRASH, (event) => {
+      options.connectionChanged?.(false);
+      if (event.payload.restart || this.stopped) return;
+      // kafkajs gave up on this run: start over from the connect.
+      options.logger.warn({ err: event.payload.error, group: this.groupId }, "broadcast consumer crashed; restarting");
+      this.loop = (this.loop ?? Promise.resolve()).then(async () => {
+        await this.consumer.disconnect().catch(() => undefined);
+        await this.run();
+      });
+    });
+  }
+
+  /** Starts in the background; start-up never waits for Kafka. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Resolves once the listener first caught up (tests; diagnostics). */
+  caughtUp(): Promise<void> {
+    return this.firstCatchUp;
+  }
+
+  /**
+   * Leaves and deletes the group. Neither waits beyond `timeoutMs` for a broker that does not
+   * answer: there is nothing to commit, and a start still retrying gives up once it sees the stop.
+   */
+  async stop(timeoutMs = 2_000): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await withinMs(timeoutMs, Promise.all([this.consumer.disconnect().catch(() => undefined), this.loop]));
+    if (this.everJoined) await withinMs(timeoutMs, this.deleteGroup());
+  }
+
+  private async deleteGroup(): Promise<void> {
+    // No retries: a broker that is away at shutdown expires the empty group by itself.
+    const admin = this.options.kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.groupId]);
+    } catch (err) {
+      this.options.logger.debug({ err, group: this.groupId }, "could not delete the broadcast consumer group");
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { topics, logger } = this.options;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await this.consumer.connect();
+        // A stop during a step found nothing to disconnect yet: checked after every step.
+        if (this.stopped) break;
+        await this.consumer.subscribe({ topics: [...topics], fromBeginning: false });
+        if (this.stopped) break;
+        await this.consumer.run({
+          autoCommit: false,
+          eachMessage: async ({ topic, partition, message }) =>
+            this.options.handle({ topic, partition, offset: message.offset, key: message.key, value: message.value }),
+        });
+        if (this.stopped) break;
+        if (attempt > 1) logger.info({ topics }, "broadcast consumer recovered");
+        return;
+      } catch (err) {
+        if (this.stopped) break;
+        if (attempt === 1) logger.warn({ err, topics }, "broadcast consumer cannot start; retrying in the background");
+        await this.consumer.disconnect().catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    // Stopped while starting: what got connected meanwhile goes as well.
+    await this.consumer.disconnect().catch(() => undefined);
+  }
+}
+
+async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.then(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

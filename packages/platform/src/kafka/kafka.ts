@@ -1,0 +1,30 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from "kafkajs";
+import type { Logger } from "../logging/logger";
+
+export { Kafka, Partitioners } from "kafkajs";
+export type { Consumer, Producer, Admin, EachMessagePayload, KafkaMessage } from "kafkajs";
+
+/** Routes kafkajs's own logs into the service's JSON log at matching levels. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const child = { kafka: extra };
+      if (level === logLevel.ERROR) logger.error(child, message);
+      else if (level === logLevel.WARN) logger.warn(child, message);
+      else if (level === logLevel.INFO) logger.debug(child, message);
+      else logger.trace(child, message);
+    };
+}
+
+export function createKafka(settings: { clientId: string; brokers: readonly string[]; logger: Logger }): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: [...settings.brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(settings.logger),
+    retry: { initialRetryTime: 200, retries: 8 },
+  });
+}
