@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, addMinutes, expectError, hoursAhead, startStack, type Stack } from "./harness";
+import { addMinutes, expectError, Fixtures, hoursAhead, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * Doctors and slots through the edge, over the real doctor, slot and booking services: CRUD,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, startStack, type Answer, type Stack } from "./harness";
+import { type Answer, Fixtures, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * The promise that matters most: a slot is never booked beyond its capacity. Hundreds of

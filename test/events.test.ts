@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createKafka, type Consumer, type KafkaMessage } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { Fixtures, Http, startStack, type Stack } from "./harness";
+import { eventually, Fixtures, Http, type Stack, stackEnv, startStack, testLogger } from "@clinic/test-stack";
 
 /**
  * From an HTTP booking to a sent e-mail and SMS: the booking's state changes go through the

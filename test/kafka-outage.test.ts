@@ -4,10 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
-import { eventually } from "@clinic/test-support";
-import { Fixtures, Http, startStack, type Stack } from "./harness";
-import { SseClient } from "./sse-client";
-import { isolatedStackEnv } from "./platform-processes";
+import { eventually, Fixtures, Http, isolatedStackEnv, SseClient, type Stack, startStack } from "@clinic/test-stack";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");

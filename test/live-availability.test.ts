@@ -2,9 +2,18 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKafka } from "@clinic/platform";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
-import { SseClient, type SseOpenOptions } from "./sse-client";
+import {
+  eventually,
+  expectError,
+  Fixtures,
+  Http,
+  SseClient,
+  type SseOpenOptions,
+  type Stack,
+  stackEnv,
+  startStack,
+  testLogger,
+} from "@clinic/test-stack";
 
 /**
  * `GET /api/v1/availability/stream` against the whole platform in this process: real bookings

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { eventually } from "@clinic/test-support";
-import { expectError, Fixtures, Http, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * The dashboards and alert rules in deploy/observability against what the services really

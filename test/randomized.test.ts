@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, startStack, type Answer, type Stack } from "./harness";
+import { type Answer, Fixtures, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /** Small seeded PRNG (mulberry32): the same seed gives the same mix of operations. */
 function prng(seed: number): () => number {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, SHARD_COUNT, startStack, type Stack } from "./harness";
+import { Fixtures, Http, SHARD_COUNT, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * The admin list gathers from every shard and merges newest first. Doctors are picked so that

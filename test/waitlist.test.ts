@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { eventually } from "@clinic/test-support";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * The waitlist through the edge over the real services: a freed seat goes to the first patient

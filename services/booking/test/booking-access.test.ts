@@ -1,26 +1,30 @@
 import { randomUUID } from "node:crypto";
 import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, type slotV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, startTestIssuer, type Identity, type ScratchDatabase } from "@clinic/test-support";
-import { Metadata, status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
-  DoctorApi,
-  SlotApi,
   addMinutes,
+  ADMIN,
+  createScratchDatabase,
+  DoctorApi,
   failure,
+  FORBIDDEN,
+  freePort,
   hoursAhead,
+  type Identity,
   metadataAs,
+  type ScratchDatabase,
+  SlotApi,
   startBooking,
   startDoctor,
-  startSlot,
-  testIssuer,
   type StartedBooking,
   type StartedService,
+  startSlot,
+  startTestIssuer,
+  testIssuer,
+  UNAUTHENTICATED,
   type Who,
-} from "../../slot/test/harness";
+} from "@clinic/test-stack";
+import { Metadata, status } from "@grpc/grpc-js";
 
 const { BOOKING_STATUS_PENDING: PENDING, BOOKING_STATUS_CONFIRMED: CONFIRMED, BOOKING_STATUS_CANCELLED: CANCELLED } = bookingV1.BookingStatus;
 

@@ -1,22 +1,29 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createGrpcClient, createKafka, createRedis, unary, type Redis } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  DoctorApi,
-  SlotApi,
-  callAs,
   addMinutes,
+  ADMIN,
+  cacheRequests,
+  callAs,
+  createScratchDatabase,
+  DoctorApi,
+  eventually,
   failure,
+  freePort,
   hoursAhead,
+  RedisServer,
+  type ScratchDatabase,
+  SlotApi,
+  stackEnv,
   startBooking,
   startDoctor,
-  startSlot,
   type StartedBooking,
   type StartedService,
-} from "../../slot/test/harness";
+  startSlot,
+  testLogger,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 class Bookings {
   private readonly client: bookingV1.BookingServiceClient;

@@ -1,5 +1,5 @@
 import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
-import { createScratchDatabase, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, testLogger } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 import { ensureMonthlyPartitions } from "../src/partitions";
 

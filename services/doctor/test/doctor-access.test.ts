@@ -1,21 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, doctorV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, startTestIssuer, type ScratchDatabase } from "@clinic/test-support";
-import { Metadata, status } from "@grpc/grpc-js";
 import {
   ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
+  createScratchDatabase,
   failure,
+  FORBIDDEN,
+  freePort,
   metadataAs,
+  type ScratchDatabase,
   startBooking,
   startDoctor,
-  testIssuer,
   type StartedBooking,
   type StartedService,
+  startTestIssuer,
+  testIssuer,
+  UNAUTHENTICATED,
   type Who,
-} from "../../slot/test/harness";
+} from "@clinic/test-stack";
+import { Metadata, status } from "@grpc/grpc-js";
 
 
 /** Doctors are public to read; only admins write them, checked from the caller's own token. */

@@ -1,7 +1,22 @@
 import { createGrpcClient, createRedis, unary, type Redis } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { ADMIN, callAs, startBooking, startDoctor, type StartedBooking, type StartedService } from "../../slot/test/harness";
+import {
+  ADMIN,
+  cacheRequests,
+  callAs,
+  createScratchDatabase,
+  eventually,
+  freePort,
+  RedisServer,
+  type ScratchDatabase,
+  stackEnv,
+  startBooking,
+  startDoctor,
+  type StartedBooking,
+  type StartedService,
+  testLogger,
+  uniqueKeyPrefix,
+} from "@clinic/test-stack";
 
 class Doctors {
   private readonly client: doctorV1.DoctorServiceClient;

@@ -1,5 +1,5 @@
 import { createLogger, createRedis, type Logger, type Redis } from "@clinic/platform";
-import { RedisServer, eventually, testLogger, uniqueKeyPrefix } from "@clinic/test-support";
+import { eventually, RedisServer, testLogger, uniqueKeyPrefix } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createRateLimiter, rateLimitHeaders, type RateDecision, type RateLimiter, type RateLimiterOptions, type RatePolicies } from "../src/rate-limit";
 

@@ -1,5 +1,5 @@
 import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
-import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 
 const TABLES = ["booking_contacts", "dead_letters", "notifications"];

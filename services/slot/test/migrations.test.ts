@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
-import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 
 async function tableExists(db: ScratchDatabase, table: string): Promise<boolean> {

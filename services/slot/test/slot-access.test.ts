@@ -1,24 +1,26 @@
 import { createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, slotV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
-  DoctorApi,
-  SlotApi,
   addMinutes,
+  ADMIN,
   callAs,
+  createScratchDatabase,
+  DoctorApi,
   failure,
+  FORBIDDEN,
+  freePort,
   hoursAhead,
+  type ScratchDatabase,
+  SlotApi,
   startBooking,
   startDoctor,
-  startSlot,
   type StartedBooking,
   type StartedService,
+  startSlot,
+  UNAUTHENTICATED,
   type Who,
-} from "./harness";
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 const { Weekday } = slotV1;
 const EVERY_DAY = [

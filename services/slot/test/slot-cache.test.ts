@@ -1,19 +1,27 @@
 import { createRedis, type Redis } from "@clinic/platform";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  DoctorApi,
-  SlotApi,
   addMinutes,
+  cacheRequests,
+  createScratchDatabase,
+  DoctorApi,
+  eventually,
   failure,
+  freePort,
   hoursAhead,
+  RedisServer,
+  type ScratchDatabase,
+  SlotApi,
+  stackEnv,
   startBooking,
   startDoctor,
-  startSlot,
   type StartedBooking,
   type StartedService,
   type StartedSlotService,
-} from "./harness";
+  startSlot,
+  testLogger,
+  uniqueKeyPrefix,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 /**
  * The slot service's Redis caches (`slot:{id}` and `doctor:{id}:slots`) with the real doctor and

@@ -4,14 +4,13 @@ import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { createDatabase, migrateLatest, OUTBOX_CHANNEL, runPrepared, writeOutbox, type Knex } from "@clinic/platform";
-import { eventually, testLogger } from "@clinic/test-support";
+import { eventually, isolatedStackEnv, repoRoot, testLogger } from "@clinic/test-stack";
 import { Client } from "pg";
-import { migrations } from "../services/booking/migrations";
-import { decodeBookingId, newBookingId } from "../services/booking/src/booking-id";
-import { BookingShardRepository } from "../services/booking/src/booking-repository";
-import { ensureMonthlyPartitions } from "../services/booking/src/partitions";
-import type { SlotInfo } from "../services/booking/src/slot-directory";
-import { isolatedStackEnv, repoRoot } from "./platform-processes";
+import { migrations } from "../migrations";
+import { decodeBookingId, newBookingId } from "../src/booking-id";
+import { BookingShardRepository } from "../src/booking-repository";
+import { ensureMonthlyPartitions } from "../src/partitions";
+import type { SlotInfo } from "../src/slot-directory";
 
 const run = promisify(execFile);
 

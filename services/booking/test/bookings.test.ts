@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { testLogger } from "@clinic/test-support";
-import { archiveOldBookings } from "../services/booking/src/archive";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
+import { expectError, Fixtures, Http, type Stack, startStack, testLogger } from "@clinic/test-stack";
+import { archiveOldBookings } from "../src/archive";
 
 /**
  * The booking lifecycle through the edge over the real services: hold, confirm, cancel, the

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@clinic/platform";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { RescheduleConsumer } from "../services/booking/src/reschedule-consumer";
-import { RescheduleSaga } from "../services/booking/src/reschedule-saga";
-import { Fixtures, Http, expectError, hoursAhead, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, hoursAhead, Http, type Stack, stackEnv, startStack, testLogger } from "@clinic/test-stack";
+import { RescheduleConsumer } from "../src/reschedule-consumer";
+import { RescheduleSaga } from "../src/reschedule-saga";
 
 /**
  * The cancellation window (per doctor, default CANCELLATION_WINDOW_HOURS = 24) and rescheduling
