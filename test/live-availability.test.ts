@@ -11,7 +11,7 @@ import {
   type SseOpenOptions,
   type Stack,
   stackEnv,
-  startStack,
+  startStackWithFixtures,
   testLogger,
 } from "@clinic/test-stack";
 
@@ -24,26 +24,20 @@ describe("live availability (Server-Sent Events)", () => {
   jest.setTimeout(180_000);
   /** The cap per client address; the 1,000 subscribers come from many loopback addresses. */
   const PER_ADDRESS = 25;
-  let stack: Stack;
-  let admin: Http;
-  let make: Fixtures;
+  let stack: Stack, admin: Http, make: Fixtures;
   let doctorId: string;
 
   beforeAll(async () => {
-    stack = await startStack({
+    ({ stack, http: admin, make } = await startStackWithFixtures({
       name: "e2e_live",
       edge: { LIVE_MAX_STREAMS_PER_ADDRESS: String(PER_ADDRESS), LIVE_HEARTBEAT_MS: "500" },
-    });
-    admin = stack.http();
-    make = new Fixtures(admin);
+    }));
     doctorId = (await make.doctor("cardiology")).id;
     // Events flow from here on (a stream opened earlier would still get its seats: the feed
     // reads every watched slot again once it is positioned).
     await stack.edge.liveFeed.caughtUp();
   });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   const streamPath = (slotIds: readonly string[]) => `/api/v1/availability/stream?slotIds=${slotIds.join(",")}`;
   const open = (slotIds: readonly string[], options?: SseOpenOptions) => SseClient.open(stack.baseUrl, streamPath(slotIds), options);

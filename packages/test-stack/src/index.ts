@@ -19,11 +19,13 @@ export * from "./platform-stack";
 export * from "./grpc-clients";
 export * from "./http-client";
 export * from "./fixtures";
+export * from "./migrations-test";
 
 // Fakes of the outside world and of outages.
 export * from "./smtp-server";
 export * from "./sms-provider";
 export * from "./redis-server";
+export * from "./redis-outage";
 export * from "./notifier-kafka";
 export * from "./notifier-env";
 export * from "./booking-events";

@@ -5,6 +5,7 @@ import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/
 import { configSchema as edgeConfigSchema, startEdge, type RunningEdge } from "@clinic/edge-service";
 import { configSchema as notifierConfigSchema, startNotifierService } from "@clinic/notifier-service";
 import { configSchema as slotConfigSchema, startSlotService } from "@clinic/slot-service";
+import { Fixtures } from "./fixtures";
 import { freePort } from "./free-port";
 import { Http, edgeSigner, type Signer } from "./http-client";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
@@ -264,4 +265,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
+}
+
+/** The whole platform, an admin client of its edge, and fixtures made through that client. */
+export interface StackWithFixtures {
+  stack: Stack;
+  http: Http;
+  make: Fixtures;
+}
+
+/** What most end-to-end suites start with (in `beforeAll`; `stack.stop()` in `afterAll`). */
+export async function startStackWithFixtures(options: StackOptions): Promise<StackWithFixtures> {
+  const stack = await startStack(options);
+  const http = stack.http();
+  return { stack, http, make: new Fixtures(http) };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { expectError, Fixtures, Http, type Stack, startStack, testLogger } from "@clinic/test-stack";
+import { expectError, Fixtures, Http, type Stack, startStackWithFixtures, testLogger } from "@clinic/test-stack";
 import { archiveOldBookings } from "../src/archive";
 
 /**
@@ -7,18 +7,9 @@ import { archiveOldBookings } from "../src/archive";
  * state conflicts, one active booking per patient and slot, lists, and idempotent retries.
  */
 describe("bookings through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_bookings" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_bookings" })));
+  afterAll(() => stack?.stop());
 
   const availability = async (slotId: string) => {
     const res = await http.get(`/api/v1/availability?slotIds=${slotId}`);

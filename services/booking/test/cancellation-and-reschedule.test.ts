@@ -1,6 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@clinic/platform";
-import { eventually, expectError, Fixtures, hoursAhead, Http, type Stack, stackEnv, startStack, testLogger } from "@clinic/test-stack";
+import {
+  eventually,
+  expectError,
+  Fixtures,
+  hoursAhead,
+  Http,
+  type Stack,
+  stackEnv,
+  startStackWithFixtures,
+  testLogger,
+} from "@clinic/test-stack";
 import { RescheduleConsumer } from "../src/reschedule-consumer";
 import { RescheduleSaga } from "../src/reschedule-saga";
 
@@ -11,18 +21,9 @@ import { RescheduleSaga } from "../src/reschedule-saga";
  * one step or changes nothing, under races.
  */
 describe("cancellation window and reschedule", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_reschedule" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_reschedule" })));
+  afterAll(() => stack?.stop());
 
   const held = async (slotId: string): Promise<number> => (await http.get(`/api/v1/availability?slotIds=${slotId}`)).body.availability[0].held;
   const put = (as: Http, doctorId: string, hours: number | null) => as.request("PUT", `/api/v1/doctors/${doctorId}/booking-policy`, { json: { cancellationWindowHours: hours } });

@@ -3,10 +3,11 @@ import { doctorV1 } from "@clinic/proto";
 import {
   ADMIN,
   cacheRequests,
+  cachesAgain,
   callAs,
   createScratchDatabase,
-  eventually,
   freePort,
+  privateRedis,
   RedisServer,
   type ScratchDatabase,
   stackEnv,
@@ -112,20 +113,18 @@ describe("doctor service list cache", () => {
   });
 
   describe("with its Redis killed", () => {
-    let server: RedisServer;
     let service: StartedService;
     let doctors: Doctors;
-
-    beforeAll(async () => {
-      server = await RedisServer.start();
-      service = await startDoctor({ BOOKING_ADDR: bookingAddress, REDIS_URL: server.url, CACHE_COOLDOWN_MS: "200" });
-      doctors = new Doctors(service.address);
-    });
-    afterAll(async () => {
-      doctors?.close();
-      await service?.stop();
-      await server?.kill();
-    });
+    const server = privateRedis(
+      async (url) => {
+        service = await startDoctor({ BOOKING_ADDR: bookingAddress, REDIS_URL: url, CACHE_COOLDOWN_MS: "200" });
+        doctors = new Doctors(service.address);
+      },
+      async () => {
+        doctors?.close();
+        await service?.stop();
+      },
+    );
 
     it("lists correctly through every write, then caches again after a restart", async () => {
       const first = await doctors.create("Dr. First");
@@ -144,11 +143,7 @@ describe("doctor service list cache", () => {
       expect(await cacheRequests(service.metricsPort, "doctors", "error")).toBeGreaterThanOrEqual(4);
 
       await server.restart();
-      await eventually(async () => {
-        const hits = await cacheRequests(service.metricsPort, "doctors", "hit");
-        expect(await doctors.list()).toEqual(["Dr. Zed"]);
-        return (await cacheRequests(service.metricsPort, "doctors", "hit")) > hits ? true : undefined;
-      }, 15_000);
+      await cachesAgain(service.metricsPort, "doctors", async () => expect(await doctors.list()).toEqual(["Dr. Zed"]));
     });
 
     it("starts with Redis down, serving uncached", async () => {

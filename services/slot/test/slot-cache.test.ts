@@ -2,13 +2,13 @@ import { createRedis, type Redis } from "@clinic/platform";
 import {
   addMinutes,
   cacheRequests,
+  cachesAgain,
   createScratchDatabase,
   DoctorApi,
-  eventually,
   failure,
   freePort,
   hoursAhead,
-  RedisServer,
+  privateRedis,
   type ScratchDatabase,
   SlotApi,
   stackEnv,
@@ -153,23 +153,18 @@ describe("slot service cache", () => {
   });
 
   describe("with its Redis killed", () => {
-    let server: RedisServer;
     let outage: StartedSlotService;
     let api: SlotApi;
-
-    beforeAll(async () => {
-      server = await RedisServer.start();
-      outage = await startSlot(
-        { DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: booking.address, REDIS_URL: server.url, CACHE_COOLDOWN_MS: "200" },
-        slotService.db,
-      );
-      api = new SlotApi(outage.address);
-    });
-    afterAll(async () => {
-      api?.close();
-      await outage?.stop();
-      await server?.kill();
-    });
+    const server = privateRedis(
+      async (url) => {
+        outage = await startSlot({ DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: booking.address, REDIS_URL: url, CACHE_COOLDOWN_MS: "200" }, slotService.db);
+        api = new SlotApi(outage.address);
+      },
+      async () => {
+        api?.close();
+        await outage?.stop();
+      },
+    );
 
     it("answers every read and write correctly, then fills the cache again after a restart", async () => {
       const doctorId = await doctors.create();
@@ -194,11 +189,7 @@ describe("slot service cache", () => {
       expect(await cacheRequests(outage.metricsPort, "slot", "error")).toBeGreaterThanOrEqual(3);
 
       await server.restart();
-      await eventually(async () => {
-        const hits = await cacheRequests(outage.metricsPort, "slot", "hit");
-        expect((await api.getSlot(slot!.id)).slot).toEqual(updated);
-        return (await cacheRequests(outage.metricsPort, "slot", "hit")) > hits ? true : undefined;
-      }, 15_000);
+      await cachesAgain(outage.metricsPort, "slot", async () => expect((await api.getSlot(slot!.id)).slot).toEqual(updated));
       const listHits = await cacheRequests(outage.metricsPort, "doctor_slots", "hit");
       expect((await api.listSlots({ doctorId })).slots).toEqual([updated]);
       expect((await api.listSlots({ doctorId })).slots).toEqual([updated]);
