@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { RuleTester } from "eslint";
 import tseslint from "typescript-eslint";
-import rule = require("./no-cross-package-relative-import");
+import rule from "./no-cross-package-relative-import";
 
 const root = path.resolve(__dirname, "..", "..");
 const at = (file: string) => path.join(root, file);
