@@ -3,16 +3,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKafka } from "@clinic/platform";
 import {
-  eventually,
-  expectError,
-  Fixtures,
-  Http,
-  SseClient,
-  type SseOpenOptions,
-  type Stack,
-  stackEnv,
-  startStackWithFixtures,
-  testLogger,
+  eventually, expectError, Fixtures, Http, SseClient, type SseOpenOptions, type Stack, stackEnv,
+  startStackWithFixtures, testLogger,
 } from "@clinic/test-stack";
 
 /**

@@ -10,6 +10,13 @@ const at = (file: string) => path.join(root, file);
 const ruleTester = new RuleTester({ languageOptions: { ecmaVersion: "latest", sourceType: "module" } });
 const typescript = { languageOptions: { parser: tseslint.parser } };
 
+/** An import of `source` in `file`, reported as reaching from package `from` into package `to`. */
+const reaching = (file: string, source: string, from: string, to: string) => ({
+  filename: at(file),
+  code: `import { imported } from "${source}";`,
+  errors: [{ messageId: "crossPackage" as const, data: { source, from, to } }],
+});
+
 ruleTester.run("no-cross-package-relative-import", rule, {
   valid: [
     // Inside one package, however deep.
@@ -31,32 +38,16 @@ ruleTester.run("no-cross-package-relative-import", rule, {
     { filename: at("test/whole-platform.test.ts"), code: "const dashboards = require(path.join(root, 'deploy/x.js'));" },
   ],
   invalid: [
-    {
-      filename: at("services/slot/test/harness.ts"),
-      code: 'import { startBookingService } from "../../booking/src/app";',
-      errors: [{ messageId: "crossPackage", data: { source: "../../booking/src/app", from: "@clinic/slot-service", to: "@clinic/booking-service" } }],
-    },
-    {
-      filename: at("services/booking/test/booking-cache.test.ts"),
-      code: 'import { startSlot } from "../../slot/test/harness";',
-      errors: [{ messageId: "crossPackage", data: { source: "../../slot/test/harness", from: "@clinic/booking-service", to: "@clinic/slot-service" } }],
-    },
-    {
-      filename: at("test/bookings.test.ts"),
-      code: 'import { archiveOldBookings } from "../services/booking/src/archive";',
-      errors: [{ messageId: "crossPackage", data: { source: "../services/booking/src/archive", from: "clinic-platform", to: "@clinic/booking-service" } }],
-    },
+    reaching("services/slot/test/harness.ts", "../../booking/src/app", "@clinic/slot-service", "@clinic/booking-service"),
+    reaching("services/booking/test/booking-cache.test.ts", "../../slot/test/harness", "@clinic/booking-service", "@clinic/slot-service"),
+    reaching("test/bookings.test.ts", "../services/booking/src/archive", "clinic-platform", "@clinic/booking-service"),
     {
       filename: at("test/harness.ts"),
       code: 'export { startEdge } from "../services/edge/src/app";\nexport * from "../packages/test-stack/src/time";',
       errors: [{ messageId: "crossPackage" }, { messageId: "crossPackage" }],
     },
     // A workspace package reaching up into the root package's folders.
-    {
-      filename: at("services/notifier/test/crash.test.ts"),
-      code: 'import { repoRoot } from "../../../test/platform-processes";',
-      errors: [{ messageId: "crossPackage", data: { source: "../../../test/platform-processes", from: "@clinic/notifier-service", to: "clinic-platform" } }],
-    },
+    reaching("services/notifier/test/crash.test.ts", "../../../test/platform-processes", "@clinic/notifier-service", "clinic-platform"),
     // Dynamic import and require.
     {
       filename: at("loadtest/src/run.ts"),

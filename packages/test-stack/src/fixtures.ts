@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Http } from "./http-client";
 import { addMinutes, hoursAhead } from "./time";
 
@@ -29,3 +30,16 @@ export class Fixtures {
     return { slotId, patientName: "Pat Patient", patientContact: "pat@example.org", ...extra };
   }
 }
+
+/**
+ * A slot as the booking service's own modules take it (its slot directory's `SlotInfo`), with
+ * fresh ids: for tests of the booking repository without the slot service. A day ahead, an hour
+ * long.
+ */
+export const slotAhead = (capacity: number): { id: string; doctorId: string; startTime: Date; endTime: Date; capacity: number } => ({
+  id: randomUUID(),
+  doctorId: randomUUID(),
+  startTime: new Date(Date.now() + 24 * 3_600_000),
+  endTime: new Date(Date.now() + 25 * 3_600_000),
+  capacity,
+});

@@ -8,17 +8,20 @@ import { ADMIN, callAs, type Who } from "./file-issuer";
  * left out, and the decoded error of a call that must fail.
  */
 
+/**
+ * A generated gRPC client of `serviceName` at `address`, its calls sent as `as` (an admin unless
+ * told; "anonymous" sends no token), with the deadline tests use.
+ */
+export function testClient<C>(Client: Parameters<typeof createGrpcClient<C>>[0], address: string, serviceName: string, as: Who = ADMIN): C {
+  return createGrpcClient(Client, { address, serviceName, deadlineMs: 10_000, interceptors: callAs(as) });
+}
+
 /** Promise-returning calls of the slot service, with proto defaults for fields left out; as admin unless told. */
 export class SlotApi {
   private readonly client: slotV1.SlotServiceClient;
 
   constructor(address: string, as: Who = ADMIN) {
-    this.client = createGrpcClient(slotV1.SlotServiceClient, {
-      address,
-      serviceName: "clinic.slot.v1.SlotService",
-      deadlineMs: 10_000,
-      interceptors: callAs(as),
-    });
+    this.client = testClient(slotV1.SlotServiceClient, address, "clinic.slot.v1.SlotService", as);
   }
 
   createSlot = (req: Partial<slotV1.CreateSlotRequest>) =>
@@ -43,12 +46,7 @@ export class DoctorApi {
   private readonly client: doctorV1.DoctorServiceClient;
 
   constructor(address: string, as: Who = ADMIN) {
-    this.client = createGrpcClient(doctorV1.DoctorServiceClient, {
-      address,
-      serviceName: "clinic.doctor.v1.DoctorService",
-      deadlineMs: 10_000,
-      interceptors: callAs(as),
-    });
+    this.client = testClient(doctorV1.DoctorServiceClient, address, "clinic.doctor.v1.DoctorService", as);
   }
 
   /** A new doctor's id. */

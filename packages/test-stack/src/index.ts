@@ -20,6 +20,7 @@ export * from "./grpc-clients";
 export * from "./http-client";
 export * from "./fixtures";
 export * from "./migrations-test";
+export * from "./stop-in-order";
 
 // Fakes of the outside world and of outages.
 export * from "./smtp-server";

@@ -165,32 +165,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const shardDbs: ScratchDatabase[] = [];
     for (let i = 0; i < SHARD_COUNT; i++) shardDbs.push(await scratch(`shard${i}`));
 
-    const doctor = withLifecycle(
-      await startDoctorService(
-        parseConfig(doctorConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
-          PGDATABASE: doctorDb.name,
-          GRPC_PORT: String(doctorPort),
-          METRICS_PORT: "0",
-          BOOKING_ADDR: address(bookingPort),
-        }),
-        logger("doctor"),
-      ),
-    );
-    const slot = withLifecycle(
-      await startSlotService(
-        parseConfig(slotConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
-          PGDATABASE: slotDb.name,
-          GRPC_PORT: String(slotPort),
-          METRICS_PORT: "0",
-          DOCTOR_ADDR: address(doctorPort),
-          BOOKING_ADDR: address(bookingPort),
-          GRPC_CLIENT_DEADLINE_MS: "10000",
-        }),
-        logger("slot"),
-      ),
-    );
+    /** A gRPC service's settings on this stack: its database, its port, metrics on any port. */
+    const grpcServiceEnv = (db: ScratchDatabase, port: number) => ({
+      ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
+      PGDATABASE: db.name,
+      GRPC_PORT: String(port),
+      METRICS_PORT: "0",
+    });
+    const doctorEnv = { ...grpcServiceEnv(doctorDb, doctorPort), BOOKING_ADDR: address(bookingPort) };
+    const doctor = withLifecycle(await startDoctorService(parseConfig(doctorConfigSchema, doctorEnv), logger("doctor")));
+    const slotEnv = {
+      ...grpcServiceEnv(slotDb, slotPort),
+      DOCTOR_ADDR: address(doctorPort),
+      BOOKING_ADDR: address(bookingPort),
+      GRPC_CLIENT_DEADLINE_MS: "10000",
+    };
+    const slot = withLifecycle(await startSlotService(parseConfig(slotConfigSchema, slotEnv), logger("slot")));
     // The reschedule sagas' steps: a topic and group of this stack's own, so no other stack's
     // booking service (another test file on the same Kafka) takes this one's steps.
     const reschedules = `e2e.reschedules.${options.name}.${randomUUID().slice(0, 8)}`;

@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { createDatabase, migrateLatest, OUTBOX_CHANNEL, runPrepared, writeOutbox, type Knex } from "@clinic/platform";
-import { eventually, isolatedStackEnv, repoRoot, testLogger } from "@clinic/test-stack";
+import { eventually, isolatedStackEnv, repoRoot, slotAhead, testLogger } from "@clinic/test-stack";
 import { Client } from "pg";
 import { migrations } from "../migrations";
 import { decodeBookingId, newBookingId } from "../src/booking-id";
@@ -32,7 +32,6 @@ const env = {
 };
 const stack = (...args: string[]) => run("bash", [path.join(repoRoot, "scripts/stack"), ...args], { env, timeout: 600_000 });
 
-const HOUR = 3_600_000;
 const dbSettings = (host: string, port: number, poolMax: number, applicationName: string) => ({
   host,
   port,
@@ -88,13 +87,7 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
     if (Object.keys(measured).length > 0) process.stderr.write(`backup-restore measured: ${JSON.stringify(measured)}\n`);
   }, 120_000);
 
-  const newSlot = (capacity: number): SlotInfo => ({
-    id: randomUUID(),
-    doctorId: randomUUID(),
-    startTime: new Date(Date.now() + 24 * HOUR),
-    endTime: new Date(Date.now() + 25 * HOUR),
-    capacity,
-  });
+  const newSlot = (capacity: number): SlotInfo => slotAhead(capacity);
 
   /** `n` bookings at once; resolves to the ids the database acknowledged (committed). */
   async function book(slot: SlotInfo, n: number): Promise<string[]> {

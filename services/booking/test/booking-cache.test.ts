@@ -1,28 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createGrpcClient, createKafka, createRedis, unary, type Redis } from "@clinic/platform";
+import { createKafka, createRedis, unary, type Redis } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
 import {
-  addMinutes,
-  ADMIN,
-  cacheRequests,
-  cachesAgain,
-  callAs,
-  createScratchDatabase,
-  DoctorApi,
-  eventually,
-  failure,
-  freePort,
-  hoursAhead,
-  privateRedis,
-  type ScratchDatabase,
-  SlotApi,
-  stackEnv,
-  startBooking,
-  startDoctor,
-  type StartedBooking,
-  type StartedService,
-  startSlot,
-  testLogger,
+  addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, eventually, failure, freePort,
+  hoursAhead, privateRedis, type ScratchDatabase, SlotApi, stackEnv, startBooking, startDoctor,
+  type StartedBooking, type StartedService, startSlot, stopInOrder, testClient, testLogger,
 } from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 
@@ -30,12 +12,7 @@ class Bookings {
   private readonly client: bookingV1.BookingServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(bookingV1.BookingServiceClient, {
-      address,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    this.client = testClient(bookingV1.BookingServiceClient, address, "clinic.booking.v1.BookingService");
   }
 
   /** A new booking's id. */
@@ -105,16 +82,7 @@ describe("booking service caches", () => {
   });
 
   afterAll(async () => {
-    viaA?.close();
-    viaB?.close();
-    slots?.close();
-    doctors?.close();
-    redis?.disconnect();
-    await slotService?.stop();
-    await a?.stop();
-    await b?.stop();
-    for (const db of shardDbs) await db.drop();
-    await doctorService?.stop();
+    await stopInOrder(viaA, viaB, slots, doctors, redis, slotService, a, b, ...shardDbs, doctorService);
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   });

@@ -1,15 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@clinic/platform";
 import {
-  eventually,
-  expectError,
-  Fixtures,
-  hoursAhead,
-  Http,
-  type Stack,
-  stackEnv,
-  startStackWithFixtures,
-  testLogger,
+  eventually, expectError, Fixtures, hoursAhead, Http, type Stack, stackEnv, startStackWithFixtures, testLogger,
 } from "@clinic/test-stack";
 import { RescheduleConsumer } from "../src/reschedule-consumer";
 import { RescheduleSaga } from "../src/reschedule-saga";

@@ -2,21 +2,9 @@ import { randomUUID } from "node:crypto";
 import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, doctorV1 } from "@clinic/proto";
 import {
-  ADMIN,
-  createScratchDatabase,
-  failure,
-  FORBIDDEN,
-  freePort,
-  metadataAs,
-  type ScratchDatabase,
-  startBooking,
-  startDoctor,
-  type StartedBooking,
-  type StartedService,
-  startTestIssuer,
-  testIssuer,
-  UNAUTHENTICATED,
-  type Who,
+  ADMIN, createScratchDatabase, failure, FORBIDDEN, freePort, metadataAs, type ScratchDatabase, startBooking,
+  startDoctor, type StartedBooking, type StartedService, startTestIssuer, stopInOrder, testIssuer,
+  UNAUTHENTICATED, type Who,
 } from "@clinic/test-stack";
 import { Metadata, status } from "@grpc/grpc-js";
 
@@ -35,12 +23,7 @@ describe("doctor service access control", () => {
     service = await startDoctor({ BOOKING_ADDR: booking.address });
     client = createGrpcClient(doctorV1.DoctorServiceClient, { address: service.address, serviceName: "clinic.doctor.v1.DoctorService", deadlineMs: 10_000 });
   });
-  afterAll(async () => {
-    client?.close();
-    await service?.stop();
-    await booking?.stop();
-    await shardDb?.drop();
-  });
+  afterAll(() => stopInOrder(client, service, booking, shardDb));
 
   const create = async (who: Who, name = "Dr. Ada") =>
     (await unary(client.createDoctor.bind(client), { name, specialization: "cardiology" }, await metadataAs(who))).doctor!;

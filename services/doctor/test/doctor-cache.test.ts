@@ -1,21 +1,8 @@
-import { createGrpcClient, createRedis, unary, type Redis } from "@clinic/platform";
+import { createRedis, unary, type Redis } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
 import {
-  ADMIN,
-  cacheRequests,
-  cachesAgain,
-  callAs,
-  createScratchDatabase,
-  freePort,
-  privateRedis,
-  RedisServer,
-  type ScratchDatabase,
-  stackEnv,
-  startBooking,
-  startDoctor,
-  type StartedBooking,
-  type StartedService,
-  testLogger,
+  cacheRequests, cachesAgain, createScratchDatabase, freePort, privateRedis, RedisServer, type ScratchDatabase,
+  stackEnv, startBooking, startDoctor, type StartedBooking, type StartedService, testClient, testLogger,
   uniqueKeyPrefix,
 } from "@clinic/test-stack";
 
@@ -23,12 +10,7 @@ class Doctors {
   private readonly client: doctorV1.DoctorServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(doctorV1.DoctorServiceClient, {
-      address,
-      serviceName: "clinic.doctor.v1.DoctorService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    this.client = testClient(doctorV1.DoctorServiceClient, address, "clinic.doctor.v1.DoctorService");
   }
 
   create = async (name: string, specialization = "cardiology") =>

@@ -1,16 +1,8 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import {
-  bookingEvent,
-  createScratchDatabase,
-  eventually,
-  newEmail,
-  newPhone,
-  notifierEnv,
-  type ScratchDatabase,
-  TestKafka,
-  TestSmsProvider,
-  TestSmtpServer,
+  bookingEvent, createScratchDatabase, eventually, newEmail, newPhone, notifierEnv, type ScratchDatabase,
+  TestKafka, TestSmsProvider, TestSmtpServer,
 } from "@clinic/test-stack";
 
 const repoRoot = path.resolve(__dirname, "..", "..", "..");

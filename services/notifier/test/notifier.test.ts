@@ -3,23 +3,9 @@ import { status } from "@grpc/grpc-js";
 import { parseConfig } from "@clinic/platform";
 import { eventsV1, notifierV1 } from "@clinic/proto";
 import {
-  bookingEvent,
-  createScratchDatabase,
-  eventually,
-  metricSample,
-  newEmail,
-  newPhone,
-  NotifierApi,
-  notifierEnv,
-  remoteError,
-  scrapeMetrics,
-  type ScratchDatabase,
-  startTestIssuer,
-  type TestIssuer,
-  TestKafka,
-  testLogger,
-  TestSmsProvider,
-  TestSmtpServer,
+  bookingEvent, createScratchDatabase, eventually, metricSample, newEmail, newPhone, NotifierApi, notifierEnv,
+  remoteError, scrapeMetrics, type ScratchDatabase, startTestIssuer, type TestIssuer, TestKafka, testLogger,
+  TestSmsProvider, TestSmtpServer,
 } from "@clinic/test-stack";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema } from "../src/config";

@@ -1,19 +1,8 @@
 import { parseConfig } from "@clinic/platform";
 import { notifierV1 } from "@clinic/proto";
 import {
-  bookingEvent,
-  createScratchDatabase,
-  eventually,
-  newPhone,
-  NotifierApi,
-  notifierEnv,
-  type ScratchDatabase,
-  startTestIssuer,
-  type TestIssuer,
-  TestKafka,
-  testLogger,
-  TestSmsProvider,
-  TestSmtpServer,
+  bookingEvent, createScratchDatabase, eventually, newPhone, NotifierApi, notifierEnv, type ScratchDatabase,
+  startTestIssuer, type TestIssuer, TestKafka, testLogger, TestSmsProvider, TestSmtpServer,
 } from "@clinic/test-stack";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema, type NotifierConfig } from "../src/config";

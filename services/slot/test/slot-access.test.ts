@@ -1,24 +1,9 @@
-import { createGrpcClient, unary } from "@clinic/platform";
+import { unary } from "@clinic/platform";
 import { bookingV1, slotV1 } from "@clinic/proto";
 import {
-  addMinutes,
-  ADMIN,
-  callAs,
-  createScratchDatabase,
-  DoctorApi,
-  failure,
-  FORBIDDEN,
-  freePort,
-  hoursAhead,
-  type ScratchDatabase,
-  SlotApi,
-  startBooking,
-  startDoctor,
-  type StartedBooking,
-  type StartedService,
-  startSlot,
-  UNAUTHENTICATED,
-  type Who,
+  addMinutes, ADMIN, createScratchDatabase, DoctorApi, failure, FORBIDDEN, freePort, hoursAhead,
+  type ScratchDatabase, SlotApi, startBooking, startDoctor, type StartedBooking, type StartedService, startSlot,
+  testClient, UNAUTHENTICATED, type Who,
 } from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 
@@ -69,12 +54,7 @@ describe("slot service access control", () => {
     shardDb = await createScratchDatabase("slot_access_booking");
     booking = await startBooking([shardDb], { SLOT_ADDR: slotService.address, SLOT_CACHE_TTL_MS: "0" }, bookingPort);
     doctors = new DoctorApi(doctorService.address);
-    seats = createGrpcClient(bookingV1.BookingServiceClient, {
-      address: booking.address,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    seats = testClient(bookingV1.BookingServiceClient, booking.address, "clinic.booking.v1.BookingService");
     ada = await doctors.create("Dr. Ada");
     bob = await doctors.create("Dr. Bob");
     asAdmin = api(ADMIN);

@@ -1,24 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { createGrpcClient, parseConfig, unary, type Lifecycle } from "@clinic/platform";
+import { parseConfig, unary, type Lifecycle } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
 import {
-  addMinutes,
-  ADMIN,
-  callAs,
-  createScratchDatabase,
-  DoctorApi,
-  failure,
-  freePort,
-  hoursAhead,
-  type ScratchDatabase,
-  stackServiceEnv,
-  SlotApi,
-  stackEnv,
-  startDoctor,
-  type StartedService,
-  startSlot,
-  testIssuer,
-  testLogger,
+  addMinutes, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead, type ScratchDatabase, SlotApi,
+  stackEnv, stackServiceEnv, startDoctor, type StartedService, startSlot, testClient, testIssuer, testLogger,
 } from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 import { configSchema as bookingConfigSchema, startBookingService } from "@clinic/booking-service";
@@ -58,12 +43,7 @@ describe("slot service with the real booking service", () => {
     bookingLifecycle = (await startBookingService(config, testLogger("booking"))).lifecycle;
     doctors = new DoctorApi(doctorService.address);
     slots = new SlotApi(slotService.address);
-    booking = createGrpcClient(bookingV1.BookingServiceClient, {
-      address: `127.0.0.1:${bookingPort}`,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    booking = testClient(bookingV1.BookingServiceClient, `127.0.0.1:${bookingPort}`, "clinic.booking.v1.BookingService");
   });
 
   afterAll(async () => {

@@ -1,25 +1,8 @@
 import { createRedis, type Redis } from "@clinic/platform";
 import {
-  addMinutes,
-  cacheRequests,
-  cachesAgain,
-  createScratchDatabase,
-  DoctorApi,
-  failure,
-  freePort,
-  hoursAhead,
-  privateRedis,
-  type ScratchDatabase,
-  SlotApi,
-  stackEnv,
-  startBooking,
-  startDoctor,
-  type StartedBooking,
-  type StartedService,
-  type StartedSlotService,
-  startSlot,
-  testLogger,
-  uniqueKeyPrefix,
+  addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead,
+  privateRedis, type ScratchDatabase, SlotApi, stackEnv, startBooking, startDoctor, type StartedBooking,
+  type StartedService, type StartedSlotService, startSlot, stopInOrder, testLogger, uniqueKeyPrefix,
 } from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 
@@ -50,15 +33,7 @@ describe("slot service cache", () => {
     await redis.connect();
   });
 
-  afterAll(async () => {
-    slots?.close();
-    doctors?.close();
-    redis?.disconnect();
-    await slotService?.stop();
-    await booking?.stop();
-    for (const db of shardDbs) await db.drop();
-    await doctorService?.stop();
-  });
+  afterAll(() => stopInOrder(slots, doctors, redis, slotService, booking, ...shardDbs, doctorService));
 
   async function newSlot(doctorId: string, hours: number, capacity = 3) {
     const start = hoursAhead(hours);

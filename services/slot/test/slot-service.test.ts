@@ -1,15 +1,7 @@
 import { encodeCursor } from "@clinic/platform";
 import { slotV1 } from "@clinic/proto";
 import {
-  addMinutes,
-  DoctorApi,
-  failure,
-  freePort,
-  hoursAhead,
-  SlotApi,
-  startDoctor,
-  type StartedService,
-  startSlot,
+  addMinutes, DoctorApi, failure, freePort, hoursAhead, SlotApi, startDoctor, type StartedService, startSlot,
 } from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 import { DateTime } from "luxon";
