@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { createDatabase, migrateLatest, OUTBOX_CHANNEL, runPrepared, writeOutbox, type Knex } from "@clinic/platform";
-import { eventually, isolatedStackEnv, repoRoot, slotAhead, testLogger } from "@clinic/test-stack";
+import { eventually, isolatedStackEnv, readStackSettings, repoRoot, slotAhead, testLogger } from "@clinic/test-stack";
 import { Client } from "pg";
 import { migrations } from "../migrations";
 import { decodeBookingId, newBookingId } from "../src/booking-id";
@@ -70,12 +70,7 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
   beforeAll(async () => {
     await stack("reset").catch(() => undefined);
     await stack("up", "postgres", "etcd", "patroni", "haproxy", "pgbouncer", "pgbackrest");
-    settings = Object.fromEntries(
-      readFileSync(path.join(stateDir, "stack.env"), "utf8")
-        .split("\n")
-        .filter((line) => line.includes("="))
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    settings = readStackSettings(stateDir);
     openPools();
     await migrateLatest(direct, migrations);
     await ensureMonthlyPartitions(direct, testLogger());
