@@ -3,10 +3,8 @@ import { createGrpcClient, fromServiceError, healthServiceDefinition, isServiceE
 import { doctorV1, notifierV1, slotV1 } from "@clinic/proto";
 import { ADMIN, callAs, type Who } from "./file-issuer";
 
-/**
- * Promise-returning clients of the services' gRPC APIs for tests, with proto defaults for fields
- * left out, and the decoded error of a call that must fail.
- */
+// Promise-returning clients of the services' gRPC APIs for tests, with proto defaults for fields
+// left out, and the decoded error of a call that must fail.
 
 /**
  * A generated gRPC client of `serviceName` at `address`, its calls sent as `as` (an admin unless

@@ -6,11 +6,9 @@ import { testIssuer } from "./file-issuer";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
 import { stackServiceEnv, testLogger } from "./stack-env";
 
-/**
- * One service at a time in this process, on port 0 over scratch databases of the test stack's
- * PostgreSQL, trusting the test file's issuer (`testIssuer`): for a service's own tests, with
- * its peers either started the same way or left at an address nobody listens on.
- */
+// One service at a time in this process, on port 0 over scratch databases of the test stack's
+// PostgreSQL, trusting the test file's issuer (`testIssuer`): for a service's own tests, with its
+// peers either started the same way or left at an address nobody listens on.
 
 /** A service started in-process on port 0 over its own scratch database. */
 export interface StartedService {
