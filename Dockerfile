@@ -14,7 +14,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages/proto/package.json packages/proto/
 COPY packages/platform/package.json packages/platform/
-COPY packages/test-support/package.json packages/test-support/
+COPY packages/test-stack/package.json packages/test-stack/
 COPY services/doctor/package.json services/doctor/
 COPY services/slot/package.json services/slot/
 COPY services/booking/package.json services/booking/
@@ -33,7 +33,7 @@ WORKDIR /src
 COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/packages/proto/package.json packages/proto/
 COPY --from=build /src/packages/platform/package.json packages/platform/
-COPY --from=build /src/packages/test-support/package.json packages/test-support/
+COPY --from=build /src/packages/test-stack/package.json packages/test-stack/
 COPY --from=build /src/services/doctor/package.json services/doctor/
 COPY --from=build /src/services/slot/package.json services/slot/
 COPY --from=build /src/services/booking/package.json services/booking/

@@ -2,6 +2,7 @@
 // or an unfinished write) and misused async callbacks.
 import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
+import noCrossPackageRelativeImport from "./tools/eslint/no-cross-package-relative-import.js";
 
 export default tseslint.config(
   {
@@ -23,6 +24,13 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "no-console": "error",
     },
+  },
+  {
+    // Everywhere, the web client included: another workspace package is imported by its name,
+    // never by a relative path into its folders.
+    files: ["**/*.ts", "**/*.tsx", "**/*.mts", "**/*.cts"],
+    plugins: { clinic: { rules: { "no-cross-package-relative-import": noCrossPackageRelativeImport } } },
+    rules: { "clinic/no-cross-package-relative-import": "error" },
   },
   {
     // The web client: its own tsconfig (DOM, JSX), the same rules.

@@ -1,15 +1,17 @@
 /** One jest run over every workspace; TypeScript is type-checked by `tsc -b`, not here. */
 module.exports = {
   testEnvironment: "node",
-  roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test", "<rootDir>/loadtest"],
+  roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test", "<rootDir>/loadtest", "<rootDir>/tools"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   transform: {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
   },
   moduleNameMapper: {
-    "^@clinic/(platform|proto|test-support)$": "<rootDir>/packages/$1/src",
+    "^@clinic/(platform|proto|test-stack)$": "<rootDir>/packages/$1/src",
     "^@clinic/platform/(.*)$": "<rootDir>/packages/platform/src/$1",
+    // A service's package entry (services/<name>/src/index.ts), as its package.json exports it.
+    "^@clinic/(doctor|slot|booking|notifier|edge)-service$": "<rootDir>/services/$1/src",
   },
   testTimeout: 60_000,
   // Integration tests share one PostgreSQL, Kafka and Redis; a couple of workers keeps the

@@ -3,7 +3,7 @@ import { AUTHORIZATION_KEY, createGrpcClient, isServiceError, signAccessToken, u
 import { bookingV1 } from "@clinic/proto";
 import { Metadata, status } from "@grpc/grpc-js";
 import { SignJWT, generateKeyPair } from "jose";
-import { Http, hoursAhead, addMinutes, startStack, type Answer, type Stack } from "./harness";
+import { addMinutes, type Answer, hoursAhead, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * Who may do what, route by route, against the whole platform: every API route is called as

@@ -1,23 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, addMinutes, expectError, hoursAhead, startStack, type Stack } from "./harness";
+import { addMinutes, expectError, Fixtures, hoursAhead, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /**
  * Doctors and slots through the edge, over the real doctor, slot and booking services: CRUD,
  * listing and pagination, and how their domain errors come out in HTTP.
  */
 describe("doctors and slots through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_catalog" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_catalog" })));
+  afterAll(() => stack?.stop());
 
   it("is ready once every backend answers its health check", async () => {
     const res = await http.get("/readyz");

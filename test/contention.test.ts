@@ -1,23 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, startStack, type Answer, type Stack } from "./harness";
+import { type Answer, Fixtures, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /**
  * The promise that matters most: a slot is never booked beyond its capacity. Hundreds of
  * patients race for a few seats through the edge, over real HTTP, gRPC and PostgreSQL.
  */
 describe("contention for one slot through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_contention" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_contention" })));
+  afterAll(() => stack?.stop());
 
   it("300 concurrent bookings for 5 seats: exactly 5 created, 295 SLOT_FULL", async () => {
     const CAPACITY = 5;

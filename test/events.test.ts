@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { createKafka, type Consumer, type KafkaMessage } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { Fixtures, Http, startStack, type Stack } from "./harness";
+import { eventually, Fixtures, Http, type Stack, stackEnv, startStackWithFixtures, testLogger } from "@clinic/test-stack";
 
 /**
  * From an HTTP booking to a sent e-mail and SMS: the booking's state changes go through the
@@ -15,14 +14,10 @@ describe("booking events through the outbox to the notifier", () => {
   const kafka = createKafka({ clientId: "e2e-events", brokers: stackEnv("KAFKA_BROKERS").split(","), logger: testLogger() });
   let consumer: Consumer;
   const received: KafkaMessage[] = [];
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
+  let stack: Stack, http: Http, make: Fixtures;
 
   beforeAll(async () => {
-    stack = await startStack({ name: "e2e_events", notifier: topics });
-    http = stack.http();
-    make = new Fixtures(http);
+    ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_events", notifier: topics }));
     consumer = kafka.consumer({ groupId: `test-e2e-reader-${suffix}` });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.eventsTopic, fromBeginning: true });

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { eventually } from "@clinic/test-support";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 const HOLD_TTL_MS = 1_500;
 
@@ -9,21 +8,9 @@ const HOLD_TTL_MS = 1_500;
  * of 1.5 s and a fast sweeper, so the whole lapse happens within the test.
  */
 describe("expiry of pending holds through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({
-      name: "e2e_expiry",
-      booking: { HOLD_TTL_MS: String(HOLD_TTL_MS), SWEEP_INTERVAL_MS: "200" },
-    });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_expiry", booking: { HOLD_TTL_MS: String(HOLD_TTL_MS), SWEEP_INTERVAL_MS: "200" } })));
+  afterAll(() => stack?.stop());
 
   const availability = async (slotId: string) => (await http.get(`/api/v1/availability?slotIds=${slotId}`)).body.availability[0];
 

@@ -4,10 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
-import { eventually } from "@clinic/test-support";
-import { Fixtures, Http, startStack, type Stack } from "./harness";
-import { SseClient } from "./sse-client";
-import { isolatedStackEnv } from "./platform-processes";
+import { eventually, Fixtures, Http, isolatedStackEnv, SseClient, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");
@@ -50,19 +47,15 @@ async function outboxBacklog(stack: Stack): Promise<number> {
 describe("a Kafka outage during bookings", () => {
   jest.setTimeout(240_000);
   const kafka = new PrivateKafka();
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
+  let stack: Stack, http: Http, make: Fixtures;
 
   beforeAll(async () => {
     await kafka.up();
-    stack = await startStack({
+    ({ stack, http, make } = await startStackWithFixtures({
       name: "e2e_kafka_outage",
       kafkaBrokers: kafka.brokers,
       notifier: { eventsTopic: "clinic.booking.events.v1", dlqTopic: "bookings.dlq", group: "notifier" },
-    });
-    http = stack.http();
-    make = new Fixtures(http);
+    }));
   });
   afterAll(async () => {
     await stack?.stop();

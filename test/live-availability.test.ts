@@ -2,9 +2,10 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKafka } from "@clinic/platform";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
-import { SseClient, type SseOpenOptions } from "./sse-client";
+import {
+  eventually, expectError, Fixtures, Http, SseClient, type SseOpenOptions, type Stack, stackEnv,
+  startStackWithFixtures, testLogger,
+} from "@clinic/test-stack";
 
 /**
  * `GET /api/v1/availability/stream` against the whole platform in this process: real bookings
@@ -15,26 +16,20 @@ describe("live availability (Server-Sent Events)", () => {
   jest.setTimeout(180_000);
   /** The cap per client address; the 1,000 subscribers come from many loopback addresses. */
   const PER_ADDRESS = 25;
-  let stack: Stack;
-  let admin: Http;
-  let make: Fixtures;
+  let stack: Stack, admin: Http, make: Fixtures;
   let doctorId: string;
 
   beforeAll(async () => {
-    stack = await startStack({
+    ({ stack, http: admin, make } = await startStackWithFixtures({
       name: "e2e_live",
       edge: { LIVE_MAX_STREAMS_PER_ADDRESS: String(PER_ADDRESS), LIVE_HEARTBEAT_MS: "500" },
-    });
-    admin = stack.http();
-    make = new Fixtures(admin);
+    }));
     doctorId = (await make.doctor("cardiology")).id;
     // Events flow from here on (a stream opened earlier would still get its seats: the feed
     // reads every watched slot again once it is positioned).
     await stack.edge.liveFeed.caughtUp();
   });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   const streamPath = (slotIds: readonly string[]) => `/api/v1/availability/stream?slotIds=${slotIds.join(",")}`;
   const open = (slotIds: readonly string[], options?: SseOpenOptions) => SseClient.open(stack.baseUrl, streamPath(slotIds), options);

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createLogger, type Logger } from "@clinic/platform";
-import { eventually } from "@clinic/test-support";
-import { Http, addMinutes, hoursAhead, startStack, type Stack } from "./harness";
+import { addMinutes, eventually, hoursAhead, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * Patient contact data and secrets never reach a log line. Every service logs at the most

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createDatabase, type Knex } from "@clinic/platform";
-import { databaseSettings } from "@clinic/test-support";
+import { addMinutes, databaseSettings, hoursAhead, type Stack, startStack } from "@clinic/test-stack";
 import fc from "fast-check";
-import { addMinutes, hoursAhead, startStack, type Stack } from "./harness";
 
 /**
  * Hostile input, generated: at least 10,000 requests across every API route, each broken in at

@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { eventually } from "@clinic/test-support";
-import { expectError, Fixtures, Http, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /**
  * The dashboards and alert rules in deploy/observability against what the services really
@@ -165,9 +164,7 @@ describe("PromQL metric-name extraction", () => {
 describe("observability: dashboards and alerts against real metrics", () => {
   const suffix = randomBytes(4).toString("hex");
   const topics = { eventsTopic: `test.obs.booking-events.${suffix}`, dlqTopic: `test.obs.dlq.${suffix}`, group: `test-obs-notifier-${suffix}` };
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
+  let stack: Stack, http: Http, make: Fixtures;
   let ports: Record<ServiceName, number>;
   const scrapes = {} as Record<ServiceName, Scrape>;
   const scrapeAll = async () => {
@@ -175,9 +172,7 @@ describe("observability: dashboards and alerts against real metrics", () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ name: "obs", notifier: topics });
-    http = stack.http();
-    make = new Fixtures(http);
+    ({ stack, http, make } = await startStackWithFixtures({ name: "obs", notifier: topics }));
     const missing = SERVICES.filter((service) => stack.metricsPorts[service] === undefined);
     if (missing.length > 0) throw new Error(`no metrics port for ${missing.join(", ")}`);
     ports = stack.metricsPorts as Record<ServiceName, number>;

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, startStack, type Answer, type Stack } from "./harness";
+import { type Answer, Fixtures, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /** Small seeded PRNG (mulberry32): the same seed gives the same mix of operations. */
 function prng(seed: number): () => number {
@@ -29,18 +29,9 @@ const ALLOWED: Record<string, string[]> = {
  * shard databases must agree with the answers the clients got.
  */
 describe(`randomized booking rounds through the edge (seed ${SEED})`, () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_random", booking: { HOLD_TTL_MS: String(HOLD_MS), SWEEP_INTERVAL_MS: "200" } });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_random", booking: { HOLD_TTL_MS: String(HOLD_MS), SWEEP_INTERVAL_MS: "200" } })));
+  afterAll(() => stack?.stop());
 
   it("never overbooks, never loses or duplicates a booking", async () => {
     const random = prng(SEED);

@@ -1,23 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Fixtures, Http, SHARD_COUNT, startStack, type Stack } from "./harness";
+import { Fixtures, Http, SHARD_COUNT, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /**
  * The admin list gathers from every shard and merges newest first. Doctors are picked so that
  * every shard holds bookings; paging with a small page size must return each booking once.
  */
 describe("admin list across shards through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_scatter" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_scatter" })));
+  afterAll(() => stack?.stop());
 
   it("pages through bookings of all four shards, each exactly once, newest first", async () => {
     // Create doctors until each shard owns two of them; the booking service's own router says

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { isolatedStackEnv } from "./platform-processes";
+import { isolatedStackEnv } from "@clinic/test-stack";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");

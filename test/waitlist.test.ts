@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { eventually } from "@clinic/test-support";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
+import { eventually, expectError, Fixtures, Http, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 /**
  * The waitlist through the edge over the real services: a freed seat goes to the first patient
@@ -8,19 +7,11 @@ import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
  * patient at a time, and to the next in line when an offer lapses. Offers here last 1.5 s.
  */
 describe("waitlist with automatic offers", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
+  let stack: Stack, http: Http, make: Fixtures;
   const OFFER_TTL_MS = 1_500;
 
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_waitlist", booking: { WAITLIST_OFFER_TTL_MS: String(OFFER_TTL_MS), SWEEP_INTERVAL_MS: "200" } });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_waitlist", booking: { WAITLIST_OFFER_TTL_MS: String(OFFER_TTL_MS), SWEEP_INTERVAL_MS: "200" } })));
+  afterAll(() => stack?.stop());
 
   const seats = async (slotId: string) => {
     const a = (await http.get(`/api/v1/availability?slotIds=${slotId}`)).body.availability[0];

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { axeViolations, eventually, launchBrowser } from "@clinic/test-support";
+import { axeViolations, eventually, launchBrowser, type Stack, startStack } from "@clinic/test-stack";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startStack, type Stack } from "./harness";
 
 /**
  * The web client in Debian's Chromium against the whole platform (doctor, slot, booking,

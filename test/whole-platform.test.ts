@@ -2,13 +2,10 @@ import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { eventually, launchBrowser } from "@clinic/test-support";
+import { eventually, Http, launchBrowser, type PlatformProcesses, repoRoot, signIn, SseClient, startPlatform } from "@clinic/test-stack";
 import type { Browser, Page } from "playwright-core";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { Http, signIn } from "./harness";
-import { SseClient } from "./sse-client";
-import { repoRoot, startPlatform, type PlatformProcesses } from "./platform-processes";
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { migrateLatest } from "@clinic/platform";
-import { createScratchDatabase, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, testLogger } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 import { archiveCutoff, archiveOldBookings, findArchivedBooking } from "../src/archive";
 import { decodeBookingId, newBookingId } from "../src/booking-id";

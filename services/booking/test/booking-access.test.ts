@@ -1,26 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, type slotV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, startTestIssuer, type Identity, type ScratchDatabase } from "@clinic/test-support";
-import { Metadata, status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
-  DoctorApi,
-  SlotApi,
-  addMinutes,
-  failure,
-  hoursAhead,
-  metadataAs,
-  startBooking,
-  startDoctor,
-  startSlot,
-  testIssuer,
-  type StartedBooking,
-  type StartedService,
-  type Who,
-} from "../../slot/test/harness";
+  addMinutes, ADMIN, createScratchDatabase, DoctorApi, failure, FORBIDDEN, freePort, hoursAhead, type Identity,
+  metadataAs, type ScratchDatabase, SlotApi, startBooking, startDoctor, type StartedBooking,
+  type StartedService, startSlot, startTestIssuer, stopInOrder, testIssuer, UNAUTHENTICATED, type Who,
+} from "@clinic/test-stack";
+import { Metadata, status } from "@grpc/grpc-js";
 
 const { BOOKING_STATUS_PENDING: PENDING, BOOKING_STATUS_CONFIRMED: CONFIRMED, BOOKING_STATUS_CANCELLED: CANCELLED } = bookingV1.BookingStatus;
 
@@ -107,15 +93,7 @@ describe("booking service access control", () => {
     asBob = { role: "doctor", doctorId: bob };
   });
 
-  afterAll(async () => {
-    bookings?.close();
-    slots?.close();
-    doctors?.close();
-    await slotService?.stop();
-    await booking?.stop();
-    await shardDb?.drop();
-    await doctorService?.stop();
-  });
+  afterAll(() => stopInOrder(bookings, slots, doctors, slotService, booking, shardDb, doctorService));
 
   let hours = 24;
   /** A new slot of `doctorId`, an hour after the previous one. */

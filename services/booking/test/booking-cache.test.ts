@@ -1,33 +1,18 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createGrpcClient, createKafka, createRedis, unary, type Redis } from "@clinic/platform";
+import { createKafka, createRedis, unary, type Redis } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  DoctorApi,
-  SlotApi,
-  callAs,
-  addMinutes,
-  failure,
-  hoursAhead,
-  startBooking,
-  startDoctor,
-  startSlot,
-  type StartedBooking,
-  type StartedService,
-} from "../../slot/test/harness";
+  addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, eventually, failure, freePort,
+  hoursAhead, privateRedis, type ScratchDatabase, SlotApi, stackEnv, startBooking, startDoctor,
+  type StartedBooking, type StartedService, startSlot, stopInOrder, testClient, testLogger,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 class Bookings {
   private readonly client: bookingV1.BookingServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(bookingV1.BookingServiceClient, {
-      address,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    this.client = testClient(bookingV1.BookingServiceClient, address, "clinic.booking.v1.BookingService");
   }
 
   /** A new booking's id. */
@@ -97,16 +82,7 @@ describe("booking service caches", () => {
   });
 
   afterAll(async () => {
-    viaA?.close();
-    viaB?.close();
-    slots?.close();
-    doctors?.close();
-    redis?.disconnect();
-    await slotService?.stop();
-    await a?.stop();
-    await b?.stop();
-    for (const db of shardDbs) await db.drop();
-    await doctorService?.stop();
+    await stopInOrder(viaA, viaB, slots, doctors, redis, slotService, a, b, ...shardDbs, doctorService);
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   });
@@ -198,20 +174,18 @@ describe("booking service caches", () => {
   });
 
   describe("with Redis killed", () => {
-    let server: RedisServer;
     let c: StartedBooking;
     let viaC: Bookings;
-
-    beforeAll(async () => {
-      server = await RedisServer.start();
-      c = await startBooking(shardDbs, { SLOT_ADDR: slotService.address, SLOT_EVENTS_TOPIC: topic, REDIS_URL: server.url, CACHE_COOLDOWN_MS: "200" });
-      viaC = new Bookings(c.address);
-    });
-    afterAll(async () => {
-      viaC?.close();
-      await c?.stop();
-      await server?.kill();
-    });
+    const server = privateRedis(
+      async (url) => {
+        c = await startBooking(shardDbs, { SLOT_ADDR: slotService.address, SLOT_EVENTS_TOPIC: topic, REDIS_URL: url, CACHE_COOLDOWN_MS: "200" });
+        viaC = new Bookings(c.address);
+      },
+      async () => {
+        viaC?.close();
+        await c?.stop();
+      },
+    );
 
     it("takes every seat it should, answers every read correctly, and caches again after a restart", async () => {
       const slot = await newSlot(3, 103);
@@ -237,11 +211,7 @@ describe("booking service caches", () => {
       expect(await cacheRequests(c.metricsPort, "availability", "error")).toBeGreaterThanOrEqual(4);
 
       await server.restart();
-      await eventually(async () => {
-        const hits = await cacheRequests(c.metricsPort, "availability", "hit");
-        expect(await viaC.seats(slot.id)).toEqual([3, 2, 1]);
-        return (await cacheRequests(c.metricsPort, "availability", "hit")) > hits ? true : undefined;
-      }, 15_000);
+      await cachesAgain(c.metricsPort, "availability", async () => expect(await viaC.seats(slot.id)).toEqual([3, 2, 1]));
       await viaC.book(slot.id);
       expect(await viaC.seats(slot.id)).toEqual([3, 3, 0]);
     });

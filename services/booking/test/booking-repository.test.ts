@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { migrateLatest } from "@clinic/platform";
-import { createScratchDatabase, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, slotAhead, testLogger } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 import { decodeBookingId, newBookingId } from "../src/booking-id";
 import { BookingShardRepository, type CreateOutcome } from "../src/booking-repository";
 import { ensureMonthlyPartitions } from "../src/partitions";
 import type { SlotInfo } from "../src/slot-directory";
 
-const HOUR = 3_600_000;
 
 describe("booking shard repository on real PostgreSQL", () => {
   let db: ScratchDatabase;
@@ -23,13 +22,7 @@ describe("booking shard repository on real PostgreSQL", () => {
     await db.drop();
   });
 
-  const newSlot = (capacity: number): SlotInfo => ({
-    id: randomUUID(),
-    doctorId: randomUUID(),
-    startTime: new Date(Date.now() + 24 * HOUR),
-    endTime: new Date(Date.now() + 25 * HOUR),
-    capacity,
-  });
+  const newSlot = (capacity: number): SlotInfo => slotAhead(capacity);
 
   const hold = (slot: SlotInfo, opts: { patientId?: string; id?: string; holdTtlMs?: number } = {}): Promise<CreateOutcome> => {
     const id = opts.id ?? newBookingId(7);

@@ -1,21 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
 import { bookingV1, doctorV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, startTestIssuer, type ScratchDatabase } from "@clinic/test-support";
-import { Metadata, status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
-  failure,
-  metadataAs,
-  startBooking,
-  startDoctor,
-  testIssuer,
-  type StartedBooking,
-  type StartedService,
-  type Who,
-} from "../../slot/test/harness";
+  ADMIN, createScratchDatabase, failure, FORBIDDEN, freePort, metadataAs, type ScratchDatabase, startBooking,
+  startDoctor, type StartedBooking, type StartedService, startTestIssuer, stopInOrder, testIssuer,
+  UNAUTHENTICATED, type Who,
+} from "@clinic/test-stack";
+import { Metadata, status } from "@grpc/grpc-js";
 
 
 /** Doctors are public to read; only admins write them, checked from the caller's own token. */
@@ -32,12 +23,7 @@ describe("doctor service access control", () => {
     service = await startDoctor({ BOOKING_ADDR: booking.address });
     client = createGrpcClient(doctorV1.DoctorServiceClient, { address: service.address, serviceName: "clinic.doctor.v1.DoctorService", deadlineMs: 10_000 });
   });
-  afterAll(async () => {
-    client?.close();
-    await service?.stop();
-    await booking?.stop();
-    await shardDb?.drop();
-  });
+  afterAll(() => stopInOrder(client, service, booking, shardDb));
 
   const create = async (who: Who, name = "Dr. Ada") =>
     (await unary(client.createDoctor.bind(client), { name, specialization: "cardiology" }, await metadataAs(who))).doctor!;

@@ -1,18 +1,16 @@
-import { createGrpcClient, createRedis, unary, type Redis } from "@clinic/platform";
+import { createRedis, unary, type Redis } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { ADMIN, callAs, startBooking, startDoctor, type StartedBooking, type StartedService } from "../../slot/test/harness";
+import {
+  cacheRequests, cachesAgain, createScratchDatabase, freePort, privateRedis, RedisServer, type ScratchDatabase,
+  stackEnv, startBooking, startDoctor, type StartedBooking, type StartedService, testClient, testLogger,
+  uniqueKeyPrefix,
+} from "@clinic/test-stack";
 
 class Doctors {
   private readonly client: doctorV1.DoctorServiceClient;
 
   constructor(address: string) {
-    this.client = createGrpcClient(doctorV1.DoctorServiceClient, {
-      address,
-      serviceName: "clinic.doctor.v1.DoctorService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    this.client = testClient(doctorV1.DoctorServiceClient, address, "clinic.doctor.v1.DoctorService");
   }
 
   create = async (name: string, specialization = "cardiology") =>
@@ -97,20 +95,18 @@ describe("doctor service list cache", () => {
   });
 
   describe("with its Redis killed", () => {
-    let server: RedisServer;
     let service: StartedService;
     let doctors: Doctors;
-
-    beforeAll(async () => {
-      server = await RedisServer.start();
-      service = await startDoctor({ BOOKING_ADDR: bookingAddress, REDIS_URL: server.url, CACHE_COOLDOWN_MS: "200" });
-      doctors = new Doctors(service.address);
-    });
-    afterAll(async () => {
-      doctors?.close();
-      await service?.stop();
-      await server?.kill();
-    });
+    const server = privateRedis(
+      async (url) => {
+        service = await startDoctor({ BOOKING_ADDR: bookingAddress, REDIS_URL: url, CACHE_COOLDOWN_MS: "200" });
+        doctors = new Doctors(service.address);
+      },
+      async () => {
+        doctors?.close();
+        await service?.stop();
+      },
+    );
 
     it("lists correctly through every write, then caches again after a restart", async () => {
       const first = await doctors.create("Dr. First");
@@ -129,11 +125,7 @@ describe("doctor service list cache", () => {
       expect(await cacheRequests(service.metricsPort, "doctors", "error")).toBeGreaterThanOrEqual(4);
 
       await server.restart();
-      await eventually(async () => {
-        const hits = await cacheRequests(service.metricsPort, "doctors", "hit");
-        expect(await doctors.list()).toEqual(["Dr. Zed"]);
-        return (await cacheRequests(service.metricsPort, "doctors", "hit")) > hits ? true : undefined;
-      }, 15_000);
+      await cachesAgain(service.metricsPort, "doctors", async () => expect(await doctors.list()).toEqual(["Dr. Zed"]));
     });
 
     it("starts with Redis down, serving uncached", async () => {

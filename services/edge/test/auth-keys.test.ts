@@ -1,5 +1,5 @@
 import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
-import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-stack";
 import { SignJWT, base64url, generateKeyPair } from "jose";
 import { migrations } from "../migrations";
 import { ensureBootstrapAdmin, createAccount } from "../src/auth/accounts";

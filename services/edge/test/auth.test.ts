@@ -1,9 +1,8 @@
 import { parseConfig } from "@clinic/platform";
-import { createScratchDatabase, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import type { RunningEdge } from "../src/app";
 import { rotateKeys } from "../src/auth/keys";
-import { startTestEdge } from "./support";
 import { configSchema } from "../src/config";
 
 /**

@@ -1,8 +1,7 @@
 import { parseConfig } from "@clinic/platform";
-import { createScratchDatabase, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import type { RunningEdge } from "../src/app";
 import { configSchema } from "../src/config";
-import { startTestEdge } from "./support";
 
 /**
  * The edge's HTTP contract on its own: validation, the one error shape, framework errors, the

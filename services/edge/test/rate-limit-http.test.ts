@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { RedisServer, createScratchDatabase, metricValue, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, metricValue, RedisServer, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import type { RunningEdge } from "../src/app";
-import { startTestEdge } from "./support";
 
 /**
  * Rate limits as clients meet them: over HTTP, at the configured numbers (the defaults of

@@ -1,5 +1,5 @@
 import { createLogger, createRedis, type Logger, type Redis } from "@clinic/platform";
-import { RedisServer, eventually, testLogger, uniqueKeyPrefix } from "@clinic/test-support";
+import { eventually, privateRedis, testLogger, uniqueKeyPrefix } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createRateLimiter, rateLimitHeaders, type RateDecision, type RateLimiter, type RateLimiterOptions, type RatePolicies } from "../src/rate-limit";
 
@@ -42,21 +42,18 @@ async function connected(url: string): Promise<Redis> {
 }
 
 describe("rate limiter shared through Redis", () => {
-  let server: RedisServer;
   let redis: Redis;
   let other: Redis;
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    redis = await connected(server.url);
-    other = await connected(server.url);
-  });
-
-  afterAll(async () => {
-    await redis.quit();
-    await other.quit();
-    await server.kill();
-  });
+  privateRedis(
+    async (url) => {
+      redis = await connected(url);
+      other = await connected(url);
+    },
+    async () => {
+      await redis.quit();
+      await other.quit();
+    },
+  );
 
   const limiterOn = (client: Redis, keyPrefix: string, policies: RatePolicies = POLICIES) => {
     const registry = new Registry();
@@ -199,21 +196,20 @@ describe("rate limiter shared through Redis", () => {
 });
 
 describe("rate limiter while Redis is down or stuck", () => {
-  let server: RedisServer;
   let redis: Redis;
   let clock: number;
-
-  beforeEach(async () => {
-    server = await RedisServer.start();
-    redis = await connected(server.url);
-    clock = 1_700_000_000_000;
-  });
-
-  afterEach(async () => {
-    server.resume();
-    redis.disconnect();
-    await server.kill();
-  });
+  // Each test gets a server of its own: they leave it killed or paused.
+  const server = privateRedis(
+    async (url) => {
+      redis = await connected(url);
+      clock = 1_700_000_000_000;
+    },
+    async () => {
+      server.resume();
+      redis.disconnect();
+    },
+    { each: true },
+  );
 
   const setup = (overrides: Partial<RateLimiterOptions> = {}) => {
     const registry = new Registry();

@@ -1,10 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createScratchDatabase, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import type { RunningEdge } from "../src/app";
 import { WEB_CSP } from "../src/web-client";
-import { startTestEdge } from "./support";
 
 /**
  * The edge serving a web build on the API's own origin: hashed assets cached for a year,

@@ -1,7 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
-import { createScratchDatabase, eventually, type ScratchDatabase } from "@clinic/test-support";
-import { TestKafka, TestSmsProvider, TestSmtpServer, bookingEvent, newEmail, newPhone, notifierEnv } from "./harness";
+import {
+  bookingEvent, createScratchDatabase, eventually, newEmail, newPhone, notifierEnv, type ScratchDatabase,
+  TestKafka, TestSmsProvider, TestSmtpServer,
+} from "@clinic/test-stack";
 
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
 const mainJs = path.join(repoRoot, "services", "notifier", "dist", "src", "main.js");

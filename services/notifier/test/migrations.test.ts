@@ -1,29 +1,13 @@
-import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
-import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-support";
+import { describeMigrations, tablesOf } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 
 const TABLES = ["booking_contacts", "dead_letters", "notifications"];
 
-async function tables(db: ScratchDatabase): Promise<string[]> {
-  const { rows } = await db.knex.raw<{ rows: { relname: string }[] }>(
-    "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname NOT LIKE 'knex_%' ORDER BY relname",
-  );
-  return rows.map((r) => r.relname);
-}
-
-describe("notifier migrations on real PostgreSQL", () => {
-  let db: ScratchDatabase;
-
-  beforeAll(async () => {
-    db = await createScratchDatabase("notifier_migrations");
-  });
-  afterAll(async () => {
-    await db.drop();
-  });
-
-  it("go up, down and up again", async () => {
-    expect(await migrateLatest(db.knex, migrations)).toEqual(migrations.map((m) => m.name));
-    expect(await tables(db)).toEqual(TABLES);
+describeMigrations({
+  service: "notifier",
+  migrations,
+  afterUp: async (db) => {
+    expect(await tablesOf(db)).toEqual(TABLES);
 
     // The deduplication key and the named checks are enforced by the database.
     const row = { event_id: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", booking_id: "0194d3f2-7a1b-7c3d-8e4f-5a6b7c8d9e0f", event_type: "booking.confirmed" };
@@ -39,12 +23,11 @@ describe("notifier migrations on real PostgreSQL", () => {
     await db.knex("dead_letters").insert({ ...source, reason: "MALFORMED" });
     await expect(db.knex("dead_letters").insert({ ...source, reason: "MALFORMED" })).rejects.toThrow(/dead_letters_source_key/);
     await expect(db.knex("dead_letters").insert({ ...source, source_offset: 8, reason: "not a reason" })).rejects.toThrow(/dead_letters_reason_check/);
-
-    expect(await migrateRollbackAll(db.knex, migrations)).toEqual([...migrations].reverse().map((m) => m.name));
-    expect(await tables(db)).toEqual([]);
-
-    expect(await migrateLatest(db.knex, migrations)).toHaveLength(migrations.length);
-    expect(await tables(db)).toEqual(TABLES);
-    expect(await migrateLatest(db.knex, migrations)).toEqual([]);
-  });
+  },
+  afterDown: async (db) => {
+    expect(await tablesOf(db)).toEqual([]);
+  },
+  afterUpAgain: async (db) => {
+    expect(await tablesOf(db)).toEqual(TABLES);
+  },
 });

@@ -2,22 +2,13 @@ import { randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { parseConfig } from "@clinic/platform";
 import { eventsV1, notifierV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, startTestIssuer, testLogger, type ScratchDatabase, type TestIssuer } from "@clinic/test-support";
+import {
+  bookingEvent, createScratchDatabase, eventually, metricSample, newEmail, newPhone, NotifierApi, notifierEnv,
+  remoteError, scrapeMetrics, type ScratchDatabase, startTestIssuer, type TestIssuer, TestKafka, testLogger,
+  TestSmsProvider, TestSmtpServer,
+} from "@clinic/test-stack";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema } from "../src/config";
-import {
-  NotifierApi,
-  TestKafka,
-  TestSmsProvider,
-  TestSmtpServer,
-  bookingEvent,
-  metricValue,
-  newEmail,
-  newPhone,
-  notifierEnv,
-  remoteError,
-  scrapeMetrics,
-} from "./harness";
 
 const { CHANNEL_EMAIL, CHANNEL_SMS, CHANNEL_UNSPECIFIED } = notifierV1.Channel;
 const { NOTIFICATION_STATUS_SENT: SENT, NOTIFICATION_STATUS_FAILED: FAILED } = notifierV1.NotificationStatus;
@@ -106,7 +97,7 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
     const confirmed = bookingEvent("confirmed", { slotId, contact: email, phone });
     await kafka.produce(confirmed);
     await drain(slotId);
-    const skippedBefore = metricValue(await scrapeMetrics(service.metricsPort), "notifications_total", { channel: "sms", outcome: "skipped_duplicate" }) ?? 0;
+    const skippedBefore = metricSample(await scrapeMetrics(service.metricsPort), "notifications_total", { channel: "sms", outcome: "skipped_duplicate" }) ?? 0;
 
     // The outbox relay is at-least-once: the same event id arrives again.
     await kafka.produce(confirmed);
@@ -121,7 +112,7 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
       ["sms", "sent", 2],
     ]);
     const metrics = await scrapeMetrics(service.metricsPort);
-    expect(metricValue(metrics, "notifications_total", { channel: "sms", outcome: "skipped_duplicate" })).toBe(skippedBefore + 2);
+    expect(metricSample(metrics, "notifications_total", { channel: "sms", outcome: "skipped_duplicate" })).toBe(skippedBefore + 2);
   });
 
   it("retries failing providers with growing waits and delivers on the third try", async () => {
@@ -341,15 +332,15 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
     const text = await eventually(async () => {
       const t = await scrapeMetrics(service.metricsPort);
       // Everything produced so far is handled and committed.
-      const lags = [0, 1, 2].map((p) => metricValue(t, "notifier_consumer_lag", { partition: String(p) }));
+      const lags = [0, 1, 2].map((p) => metricSample(t, "notifier_consumer_lag", { partition: String(p) }));
       return lags.every((l) => l === 0) ? t : undefined;
     }, 20_000);
-    expect(metricValue(text, "notifications_total", { channel: "email", outcome: "sent" })).toBeGreaterThanOrEqual(4);
-    expect(metricValue(text, "notifications_total", { channel: "sms", outcome: "failed" })).toBeGreaterThanOrEqual(5);
-    expect(metricValue(text, "notifications_total", { channel: "sms", outcome: "dead_lettered" })).toBeGreaterThanOrEqual(2);
-    expect(metricValue(text, "dlq_messages_total", { reason: "MALFORMED" })).toBe(2);
-    expect(metricValue(text, "dlq_messages_total", { reason: "RETRIES_EXHAUSTED" })).toBe(1);
-    expect(metricValue(text, "notification_send_seconds_count", { channel: "sms" })).toBeGreaterThanOrEqual(8);
+    expect(metricSample(text, "notifications_total", { channel: "email", outcome: "sent" })).toBeGreaterThanOrEqual(4);
+    expect(metricSample(text, "notifications_total", { channel: "sms", outcome: "failed" })).toBeGreaterThanOrEqual(5);
+    expect(metricSample(text, "notifications_total", { channel: "sms", outcome: "dead_lettered" })).toBeGreaterThanOrEqual(2);
+    expect(metricSample(text, "dlq_messages_total", { reason: "MALFORMED" })).toBe(2);
+    expect(metricSample(text, "dlq_messages_total", { reason: "RETRIES_EXHAUSTED" })).toBe(1);
+    expect(metricSample(text, "notification_send_seconds_count", { channel: "sms" })).toBeGreaterThanOrEqual(8);
 
     // A message produced now shows up as lag until the notifier has handled it.
     const phone = newPhone();
@@ -358,7 +349,7 @@ describe("notifier on real Kafka, PostgreSQL, SMTP and HTTP", () => {
       await kafka.produce(bookingEvent("confirmed", { contact: phone }));
       await eventually(async () => {
         const t = await scrapeMetrics(service.metricsPort);
-        return [0, 1, 2].some((p) => (metricValue(t, "notifier_consumer_lag", { partition: String(p) }) ?? 0) > 0) ? true : undefined;
+        return [0, 1, 2].some((p) => (metricSample(t, "notifier_consumer_lag", { partition: String(p) }) ?? 0) > 0) ? true : undefined;
       }, 10_000);
     } finally {
       sms.delayMs = 0;

@@ -1,9 +1,11 @@
 import { parseConfig } from "@clinic/platform";
 import { notifierV1 } from "@clinic/proto";
-import { createScratchDatabase, eventually, startTestIssuer, testLogger, type ScratchDatabase, type TestIssuer } from "@clinic/test-support";
+import {
+  bookingEvent, createScratchDatabase, eventually, newPhone, NotifierApi, notifierEnv, type ScratchDatabase,
+  startTestIssuer, type TestIssuer, TestKafka, testLogger, TestSmsProvider, TestSmtpServer,
+} from "@clinic/test-stack";
 import { startNotifierService, type RunningNotifierService } from "../src/app";
 import { configSchema, type NotifierConfig } from "../src/config";
-import { NotifierApi, TestKafka, TestSmsProvider, TestSmtpServer, bookingEvent, newPhone, notifierEnv } from "./harness";
 
 describe("graceful shutdown between attempts, and resuming after it", () => {
   let db: ScratchDatabase;

@@ -1,24 +1,11 @@
-import { createGrpcClient, unary } from "@clinic/platform";
+import { unary } from "@clinic/platform";
 import { bookingV1, slotV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  ADMIN,
-  FORBIDDEN,
-  UNAUTHENTICATED,
-  DoctorApi,
-  SlotApi,
-  addMinutes,
-  callAs,
-  failure,
-  hoursAhead,
-  startBooking,
-  startDoctor,
-  startSlot,
-  type StartedBooking,
-  type StartedService,
-  type Who,
-} from "./harness";
+  addMinutes, ADMIN, createScratchDatabase, DoctorApi, failure, FORBIDDEN, freePort, hoursAhead,
+  type ScratchDatabase, SlotApi, startBooking, startDoctor, type StartedBooking, type StartedService, startSlot,
+  testClient, UNAUTHENTICATED, type Who,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 const { Weekday } = slotV1;
 const EVERY_DAY = [
@@ -67,12 +54,7 @@ describe("slot service access control", () => {
     shardDb = await createScratchDatabase("slot_access_booking");
     booking = await startBooking([shardDb], { SLOT_ADDR: slotService.address, SLOT_CACHE_TTL_MS: "0" }, bookingPort);
     doctors = new DoctorApi(doctorService.address);
-    seats = createGrpcClient(bookingV1.BookingServiceClient, {
-      address: booking.address,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    seats = testClient(bookingV1.BookingServiceClient, booking.address, "clinic.booking.v1.BookingService");
     ada = await doctors.create("Dr. Ada");
     bob = await doctors.create("Dr. Bob");
     asAdmin = api(ADMIN);

@@ -1,24 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createGrpcClient, parseConfig, unary, type Lifecycle } from "@clinic/platform";
+import { parseConfig, unary, type Lifecycle } from "@clinic/platform";
 import { bookingV1 } from "@clinic/proto";
-import { createScratchDatabase, freePort, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
-import { startBookingService } from "../../booking/src/app";
-import { configSchema as bookingConfigSchema } from "../../booking/src/config";
 import {
-  ADMIN,
-  DoctorApi,
-  SlotApi,
-  addMinutes,
-  callAs,
-  failure,
-  hoursAhead,
-  serviceEnv,
-  startDoctor,
-  startSlot,
-  testIssuer,
-  type StartedService,
-} from "./harness";
+  addMinutes, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead, type ScratchDatabase, SlotApi,
+  stackEnv, stackServiceEnv, startDoctor, type StartedService, startSlot, testClient, testIssuer, testLogger,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
+import { configSchema as bookingConfigSchema, startBookingService } from "@clinic/booking-service";
 
 /**
  * Capacity changes and deletes go through the booking service, which owns the seats held. Here
@@ -42,7 +30,7 @@ describe("slot service with the real booking service", () => {
     slotService = await startSlot({ DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: `127.0.0.1:${bookingPort}` });
     shardDbs.push(await createScratchDatabase("slot_test_booking_0"), await createScratchDatabase("slot_test_booking_1"));
     const config = parseConfig(bookingConfigSchema, {
-      ...serviceEnv(),
+      ...stackServiceEnv(),
       ...(await testIssuer()).env,
       GRPC_PORT: String(bookingPort),
       METRICS_PORT: "0",
@@ -55,12 +43,7 @@ describe("slot service with the real booking service", () => {
     bookingLifecycle = (await startBookingService(config, testLogger("booking"))).lifecycle;
     doctors = new DoctorApi(doctorService.address);
     slots = new SlotApi(slotService.address);
-    booking = createGrpcClient(bookingV1.BookingServiceClient, {
-      address: `127.0.0.1:${bookingPort}`,
-      serviceName: "clinic.booking.v1.BookingService",
-      deadlineMs: 10_000,
-      interceptors: callAs(ADMIN),
-    });
+    booking = testClient(bookingV1.BookingServiceClient, `127.0.0.1:${bookingPort}`, "clinic.booking.v1.BookingService");
   });
 
   afterAll(async () => {

@@ -1,19 +1,10 @@
 import { createRedis, type Redis } from "@clinic/platform";
-import { cacheRequests, createScratchDatabase, eventually, freePort, RedisServer, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { status } from "@grpc/grpc-js";
 import {
-  DoctorApi,
-  SlotApi,
-  addMinutes,
-  failure,
-  hoursAhead,
-  startBooking,
-  startDoctor,
-  startSlot,
-  type StartedBooking,
-  type StartedService,
-  type StartedSlotService,
-} from "./harness";
+  addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead,
+  privateRedis, type ScratchDatabase, SlotApi, stackEnv, startBooking, startDoctor, type StartedBooking,
+  type StartedService, type StartedSlotService, startSlot, stopInOrder, testLogger, uniqueKeyPrefix,
+} from "@clinic/test-stack";
+import { status } from "@grpc/grpc-js";
 
 /**
  * The slot service's Redis caches (`slot:{id}` and `doctor:{id}:slots`) with the real doctor and
@@ -42,15 +33,7 @@ describe("slot service cache", () => {
     await redis.connect();
   });
 
-  afterAll(async () => {
-    slots?.close();
-    doctors?.close();
-    redis?.disconnect();
-    await slotService?.stop();
-    await booking?.stop();
-    for (const db of shardDbs) await db.drop();
-    await doctorService?.stop();
-  });
+  afterAll(() => stopInOrder(slots, doctors, redis, slotService, booking, ...shardDbs, doctorService));
 
   async function newSlot(doctorId: string, hours: number, capacity = 3) {
     const start = hoursAhead(hours);
@@ -145,23 +128,18 @@ describe("slot service cache", () => {
   });
 
   describe("with its Redis killed", () => {
-    let server: RedisServer;
     let outage: StartedSlotService;
     let api: SlotApi;
-
-    beforeAll(async () => {
-      server = await RedisServer.start();
-      outage = await startSlot(
-        { DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: booking.address, REDIS_URL: server.url, CACHE_COOLDOWN_MS: "200" },
-        slotService.db,
-      );
-      api = new SlotApi(outage.address);
-    });
-    afterAll(async () => {
-      api?.close();
-      await outage?.stop();
-      await server?.kill();
-    });
+    const server = privateRedis(
+      async (url) => {
+        outage = await startSlot({ DOCTOR_ADDR: doctorService.address, BOOKING_ADDR: booking.address, REDIS_URL: url, CACHE_COOLDOWN_MS: "200" }, slotService.db);
+        api = new SlotApi(outage.address);
+      },
+      async () => {
+        api?.close();
+        await outage?.stop();
+      },
+    );
 
     it("answers every read and write correctly, then fills the cache again after a restart", async () => {
       const doctorId = await doctors.create();
@@ -186,11 +164,7 @@ describe("slot service cache", () => {
       expect(await cacheRequests(outage.metricsPort, "slot", "error")).toBeGreaterThanOrEqual(3);
 
       await server.restart();
-      await eventually(async () => {
-        const hits = await cacheRequests(outage.metricsPort, "slot", "hit");
-        expect((await api.getSlot(slot!.id)).slot).toEqual(updated);
-        return (await cacheRequests(outage.metricsPort, "slot", "hit")) > hits ? true : undefined;
-      }, 15_000);
+      await cachesAgain(outage.metricsPort, "slot", async () => expect((await api.getSlot(slot!.id)).slot).toEqual(updated));
       const listHits = await cacheRequests(outage.metricsPort, "doctor_slots", "hit");
       expect((await api.listSlots({ doctorId })).slots).toEqual([updated]);
       expect((await api.listSlots({ doctorId })).slots).toEqual([updated]);

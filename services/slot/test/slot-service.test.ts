@@ -1,9 +1,10 @@
 import { encodeCursor } from "@clinic/platform";
 import { slotV1 } from "@clinic/proto";
-import { freePort } from "@clinic/test-support";
+import {
+  addMinutes, DoctorApi, failure, freePort, hoursAhead, SlotApi, startDoctor, type StartedService, startSlot,
+} from "@clinic/test-stack";
 import { status } from "@grpc/grpc-js";
 import { DateTime } from "luxon";
-import { DoctorApi, SlotApi, addMinutes, failure, hoursAhead, startDoctor, startSlot, type StartedService } from "./harness";
 
 const { Weekday } = slotV1;
 const WORKDAYS = [Weekday.WEEKDAY_MONDAY, Weekday.WEEKDAY_TUESDAY, Weekday.WEEKDAY_WEDNESDAY, Weekday.WEEKDAY_THURSDAY, Weekday.WEEKDAY_FRIDAY];

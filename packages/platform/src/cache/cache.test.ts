@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { RedisServer, stackEnv, testLogger } from "@clinic/test-support";
+import { RedisServer, stackEnv, testLogger } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { Cache } from "./cache";
 import { createRedis, type Redis } from "../redis/redis";

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { createScratchDatabase, databaseSettings, freePort, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, databaseSettings, freePort, type ScratchDatabase } from "@clinic/test-stack";
 import { createDatabase } from "./database";
 import { inTransaction, isDatabaseUnavailable } from "./database-errors";
 import { DomainError, toGrpcStatus } from "../errors/errors";

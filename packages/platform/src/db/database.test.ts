@@ -1,4 +1,4 @@
-import { createScratchDatabase, databaseSettings, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, databaseSettings, type ScratchDatabase } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createDatabase, createPoolMetrics } from "./database";
 

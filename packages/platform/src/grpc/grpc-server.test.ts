@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { doctorV1 } from "@clinic/proto";
-import { startTestIssuer, type TestIssuer } from "@clinic/test-support";
+import { startTestIssuer, type TestIssuer } from "@clinic/test-stack";
 import { AUTHORIZATION_KEY, createJwksCallerResolver, type Caller } from "../auth/caller";
 import { DomainError, fromServiceError, invalidArgument, isServiceError } from "../errors/errors";
 import { createGrpcClient, unary } from "./grpc-client";

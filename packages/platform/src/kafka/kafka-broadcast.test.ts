@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
+import { eventually, stackEnv, testLogger } from "@clinic/test-stack";
 import { createKafka } from "./kafka";
 import { BroadcastListener, type BroadcastMessage } from "./kafka-broadcast";
 

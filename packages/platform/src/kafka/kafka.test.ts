@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { stackEnv, testLogger } from "@clinic/test-support";
+import { stackEnv, testLogger } from "@clinic/test-stack";
 import { createKafka, type Consumer, type KafkaMessage } from "./kafka";
 
 describe("Kafka (real broker)", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createScratchDatabase, eventually, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-support";
+import { createScratchDatabase, eventually, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createKafka, type Consumer, type KafkaMessage } from "../kafka/kafka";
 import { OutboxRelay, createOutboxMetrics, createOutboxTable, writeOutbox } from "./outbox";

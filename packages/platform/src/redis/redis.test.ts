@@ -1,4 +1,4 @@
-import { freePort, stackEnv, testLogger } from "@clinic/test-support";
+import { freePort, stackEnv, testLogger } from "@clinic/test-stack";
 import { createRedis, type Redis } from "./redis";
 
 describe("Redis", () => {

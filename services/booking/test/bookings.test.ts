@@ -1,25 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { testLogger } from "@clinic/test-support";
-import { archiveOldBookings } from "../services/booking/src/archive";
-import { Fixtures, Http, expectError, startStack, type Stack } from "./harness";
+import { expectError, Fixtures, Http, type Stack, startStackWithFixtures, testLogger } from "@clinic/test-stack";
+import { archiveOldBookings } from "../src/archive";
 
 /**
  * The booking lifecycle through the edge over the real services: hold, confirm, cancel, the
  * state conflicts, one active booking per patient and slot, lists, and idempotent retries.
  */
 describe("bookings through the edge", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_bookings" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_bookings" })));
+  afterAll(() => stack?.stop());
 
   const availability = async (slotId: string) => {
     const res = await http.get(`/api/v1/availability?slotIds=${slotId}`);

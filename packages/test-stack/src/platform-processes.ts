@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-export const repoRoot = path.join(__dirname, "..");
+/** The repository's root (this file is packages/test-stack/{src,dist}/). */
+export const repoRoot = path.join(__dirname, "..", "..", "..");
 
 /**
  * The whole platform as separate processes, started by the repository's own stack script in a
@@ -42,12 +43,7 @@ export async function startPlatform(components: string[], stateDir?: string): Pr
     await stop();
     throw err;
   }
-  const settings = Object.fromEntries(
-    readFileSync(path.join(dir, "stack.env"), "utf8")
-      .split("\n")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+  const settings = readStackSettings(dir);
   return { settings, stop };
 }
 
@@ -61,4 +57,14 @@ export function isolatedStackEnv(stateDir: string): NodeJS.ProcessEnv {
     CLINIC_STATE_DIR: stateDir,
     CLINIC_PORTS: "free",
   };
+}
+
+/** The settings a stack wrote to `stateDir/stack.env` (addresses, credentials), by name. */
+export function readStackSettings(stateDir: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(path.join(stateDir, "stack.env"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 }

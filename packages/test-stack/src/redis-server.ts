@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { freePort } from "./index";
+import { freePort } from "./free-port";
 
 /**
  * A private redis-server child for outage tests: killed and restarted on the same port. The
@@ -65,24 +64,3 @@ export class RedisServer {
     await exited;
   }
 }
-
-/** A key prefix of its own per test file, so parallel test stacks sharing one Redis never meet. */
-export const uniqueKeyPrefix = (name: string): string => `test-${name}-${randomBytes(4).toString("hex")}:`;
-
-/** The sum of a Prometheus counter's series matching `labels`, scraped from a service's /metrics. */
-export async function metricValue(metricsPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const text = await response.text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const series = new Map([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (Object.entries(labels).every(([k, v]) => series.get(k) === v)) sum += Number(match[3]);
-  }
-  return sum;
-}
-
-/** `cache_requests_total{cache, result}` of a service. */
-export const cacheRequests = (metricsPort: number, cache: string, result: "hit" | "miss" | "error"): Promise<number> =>
-  metricValue(metricsPort, "cache_requests_total", { cache, result });

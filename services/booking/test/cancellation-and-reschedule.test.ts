@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { createKafka } from "@clinic/platform";
-import { eventually, stackEnv, testLogger } from "@clinic/test-support";
-import { RescheduleConsumer } from "../services/booking/src/reschedule-consumer";
-import { RescheduleSaga } from "../services/booking/src/reschedule-saga";
-import { Fixtures, Http, expectError, hoursAhead, startStack, type Stack } from "./harness";
+import {
+  eventually, expectError, Fixtures, hoursAhead, Http, type Stack, stackEnv, startStackWithFixtures, testLogger,
+} from "@clinic/test-stack";
+import { RescheduleConsumer } from "../src/reschedule-consumer";
+import { RescheduleSaga } from "../src/reschedule-saga";
 
 /**
  * The cancellation window (per doctor, default CANCELLATION_WINDOW_HOURS = 24) and rescheduling
@@ -12,18 +13,9 @@ import { Fixtures, Http, expectError, hoursAhead, startStack, type Stack } from 
  * one step or changes nothing, under races.
  */
 describe("cancellation window and reschedule", () => {
-  let stack: Stack;
-  let http: Http;
-  let make: Fixtures;
-
-  beforeAll(async () => {
-    stack = await startStack({ name: "e2e_reschedule" });
-    http = stack.http();
-    make = new Fixtures(http);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  let stack: Stack, http: Http, make: Fixtures;
+  beforeAll(async () => ({ stack, http, make } = await startStackWithFixtures({ name: "e2e_reschedule" })));
+  afterAll(() => stack?.stop());
 
   const held = async (slotId: string): Promise<number> => (await http.get(`/api/v1/availability?slotIds=${slotId}`)).body.availability[0].held;
   const put = (as: Http, doctorId: string, hours: number | null) => as.request("PUT", `/api/v1/doctors/${doctorId}/booking-policy`, { json: { cancellationWindowHours: hours } });

@@ -4,14 +4,13 @@ import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { createDatabase, migrateLatest, OUTBOX_CHANNEL, runPrepared, writeOutbox, type Knex } from "@clinic/platform";
-import { eventually, testLogger } from "@clinic/test-support";
+import { eventually, isolatedStackEnv, readStackSettings, repoRoot, slotAhead, testLogger } from "@clinic/test-stack";
 import { Client } from "pg";
-import { migrations } from "../services/booking/migrations";
-import { decodeBookingId, newBookingId } from "../services/booking/src/booking-id";
-import { BookingShardRepository } from "../services/booking/src/booking-repository";
-import { ensureMonthlyPartitions } from "../services/booking/src/partitions";
-import type { SlotInfo } from "../services/booking/src/slot-directory";
-import { isolatedStackEnv, repoRoot } from "./platform-processes";
+import { migrations } from "../migrations";
+import { decodeBookingId, newBookingId } from "../src/booking-id";
+import { BookingShardRepository } from "../src/booking-repository";
+import { ensureMonthlyPartitions } from "../src/partitions";
+import type { SlotInfo } from "../src/slot-directory";
 
 const run = promisify(execFile);
 
@@ -33,7 +32,6 @@ const env = {
 };
 const stack = (...args: string[]) => run("bash", [path.join(repoRoot, "scripts/stack"), ...args], { env, timeout: 600_000 });
 
-const HOUR = 3_600_000;
 const dbSettings = (host: string, port: number, poolMax: number, applicationName: string) => ({
   host,
   port,
@@ -72,12 +70,7 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
   beforeAll(async () => {
     await stack("reset").catch(() => undefined);
     await stack("up", "postgres", "etcd", "patroni", "haproxy", "pgbouncer", "pgbackrest");
-    settings = Object.fromEntries(
-      readFileSync(path.join(stateDir, "stack.env"), "utf8")
-        .split("\n")
-        .filter((line) => line.includes("="))
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+    settings = readStackSettings(stateDir);
     openPools();
     await migrateLatest(direct, migrations);
     await ensureMonthlyPartitions(direct, testLogger());
@@ -89,13 +82,7 @@ describe("backups of a booking shard (pgBackRest) and its pooler (PgBouncer)", (
     if (Object.keys(measured).length > 0) process.stderr.write(`backup-restore measured: ${JSON.stringify(measured)}\n`);
   }, 120_000);
 
-  const newSlot = (capacity: number): SlotInfo => ({
-    id: randomUUID(),
-    doctorId: randomUUID(),
-    startTime: new Date(Date.now() + 24 * HOUR),
-    endTime: new Date(Date.now() + 25 * HOUR),
-    capacity,
-  });
+  const newSlot = (capacity: number): SlotInfo => slotAhead(capacity);
 
   /** `n` bookings at once; resolves to the ids the database acknowledged (committed). */
   async function book(slot: SlotInfo, n: number): Promise<string[]> {

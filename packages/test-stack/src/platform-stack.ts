@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { createKafka, parseConfig, type Lifecycle, type Logger, type Role } from "@clinic/platform";
-import { createScratchDatabase, freePort, stackEnv, testLogger, uniqueKeyPrefix, type ScratchDatabase } from "@clinic/test-support";
-import { startBookingService, type RunningBookingService } from "../services/booking/src/app";
-import { configSchema as bookingConfigSchema } from "../services/booking/src/config";
-import { startDoctorService } from "../services/doctor/src/app";
-import { configSchema as doctorConfigSchema } from "../services/doctor/src/config";
-import { startEdge, type RunningEdge } from "../services/edge/src/app";
-import { configSchema as edgeConfigSchema } from "../services/edge/src/config";
-import { startNotifierService } from "../services/notifier/src/app";
-import { configSchema as notifierConfigSchema } from "../services/notifier/src/config";
-import { TestSmsProvider, TestSmtpServer } from "../services/notifier/test/harness";
-import { startSlotService } from "../services/slot/src/app";
-import { configSchema as slotConfigSchema } from "../services/slot/src/config";
+import { createKafka, parseConfig, type Lifecycle, type Logger } from "@clinic/platform";
+import { configSchema as bookingConfigSchema, startBookingService, type RunningBookingService } from "@clinic/booking-service";
+import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/doctor-service";
+import { configSchema as edgeConfigSchema, startEdge, type RunningEdge } from "@clinic/edge-service";
+import { configSchema as notifierConfigSchema, startNotifierService } from "@clinic/notifier-service";
+import { configSchema as slotConfigSchema, startSlotService } from "@clinic/slot-service";
+import { Fixtures } from "./fixtures";
+import { freePort } from "./free-port";
+import { Http, edgeSigner, type Signer } from "./http-client";
+import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
+import { TestSmsProvider } from "./sms-provider";
+import { TestSmtpServer } from "./smtp-server";
+import { stackEnv, stackServiceEnv, testLogger, uniqueKeyPrefix } from "./stack-env";
 
 /**
  * The whole platform in this process, for end-to-end tests over real HTTP on loopback: the
@@ -38,39 +38,6 @@ export interface Stack {
   /** An HTTP client of the edge acting as an admin; `.asPatient(id)`, `.as(...)`, `.anonymous()` for others. */
   http(): Http;
   stop(): Promise<void>;
-}
-
-export interface Identity {
-  role: Role;
-  accountId?: string;
-  doctorId?: string;
-}
-
-export interface Signer {
-  token(identity: Identity): Promise<string>;
-}
-
-/**
- * Signs in through the API (`POST /api/v1/auth/token`): for stacks running as processes, where
- * the edge's key is out of reach. The client acts for that account only.
- */
-export async function signIn(baseUrl: string, email: string, password: string): Promise<Http> {
-  const res = await new Http(baseUrl).post("/api/v1/auth/token", { email, password });
-  if (res.status !== 200) throw new Error(`signing in as ${email}: ${res.status} ${JSON.stringify(res.body)}`);
-  const token = res.body.accessToken as string;
-  return new Http(baseUrl, { token: async () => token }, { role: "patient" });
-}
-
-/** Signs tokens with the running edge's key, exactly as sign-in would. */
-export function edgeSigner(edge: RunningEdge): Signer {
-  return {
-    token: (identity) =>
-      edge.auth.issueAccessToken({
-        id: identity.accountId ?? randomUUID(),
-        role: identity.role,
-        doctor_id: identity.role === "doctor" ? (identity.doctorId ?? randomUUID()) : null,
-      }),
-  };
 }
 
 export interface StackOptions {
@@ -100,16 +67,12 @@ export interface RunningNotifier {
 }
 
 const serviceEnv = (kafkaBrokers = stackEnv("KAFKA_BROKERS"), cacheKeyPrefix = "", jwksUrl = ""): Record<string, string> => ({
+  ...stackServiceEnv(),
   KAFKA_BROKERS: kafkaBrokers,
   // Services verify forwarded tokens against the edge's keys.
   ...(jwksUrl ? { AUTH_JWKS_URL: jwksUrl } : {}),
   // Parallel test stacks share the test Redis; each keeps its cache keys to itself.
   CACHE_KEY_PREFIX: cacheKeyPrefix,
-  REDIS_URL: stackEnv("REDIS_URL"),
-  PGHOST: stackEnv("PGHOST"),
-  PGPORT: stackEnv("PGPORT"),
-  PGUSER: stackEnv("PGUSER"),
-  PGPASSWORD: stackEnv("PGPASSWORD"),
 });
 
 export const SHARD_COUNT = 4;
@@ -202,32 +165,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const shardDbs: ScratchDatabase[] = [];
     for (let i = 0; i < SHARD_COUNT; i++) shardDbs.push(await scratch(`shard${i}`));
 
-    const doctor = withLifecycle(
-      await startDoctorService(
-        parseConfig(doctorConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
-          PGDATABASE: doctorDb.name,
-          GRPC_PORT: String(doctorPort),
-          METRICS_PORT: "0",
-          BOOKING_ADDR: address(bookingPort),
-        }),
-        logger("doctor"),
-      ),
-    );
-    const slot = withLifecycle(
-      await startSlotService(
-        parseConfig(slotConfigSchema, {
-          ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
-          PGDATABASE: slotDb.name,
-          GRPC_PORT: String(slotPort),
-          METRICS_PORT: "0",
-          DOCTOR_ADDR: address(doctorPort),
-          BOOKING_ADDR: address(bookingPort),
-          GRPC_CLIENT_DEADLINE_MS: "10000",
-        }),
-        logger("slot"),
-      ),
-    );
+    /** A gRPC service's settings on this stack: its database, its port, metrics on any port. */
+    const grpcServiceEnv = (db: ScratchDatabase, port: number) => ({
+      ...serviceEnv(options.kafkaBrokers, cachePrefix, jwksUrl),
+      PGDATABASE: db.name,
+      GRPC_PORT: String(port),
+      METRICS_PORT: "0",
+    });
+    const doctorEnv = { ...grpcServiceEnv(doctorDb, doctorPort), BOOKING_ADDR: address(bookingPort) };
+    const doctor = withLifecycle(await startDoctorService(parseConfig(doctorConfigSchema, doctorEnv), logger("doctor")));
+    const slotEnv = {
+      ...grpcServiceEnv(slotDb, slotPort),
+      DOCTOR_ADDR: address(doctorPort),
+      BOOKING_ADDR: address(bookingPort),
+      GRPC_CLIENT_DEADLINE_MS: "10000",
+    };
+    const slot = withLifecycle(await startSlotService(parseConfig(slotConfigSchema, slotEnv), logger("slot")));
     // The reschedule sagas' steps: a topic and group of this stack's own, so no other stack's
     // booking service (another test file on the same Kafka) takes this one's steps.
     const reschedules = `e2e.reschedules.${options.name}.${randomUUID().slice(0, 8)}`;
@@ -257,7 +210,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           PGDATABASE: edgeDb.name,
           HTTP_PORT: String(edgePort),
           METRICS_PORT: "0",
-          // Limits are tested on their own (services/edge/test/rate-limit.test.ts); here they
+          // Limits are tested on their own (services/edge/test/rate-limit-http.test.ts); here they
           // would only throttle the tests' own traffic from 127.0.0.1.
           RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000000",
           RATE_LIMIT_ACCOUNT_PER_MINUTE: "1000000",
@@ -304,123 +257,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
-/** An HTTP answer with its body parsed as JSON (undefined when there is none). */
-export interface Answer<T = any> {
-  status: number;
-  headers: Headers;
-  body: T;
+/** The whole platform, an admin client of its edge, and fixtures made through that client. */
+export interface StackWithFixtures {
+  stack: Stack;
+  http: Http;
+  make: Fixtures;
 }
 
-/**
- * A tiny JSON client for the edge: real HTTP over loopback, nothing mocked. With a signer it
- * sends an access token for its identity (an admin unless told otherwise).
- */
-export class Http {
-  private token: Promise<string> | undefined;
-
-  constructor(
-    private readonly baseUrl: string,
-    private readonly signer?: Signer,
-    private readonly identity: Identity | undefined = signer ? { role: "admin" } : undefined,
-  ) {}
-
-  /** The same client acting as another identity. */
-  as(identity: Identity): Http {
-    if (!this.signer) throw new Error("this client has no signer");
-    return new Http(this.baseUrl, this.signer, identity);
-  }
-
-  /** The same client acting as the patient whose account id is `patientId`. */
-  asPatient(patientId: string = randomUUID()): Http {
-    return this.as({ role: "patient", accountId: patientId });
-  }
-
-  anonymous(): Http {
-    return new Http(this.baseUrl);
-  }
-
-  /** The `authorization` header this client sends (none when anonymous), for clients of other kinds. */
-  async authorization(): Promise<Record<string, string>> {
-    if (!this.signer || !this.identity) return {};
-    this.token ??= this.signer.token(this.identity);
-    return { authorization: `Bearer ${await this.token}` };
-  }
-
-  async request<T = any>(
-    method: string,
-    path: string,
-    options: { json?: unknown; body?: string; headers?: Record<string, string>; stream?: boolean } = {},
-  ): Promise<Answer<T>> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (headers["authorization"] === undefined) Object.assign(headers, await this.authorization());
-    let body = options.body;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers["content-type"] ??= "application/json";
-    }
-    const res = await fetch(this.baseUrl + path, { method, headers, ...(body !== undefined ? { body } : {}) });
-    if (options.stream && res.ok) {
-      // An event stream never ends by itself: its status and headers are the answer.
-      await res.body?.cancel();
-      return { status: res.status, headers: res.headers, body: undefined as T };
-    }
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text === "" ? undefined : JSON.parse(text)) as T };
-  }
-
-  get = <T = any>(path: string) => this.request<T>("GET", path);
-  post = <T = any>(path: string, json?: unknown, headers?: Record<string, string>) =>
-    this.request<T>("POST", path, { ...(json !== undefined ? { json } : {}), ...(headers ? { headers } : {}) });
-  patch = <T = any>(path: string, json: unknown) => this.request<T>("PATCH", path, { json });
-  delete = <T = any>(path: string) => this.request<T>("DELETE", path);
-}
-
-/** An hour boundary `hours` from now, so slots are always in the future. */
-export function hoursAhead(hours: number): Date {
-  const d = new Date(Date.now() + hours * 3_600_000);
-  d.setUTCMinutes(0, 0, 0);
-  return d;
-}
-
-export const addMinutes = (d: Date, minutes: number): Date => new Date(d.getTime() + minutes * 60_000);
-
-/** Asserts the one error shape and returns it for further checks. */
-export function expectError(answer: Answer, status: number, code: string): { code: string; message: string; details: { field: string; message: string }[] } {
-  if (answer.status !== status || answer.body?.error?.code !== code) {
-    throw new Error(`expected ${status} ${code}, got ${answer.status} ${JSON.stringify(answer.body)}`);
-  }
-  const error = answer.body.error;
-  if (typeof error.message !== "string" || !Array.isArray(error.details)) {
-    throw new Error(`error body has the wrong shape: ${JSON.stringify(answer.body)}`);
-  }
-  return error;
-}
-
-/** Helpers that create things through the edge and fail loudly when that does not work. */
-export class Fixtures {
-  private seq = 0;
-
-  constructor(private readonly http: Http) {}
-
-  async doctor(specialization = "general practice", name?: string): Promise<{ id: string; name: string }> {
-    const res = await this.http.post("/api/v1/doctors", { name: name ?? `Dr. Test ${++this.seq}`, specialization });
-    if (res.status !== 201) throw new Error(`creating a doctor: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  }
-
-  async slot(doctorId: string, options: { capacity?: number; start?: Date; minutes?: number } = {}): Promise<{ id: string; startTime: string }> {
-    const start = options.start ?? hoursAhead(24 + (++this.seq % 500));
-    const res = await this.http.post(`/api/v1/doctors/${doctorId}/slots`, {
-      startTime: start.toISOString(),
-      endTime: addMinutes(start, options.minutes ?? 30).toISOString(),
-      capacity: options.capacity ?? 1,
-    });
-    if (res.status !== 201) throw new Error(`creating a slot: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  }
-
-  /** The patient is whoever sends it (the token's account), never a body field. */
-  bookingBody(slotId: string, extra: Record<string, unknown> = {}) {
-    return { slotId, patientName: "Pat Patient", patientContact: "pat@example.org", ...extra };
-  }
+/** What most end-to-end suites start with (in `beforeAll`; `stack.stop()` in `afterAll`). */
+export async function startStackWithFixtures(options: StackOptions): Promise<StackWithFixtures> {
+  const stack = await startStack(options);
+  const http = stack.http();
+  return { stack, http, make: new Fixtures(http) };
 }
