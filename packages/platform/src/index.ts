@@ -14,6 +14,7 @@ export * from "./prepared-statement";
 export * from "./redis";
 export * from "./kafka";
 export * from "./kafka-broadcast";
+export * from "./kafka/topics";
 export * from "./service-host";
 export * from "./validation";
 export * from "./outbox";

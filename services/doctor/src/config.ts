@@ -1,4 +1,4 @@
-import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit, TOPICS } from "@clinic/platform";
 import { z } from "zod";
 
 export const configSchema = commonConfigSchema.extend({
@@ -7,7 +7,7 @@ export const configSchema = commonConfigSchema.extend({
   ...cacheConfigSchema.shape,
   /** ListDoctors responses (`doctors:all`); every doctor write drops them at once. */
   CACHE_DOCTORS_TTL_SECONDS: env.positiveInt().default(3_600),
-  DOCTOR_EVENTS_TOPIC: z.string().default("clinic.doctor.events.v1"),
+  DOCTOR_EVENTS_TOPIC: z.string().default(TOPICS.doctorEvents),
   GRPC_PORT: env.port().default(50051),
   METRICS_PORT: env.port().default(9465),
   PGDATABASE: z.string().default("clinic_doctor"),

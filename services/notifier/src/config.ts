@@ -1,4 +1,4 @@
-import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit, TOPICS } from "@clinic/platform";
 import { z } from "zod";
 import { worstCaseDeliveryMs } from "./backoff";
 
@@ -13,8 +13,8 @@ export const configSchema = commonConfigSchema
     METRICS_PORT: env.port().default(9468),
     PGDATABASE: z.string().default("clinic_notifier"),
 
-    BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
-    DLQ_TOPIC: z.string().default("bookings.dlq"),
+    BOOKING_EVENTS_TOPIC: z.string().default(TOPICS.bookingEvents),
+    DLQ_TOPIC: z.string().default(TOPICS.bookingsDeadLetters),
     CONSUMER_GROUP: z.string().default("notifier"),
     /**
      * Where a group without committed offsets starts. From the beginning by default: on a first

@@ -1,4 +1,4 @@
-import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit } from "@clinic/platform";
+import { cacheConfigSchema, commonConfigSchema, databaseConfigSchema, env, kafkaConfigSchema, loadConfigOrExit, TOPICS } from "@clinic/platform";
 import { z } from "zod";
 
 export const configSchema = commonConfigSchema.extend({
@@ -13,7 +13,7 @@ export const configSchema = commonConfigSchema.extend({
   CACHE_WARM_DAYS: env.positiveInt().default(30),
   CACHE_WARM_MAX_SLOTS: env.nonNegativeInt().default(10_000),
   CACHE_WARM_BATCH_SIZE: env.positiveInt().default(500),
-  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
+  SLOT_EVENTS_TOPIC: z.string().default(TOPICS.slotEvents),
   GRPC_PORT: env.port().default(50052),
   METRICS_PORT: env.port().default(9466),
   PGDATABASE: z.string().default("clinic_slot"),
