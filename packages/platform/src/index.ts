@@ -6,6 +6,8 @@ export * from "./metrics";
 export * from "./health";
 export * from "./grpc-server";
 export * from "./grpc-client";
+export * from "./grpc/promise-client";
+export * from "./grpc/remote-error";
 export * from "./message-guard";
 export * from "./lifecycle";
 export * from "./database";

@@ -3,9 +3,9 @@ import { forbidden, inTransaction, type Knex, OUTBOX_CHANNEL, type OutboxEvent, 
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import { decodeBookingId, newBookingId } from "./booking-id";
-import { bucketOf } from "./shard-router";
+import { bucketOf } from "./shard-map";
 import { cancelDeadline, readPolicies, windowHoursSql } from "./booking-policy";
-import type { SlotInfo } from "./slot-directory";
+import type { SlotInfo } from "./slot-client";
 
 export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
 

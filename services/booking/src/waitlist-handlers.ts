@@ -4,7 +4,7 @@ import type { BookingMetrics } from "./booking-metrics";
 import type { BookingRouter } from "./booking-router";
 import type { BookingShardRepository } from "./booking-repository";
 import { patientDetails } from "./patient-details";
-import type { SlotInfo } from "./slot-directory";
+import type { SlotInfo } from "./slot-client";
 import { joinWaitlist, leaveWaitlist, listWaitlist, toWaitlistEntry } from "./waitlist";
 
 /**

@@ -8,8 +8,6 @@ import {
   createServiceMetrics,
   startCache,
   startServiceHost,
-  callerMetadata,
-  unary,
   type Logger,
   type ServiceHost,
 } from "@clinic/platform";
@@ -17,7 +15,8 @@ import { bookingV1, descriptorSetPath } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { DoctorConfig } from "./config";
 import { DoctorRepository, type DoctorRow } from "./doctor-repository";
-import { DEFAULT_PAGE_SIZE, doctorService } from "./server";
+import { activeBookingCounter } from "./booking-client";
+import { DEFAULT_PAGE_SIZE, doctorService } from "./grpc-handlers";
 
 export interface RunningService extends ServiceHost {
   lifecycle: Lifecycle;
@@ -75,10 +74,7 @@ export async function startDoctorService(config: DoctorConfig, logger?: Logger):
       lifecycle,
       descriptorSetPath,
       services: [
-        doctorService(repository, {
-          countActiveBookings: async (doctorId, caller) =>
-            (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
-        }),
+        doctorService(repository, activeBookingCounter(booking)),
       ],
     });
     outbox.start();

@@ -14,9 +14,10 @@ import {
 import { bookingV1, descriptorSetPath, doctorV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { SlotConfig } from "./config";
-import { doctorDirectory, seatInventory } from "./downstream";
+import { seatInventory } from "./booking-client";
+import { doctorDirectory } from "./doctor-client";
 import { SlotCacheWarmer } from "./cache-warmer";
-import { slotService } from "./server";
+import { slotService } from "./grpc-handlers";
 import { SlotRepository, slotKey, type SlotRow } from "./slot-repository";
 
 export interface RunningService extends ServiceHost {

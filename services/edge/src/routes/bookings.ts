@@ -75,7 +75,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       const caller = accountOf(request);
       const { body } = request;
       const res = await rpc(
-        request.caller, booking.createBooking.bind(booking),
+        request.caller, booking.createBooking,
         // fromPartial: fields added to the request later keep their proto defaults here.
         bookingV1.CreateBookingRequest.fromPartial({
           slotId: body.slotId,
@@ -109,7 +109,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
         response: { 200: ref(BookingPageSchema), ...errorResponses() },
       },
     },
-    async (request) => page(await rpc(request.caller, booking.listAllBookings.bind(booking), listRequest(request.query))),
+    async (request) => page(await rpc(request.caller, booking.listAllBookings, listRequest(request.query))),
   );
 
   api.get(
@@ -124,7 +124,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
         response: { 200: ref(BookingSchema), ...errorResponses(404) },
       },
     },
-    async (request) => bookingJson((await rpc(request.caller, booking.getBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+    async (request) => bookingJson((await rpc(request.caller, booking.getBooking, { id: request.params.bookingId }, ID)).booking),
   );
 
   api.post(
@@ -142,7 +142,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) =>
-      bookingJson((await rpc(request.caller, booking.confirmBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+      bookingJson((await rpc(request.caller, booking.confirmBooking, { id: request.params.bookingId }, ID)).booking),
   );
 
   api.post(
@@ -163,7 +163,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) =>
-      bookingJson((await rpc(request.caller, booking.cancelBooking.bind(booking), { id: request.params.bookingId }, ID)).booking),
+      bookingJson((await rpc(request.caller, booking.cancelBooking, { id: request.params.bookingId }, ID)).booking),
   );
 
   api.post(
@@ -190,7 +190,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       bookingJson(
-        (await rpc(request.caller, booking.rescheduleBooking.bind(booking), { id: request.params.bookingId, newSlotId: request.body.slotId }, {
+        (await rpc(request.caller, booking.rescheduleBooking, { id: request.params.bookingId, newSlotId: request.body.slotId }, {
           ...ID,
           new_slot_id: "slotId",
         })).booking,
@@ -210,7 +210,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) =>
-      bookingPolicyJson((await rpc(request.caller, booking.getBookingPolicy.bind(booking), { doctorId: request.params.doctorId }, { doctor_id: "doctorId" })).policy),
+      bookingPolicyJson((await rpc(request.caller, booking.getBookingPolicy, { doctorId: request.params.doctorId }, { doctor_id: "doctorId" })).policy),
   );
 
   api.put(
@@ -230,7 +230,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       const hours = request.body.cancellationWindowHours;
       const res = await rpc(
         request.caller,
-        booking.setBookingPolicy.bind(booking),
+        booking.setBookingPolicy,
         { doctorId: request.params.doctorId, ...(hours === null ? {} : { cancellationWindowHours: hours }) },
         { doctor_id: "doctorId" },
       );
@@ -253,7 +253,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(request.caller, booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings, {
           ...listRequest(request.query),
           patientId: request.params.patientId,
           slotId: "",
@@ -277,7 +277,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(request.caller, booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings, {
           ...listRequest(request.query),
           patientId: "",
           slotId: request.params.slotId,
@@ -301,7 +301,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       page(
-        await rpc(request.caller, booking.listBookings.bind(booking), {
+        await rpc(request.caller, booking.listBookings, {
           ...listRequest(request.query),
           patientId: "",
           slotId: "",
@@ -323,7 +323,7 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(request.caller, booking.getAvailability.bind(booking), { slotIds: request.query.slotIds });
+      const res = await rpc(request.caller, booking.getAvailability, { slotIds: request.query.slotIds });
       return { availability: res.availability.map(availabilityJson), missingSlotIds: res.missingSlotIds };
     },
   );

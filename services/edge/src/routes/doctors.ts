@@ -32,7 +32,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request, reply) => {
-      const { doctor: created } = await rpc(request.caller, doctor.createDoctor.bind(doctor), request.body);
+      const { doctor: created } = await rpc(request.caller, doctor.createDoctor, request.body);
       const body = doctorJson(created);
       return reply.code(201).header("location", `${API_PREFIX}/doctors/${body.id}`).send(body);
     },
@@ -54,7 +54,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
     async (request) => {
       const q = request.query;
       const res = await rpc(
-        request.caller, doctor.listDoctors.bind(doctor),
+        request.caller, doctor.listDoctors,
         {
           specialization: q.specialization ?? "",
           nameQuery: q.q ?? "",
@@ -83,7 +83,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(request.caller, doctor.getDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      const res = await rpc(request.caller, doctor.getDoctor, { id: request.params.doctorId }, ID);
       return doctorJson(res.doctor);
     },
   );
@@ -103,7 +103,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
     },
     async (request) => {
       const res = await rpc(
-        request.caller, doctor.updateDoctor.bind(doctor),
+        request.caller, doctor.updateDoctor,
         { id: request.params.doctorId, name: request.body.name, specialization: request.body.specialization },
         ID,
       );
@@ -125,7 +125,7 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
       },
     },
     async (request, reply) => {
-      await rpc(request.caller, doctor.deleteDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      await rpc(request.caller, doctor.deleteDoctor, { id: request.params.doctorId }, ID);
       return reply.code(204).send(null);
     },
   );

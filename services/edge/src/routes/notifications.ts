@@ -32,7 +32,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) => {
-      const res = await rpc(request.caller, notifier.listNotifications.bind(notifier), { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
+      const res = await rpc(request.caller, notifier.listNotifications, { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
       return { notifications: res.notifications.map(notificationJson) };
     },
   );
@@ -50,7 +50,7 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) => {
-      const res = await rpc(request.caller, notifier.listDeadLetters.bind(notifier), {
+      const res = await rpc(request.caller, notifier.listDeadLetters, {
         pageSize: request.query.pageSize ?? 0,
         pageToken: request.query.pageToken ?? "",
       });
@@ -76,6 +76,6 @@ export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): vo
       },
     },
     async (request) =>
-      deadLetterJson((await rpc(request.caller, notifier.replayDeadLetter.bind(notifier), { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
+      deadLetterJson((await rpc(request.caller, notifier.replayDeadLetter, { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
   );
 }

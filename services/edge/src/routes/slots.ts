@@ -55,7 +55,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(request.caller, slot.createSlot.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlot, {
         doctorId: request.params.doctorId,
         startTime: instant("startTime", body.startTime),
         endTime: instant("endTime", body.endTime),
@@ -84,7 +84,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(request.caller, slot.createSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlots, {
         doctorId: request.params.doctorId,
         timeZone: body.timeZone,
         startDate: body.startDate,
@@ -114,7 +114,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request) => {
       const q = request.query;
-      const res = await rpc(request.caller, slot.listSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.listSlots, {
         doctorId: request.params.doctorId,
         startFrom: q.startFrom === undefined ? undefined : instant("startFrom", q.startFrom),
         startTo: q.startTo === undefined ? undefined : instant("startTo", q.startTo),
@@ -141,7 +141,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
       },
     },
     async (request) => {
-      const res = await rpc(request.caller, slot.batchGetSlots.bind(slot), { ids: request.query.ids });
+      const res = await rpc(request.caller, slot.batchGetSlots, { ids: request.query.ids });
       return { slots: res.slots.map(slotJson), missingIds: res.missingIds };
     },
   );
@@ -158,7 +158,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
         response: { 200: ref(SlotSchema), ...errorResponses(404) },
       },
     },
-    async (request) => slotJson((await rpc(request.caller, slot.getSlot.bind(slot), { id: request.params.slotId }, ID)).slot),
+    async (request) => slotJson((await rpc(request.caller, slot.getSlot, { id: request.params.slotId }, ID)).slot),
   );
 
   api.patch(
@@ -177,7 +177,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
     },
     async (request) => {
       const res = await rpc(
-        request.caller, slot.updateSlotCapacity.bind(slot),
+        request.caller, slot.updateSlotCapacity,
         { id: request.params.slotId, capacity: request.body.capacity },
         ID,
       );
@@ -199,7 +199,7 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
       },
     },
     async (request, reply) => {
-      await rpc(request.caller, slot.deleteSlot.bind(slot), { id: request.params.slotId }, ID);
+      await rpc(request.caller, slot.deleteSlot, { id: request.params.slotId }, ID);
       return reply.code(204).send(null);
     },
   );

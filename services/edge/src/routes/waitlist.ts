@@ -39,7 +39,7 @@ export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
       const { body } = request;
       const res = await rpc(
         request.caller,
-        booking.joinWaitlist.bind(booking),
+        booking.joinWaitlist,
         bookingV1.JoinWaitlistRequest.fromPartial({
           slotId: request.params.slotId,
           patientId: accountOf(request).accountId,
@@ -68,7 +68,7 @@ export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
     async (request) =>
       waitlistEntryJson(
-        (await rpc(request.caller, booking.leaveWaitlist.bind(booking), { slotId: request.params.slotId, patientId: accountOf(request).accountId }, SLOT)).entry,
+        (await rpc(request.caller, booking.leaveWaitlist, { slotId: request.params.slotId, patientId: accountOf(request).accountId }, SLOT)).entry,
       ),
   );
 
@@ -85,7 +85,7 @@ export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) => ({
-      entries: (await rpc(request.caller, booking.listWaitlist.bind(booking), { slotId: request.params.slotId, patientId: "" }, SLOT)).entries.map(waitlistEntryJson),
+      entries: (await rpc(request.caller, booking.listWaitlist, { slotId: request.params.slotId, patientId: "" }, SLOT)).entries.map(waitlistEntryJson),
     }),
   );
 
@@ -102,7 +102,7 @@ export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
       },
     },
     async (request) => ({
-      entries: (await rpc(request.caller, booking.listWaitlist.bind(booking), { patientId: request.params.patientId, slotId: "" }, { patient_id: "patientId" })).entries.map(
+      entries: (await rpc(request.caller, booking.listWaitlist, { patientId: request.params.patientId, slotId: "" }, { patient_id: "patientId" })).entries.map(
         waitlistEntryJson,
       ),
     }),

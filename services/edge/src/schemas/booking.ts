@@ -23,7 +23,7 @@ const Status = StringEnum(BOOKING_STATUSES, {
   description: "`pending` holds a seat until `expireTime`; `confirmed`; `cancelled` and `expired` gave it back.",
 });
 
-/** An e-mail address or an E.164 phone number; see the `contact` and `e164` formats in server.ts. */
+/** An e-mail address or an E.164 phone number; see the `contact` and `e164` formats in http-server.ts. */
 const Contact = Type.String({
   format: "contact",
   maxLength: 254,

@@ -27,7 +27,8 @@ import type { RescheduleSaga } from "./reschedule-saga";
 import { effectiveStatus, isSagaHold, ownedBy, type Actor, type BookingRow, type RescheduleInput, type RescheduleOutcome, type BookingShardRepository, type ListCursor, type StoredStatus } from "./booking-repository";
 import type { BookingRouter } from "./booking-router";
 import { scatterGather } from "./scatter";
-import type { SlotDirectory, SlotInfo } from "./slot-directory";
+import type { SlotInfo } from "./slot-client";
+import type { SlotDirectory } from "./slot-directory";
 
 export const BOOKING_SERVICE_NAME = "clinic.booking.v1.BookingService";
 

@@ -11,7 +11,8 @@ import {
   type Caller,
 } from "@clinic/platform";
 import { slotV1 } from "@clinic/proto";
-import type { DoctorDirectory, SeatInventory } from "./downstream";
+import type { SeatInventory } from "./booking-client";
+import type { DoctorDirectory } from "./doctor-client";
 import { expandWeeklySchedule, parseWeeklySchedule, type Interval } from "./schedule";
 import type { SlotRepository, SlotRow } from "./slot-repository";
 
