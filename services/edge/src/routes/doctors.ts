@@ -13,6 +13,8 @@ import {
   doctorJson,
 } from "../schemas/doctor";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "./operation";
+import { pageJson, pageRequest } from "./pages";
 import { API_PREFIX } from "./prefix";
 
 const tags = ["doctors"];
@@ -21,16 +23,12 @@ const ID = { id: "doctorId" };
 export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.post(
     "/doctors",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "createDoctor",
-        summary: "Register a doctor",
-        body: CreateDoctorBody,
-        response: { 201: ref(DoctorSchema, { description: "Created" }), ...errorResponses(...bodyErrors) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "createDoctor",
+      summary: "Register a doctor",
+      body: CreateDoctorBody,
+      response: { 201: ref(DoctorSchema, { description: "Created" }), ...errorResponses(...bodyErrors) },
+    }),
     async (request, reply) => {
       const { doctor: created } = await rpc(request.caller, doctor.createDoctor, request.body);
       const body = doctorJson(created);
@@ -40,17 +38,13 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
 
   api.get(
     "/doctors",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "listDoctors",
-        summary: "List doctors by name, optionally filtered",
-        description: "Ordered by name; cursor paginated.",
-        querystring: ListDoctorsQuery,
-        response: { 200: ref(DoctorPageSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "listDoctors",
+      summary: "List doctors by name, optionally filtered",
+      description: "Ordered by name; cursor paginated.",
+      querystring: ListDoctorsQuery,
+      response: { 200: ref(DoctorPageSchema), ...errorResponses() },
+    }),
     async (request) => {
       const q = request.query;
       const res = await rpc(
@@ -58,30 +52,22 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
         {
           specialization: q.specialization ?? "",
           nameQuery: q.q ?? "",
-          pageSize: q.pageSize ?? 0,
-          pageToken: q.pageToken ?? "",
+          ...pageRequest(q),
         },
         { name_query: "q" },
       );
-      return {
-        doctors: res.doctors.map(doctorJson),
-        ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}),
-      };
+      return pageJson("doctors", res.doctors.map(doctorJson), res.nextPageToken);
     },
   );
 
   api.get(
     "/doctors/:doctorId",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "getDoctor",
-        summary: "Get a doctor",
-        params: DoctorParams,
-        response: { 200: ref(DoctorSchema), ...errorResponses(404) },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "getDoctor",
+      summary: "Get a doctor",
+      params: DoctorParams,
+      response: { 200: ref(DoctorSchema), ...errorResponses(404) },
+    }),
     async (request) => {
       const res = await rpc(request.caller, doctor.getDoctor, { id: request.params.doctorId }, ID);
       return doctorJson(res.doctor);
@@ -90,17 +76,13 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
 
   api.patch(
     "/doctors/:doctorId",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "updateDoctor",
-        summary: "Change a doctor's name or specialization",
-        params: DoctorParams,
-        body: UpdateDoctorBody,
-        response: { 200: ref(DoctorSchema), ...errorResponses(404, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "updateDoctor",
+      summary: "Change a doctor's name or specialization",
+      params: DoctorParams,
+      body: UpdateDoctorBody,
+      response: { 200: ref(DoctorSchema), ...errorResponses(404, ...bodyErrors) },
+    }),
     async (request) => {
       const res = await rpc(
         request.caller, doctor.updateDoctor,
@@ -113,17 +95,13 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
 
   api.delete(
     "/doctors/:doctorId",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "deleteDoctor",
-        summary: "Delete a doctor",
-        description: "Refused (409 `DOCTOR_HAS_ACTIVE_BOOKINGS`) while the doctor has active bookings on upcoming slots.",
-        params: DoctorParams,
-        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "deleteDoctor",
+      summary: "Delete a doctor",
+      description: "Refused (409 `DOCTOR_HAS_ACTIVE_BOOKINGS`) while the doctor has active bookings on upcoming slots.",
+      params: DoctorParams,
+      response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409) },
+    }),
     async (request, reply) => {
       await rpc(request.caller, doctor.deleteDoctor, { id: request.params.doctorId }, ID);
       return reply.code(204).send(null);
