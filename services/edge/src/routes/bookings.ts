@@ -1,3 +1,4 @@
+import type { Caller, RpcOptions } from "@clinic/platform";
 import { access, accountOf } from "../access";
 import { bookingV1 } from "@clinic/proto";
 import type { Backends } from "../backends";
@@ -45,6 +46,12 @@ const listRequest = (q: ListQuery) => ({
 });
 
 const page = (res: { bookings: bookingV1.Booking[]; nextPageToken: string }) => pageJson("bookings", res.bookings.map(bookingJson), res.nextPageToken);
+
+/** GetBooking, ConfirmBooking, CancelBooking: a booking named by its id, answered with the booking. */
+type BookingByIdMethod = (request: { id: string }, options?: RpcOptions) => Promise<{ booking?: bookingV1.Booking | undefined }>;
+
+const oneBooking = async (caller: Caller, method: BookingByIdMethod, bookingId: string) =>
+  bookingJson((await rpc(caller, method, { id: bookingId }, ID)).booking);
 
 export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.post(
@@ -111,37 +118,35 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
       params: BookingParams,
       response: { 200: ref(BookingSchema), ...errorResponses(404) },
     }),
-    async (request) => bookingJson((await rpc(request.caller, booking.getBooking, { id: request.params.bookingId }, ID)).booking),
+    async (request) => oneBooking(request.caller, booking.getBooking, request.params.bookingId),
   );
 
-  api.post(
-    "/bookings/:bookingId/confirm",
-    operation(tags, access.account, {
-      operationId: "confirmBooking",
-      summary: "Confirm a pending booking",
-      description: "409 when the booking is no longer pending (already confirmed, cancelled, or its hold expired).",
-      params: BookingParams,
-      response: { 200: ref(BookingSchema), ...errorResponses(404, 409, ...bodyErrors) },
-    }, { preValidation: refuseBody }),
-    async (request) =>
-      bookingJson((await rpc(request.caller, booking.confirmBooking, { id: request.params.bookingId }, ID)).booking),
-  );
+  /** Confirm and cancel: one change of a booking's state, answered with the booking as it is now. */
+  const transition = (action: "confirm" | "cancel", method: BookingByIdMethod, doc: { operationId: string; summary: string; description: string }) =>
+    api.post(
+      `/bookings/:bookingId/${action}`,
+      operation(tags, access.account, {
+        ...doc,
+        params: BookingParams,
+        response: { 200: ref(BookingSchema), ...errorResponses(404, 409, ...bodyErrors) },
+      }, { preValidation: refuseBody }),
+      async (request) => oneBooking(request.caller, method, request.params.bookingId),
+    );
 
-  api.post(
-    "/bookings/:bookingId/cancel",
-    operation(tags, access.account, {
-      operationId: "cancelBooking",
-      summary: "Cancel a booking and give its seat back",
-      description:
-        "The patient, the doctor of the booking's slot, or an admin. A patient's cancel of a confirmed booking after its " +
-        "`cancelDeadline` is refused with 409 `CANCELLATION_TOO_LATE`, the deadline in `error.info.cancelDeadline`; " +
-        "a pending hold can always be let go.",
-      params: BookingParams,
-      response: { 200: ref(BookingSchema), ...errorResponses(404, 409, ...bodyErrors) },
-    }, { preValidation: refuseBody }),
-    async (request) =>
-      bookingJson((await rpc(request.caller, booking.cancelBooking, { id: request.params.bookingId }, ID)).booking),
-  );
+  transition("confirm", booking.confirmBooking, {
+    operationId: "confirmBooking",
+    summary: "Confirm a pending booking",
+    description: "409 when the booking is no longer pending (already confirmed, cancelled, or its hold expired).",
+  });
+
+  transition("cancel", booking.cancelBooking, {
+    operationId: "cancelBooking",
+    summary: "Cancel a booking and give its seat back",
+    description:
+      "The patient, the doctor of the booking's slot, or an admin. A patient's cancel of a confirmed booking after its " +
+      "`cancelDeadline` is refused with 409 `CANCELLATION_TOO_LATE`, the deadline in `error.info.cancelDeadline`; " +
+      "a pending hold can always be let go.",
+  });
 
   api.post(
     "/bookings/:bookingId/reschedule",
