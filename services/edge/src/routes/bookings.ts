@@ -1,5 +1,6 @@
 import type { Caller, RpcOptions } from "@clinic/platform";
-import { access, accountOf } from "../access";
+import type { TSchema } from "@sinclair/typebox";
+import { access, accountOf, type Access } from "../access";
 import { bookingV1 } from "@clinic/proto";
 import type { Backends } from "../backends";
 import { rpc } from "../grpc-call";
@@ -44,6 +45,9 @@ const listRequest = (q: ListQuery) => ({
   statuses: (q.status ?? []).map(bookingStatusOf),
   ...pageRequest(q),
 });
+
+/** ListBookings selects by exactly one of these; the others go empty. */
+const NO_SELECTOR = { patientId: "", slotId: "", doctorId: "" };
 
 const page = (res: { bookings: bookingV1.Booking[]; nextPageToken: string }) => pageJson("bookings", res.bookings.map(bookingJson), res.nextPageToken);
 
@@ -208,65 +212,29 @@ export function bookingRoutes(api: EdgeFastify, { booking }: Backends): void {
     },
   );
 
-  api.get(
-    "/patients/:patientId/bookings",
-    operation(tags, access.ownPatient("patientId"), {
-      operationId: "listPatientBookings",
-      summary: "List a patient's bookings",
-      params: PatientParams,
-      querystring: ListBookingsQuery,
-      response: { 200: ref(BookingPageSchema), ...errorResponses() },
-    }),
-    async (request) =>
-      page(
-        await rpc(request.caller, booking.listBookings, {
-          ...listRequest(request.query),
-          patientId: request.params.patientId,
-          slotId: "",
-          doctorId: "",
-        }),
-      ),
-  );
+  /** A patient's, a slot's or a doctor's bookings: ListBookings with exactly that one selector set. */
+  const listOf = (selector: keyof typeof NO_SELECTOR, path: string, rule: Access, params: TSchema, doc: { operationId: string; summary: string }) =>
+    api.get(
+      path,
+      operation(tags, rule, { ...doc, params, querystring: ListBookingsQuery, response: { 200: ref(BookingPageSchema), ...errorResponses() } }),
+      async (request) => {
+        const id = (request.params as Record<typeof selector, string>)[selector];
+        return page(await rpc(request.caller, booking.listBookings, { ...listRequest(request.query), ...NO_SELECTOR, [selector]: id }));
+      },
+    );
 
-  api.get(
-    "/slots/:slotId/bookings",
-    operation(tags, access.doctorOrAdmin, {
-      operationId: "listSlotBookings",
-      summary: "List a slot's bookings",
-      params: SlotParams,
-      querystring: ListBookingsQuery,
-      response: { 200: ref(BookingPageSchema), ...errorResponses() },
-    }),
-    async (request) =>
-      page(
-        await rpc(request.caller, booking.listBookings, {
-          ...listRequest(request.query),
-          patientId: "",
-          slotId: request.params.slotId,
-          doctorId: "",
-        }),
-      ),
-  );
-
-  api.get(
-    "/doctors/:doctorId/bookings",
-    operation(tags, access.ownDoctor("doctorId"), {
-      operationId: "listDoctorBookings",
-      summary: "List the bookings on a doctor's slots",
-      params: DoctorParams,
-      querystring: ListBookingsQuery,
-      response: { 200: ref(BookingPageSchema), ...errorResponses() },
-    }),
-    async (request) =>
-      page(
-        await rpc(request.caller, booking.listBookings, {
-          ...listRequest(request.query),
-          patientId: "",
-          slotId: "",
-          doctorId: request.params.doctorId,
-        }),
-      ),
-  );
+  listOf("patientId", "/patients/:patientId/bookings", access.ownPatient("patientId"), PatientParams, {
+    operationId: "listPatientBookings",
+    summary: "List a patient's bookings",
+  });
+  listOf("slotId", "/slots/:slotId/bookings", access.doctorOrAdmin, SlotParams, {
+    operationId: "listSlotBookings",
+    summary: "List a slot's bookings",
+  });
+  listOf("doctorId", "/doctors/:doctorId/bookings", access.ownDoctor("doctorId"), DoctorParams, {
+    operationId: "listDoctorBookings",
+    summary: "List the bookings on a doctor's slots",
+  });
 
   api.get(
     "/availability",
