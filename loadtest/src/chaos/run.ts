@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { env, parseConfig } from "@clinic/platform";
+import { env, parseConfig, TOPICS } from "@clinic/platform";
 import { z } from "zod";
 import { pgSettings, tokenSchema } from "../config";
 import { openPool, roundRobinShardOf } from "../databases";
@@ -108,7 +108,7 @@ async function main(): Promise<number> {
 
   print("chaos: waiting for every shard's outbox to reach Kafka");
   const backlog = await waitForOutbox(primaries, 120_000);
-  const events = await checkEvents(primaries, config.KAFKA_BROKERS, "clinic.booking.events.v1", startedAt);
+  const events = await checkEvents(primaries, config.KAFKA_BROKERS, TOPICS.bookingEvents, startedAt);
   const eventViolations = [
     ...(backlog > 0 ? [`${backlog} outbox events still unpublished after 120 s`] : []),
     ...(events.missing > 0 ? [`${events.missing} of ${events.committed} committed events never reached Kafka`] : []),

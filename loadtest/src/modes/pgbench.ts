@@ -1,3 +1,4 @@
+import { TOPICS } from "@clinic/platform";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -38,7 +39,7 @@ const PAYLOAD_HEX = "0a24".padEnd(360, "5a");
  */
 const outboxInsert = (type: string, key: string): string =>
   `INSERT INTO outbox (event_id, topic, message_key, event_type, payload, published_at)
-VALUES (gen_random_uuid(), 'clinic.booking.events.v1', ${key}::text, '${type}', decode('${PAYLOAD_HEX}', 'hex'), now());`;
+VALUES (gen_random_uuid(), '${TOPICS.bookingEvents}', ${key}::text, '${type}', decode('${PAYLOAD_HEX}', 'hex'), now());`;
 
 /**
  * The booking transaction of `BookingShardRepository.create`, as SQL: the conditional seat

@@ -1,10 +1,8 @@
-import { randomUUID } from "node:crypto";
-import type { OutboxEvent } from "@clinic/platform";
+import { protoOutboxEvent, type OutboxEvent } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
 import type { BookingRow } from "./booking-repository";
 
 export type BookingEventType = "booking.created" | "booking.confirmed" | "booking.cancelled" | "booking.expired";
-
 
 /**
  * The event for a booking transition, keyed by slot so one slot's events stay in order on one
@@ -25,20 +23,12 @@ export function bookingEvent(topic: string, type: BookingEventType, row: Booking
         : type === "booking.cancelled"
           ? { $case: "cancelled", value: { ...contact, rescheduledTo: row.rescheduled_to ?? "" } }
           : { $case: "expired", value: contact };
-  const event: eventsV1.BookingEvent = {
-    eventId: randomUUID(),
-    occurTime: occurredAt,
+  return protoOutboxEvent(eventsV1.BookingEvent, { topic, type, key: row.slot_id, occurTime: occurredAt }, (envelope) => ({
+    ...envelope,
     bookingId: row.id,
     slotId: row.slot_id,
     doctorId: row.doctor_id,
     patientId: row.patient_id,
     payload,
-  };
-  return {
-    eventId: event.eventId,
-    topic,
-    key: row.slot_id,
-    type,
-    payload: eventsV1.BookingEvent.encode(event).finish(),
-  };
+  }));
 }

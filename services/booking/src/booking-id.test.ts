@@ -1,5 +1,5 @@
 import { decodeBookingId, newBookingId } from "./booking-id";
-import { BUCKET_COUNT, ShardMap, bucketOf } from "./shard-router";
+import { BUCKET_COUNT, ShardMap, bucketOf } from "./shard-map";
 
 describe("booking ids", () => {
   it("are UUIDv7 that carry their bucket and creation time", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { BUCKET_COUNT } from "./shard-router";
+import { BUCKET_COUNT } from "./shard-map";
 
 /**
  * Booking ids are UUIDv7 (RFC 9562) whose 12-bit `rand_a` field carries the doctor's bucket.

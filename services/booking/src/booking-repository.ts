@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { OUTBOX_CHANNEL, forbidden, inTransaction, outboxTraceHeaders, runPrepared, writeOutbox, type Knex, type OutboxEvent, type PreparedStatement } from "@clinic/platform";
+import { forbidden, inTransaction, type Knex, OUTBOX_CHANNEL, type OutboxEvent, outboxTraceHeaders, type PreparedStatement, runPrepared, TOPICS, writeOutbox } from "@clinic/platform";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import { decodeBookingId, newBookingId } from "./booking-id";
-import { bucketOf } from "./shard-router";
+import { bucketOf } from "./shard-map";
 import { cancelDeadline, readPolicies, windowHoursSql } from "./booking-policy";
-import type { SlotInfo } from "./slot-directory";
+import type { SlotInfo } from "./slot-client";
 
 export type StoredStatus = "PENDING" | "CONFIRMED" | "CANCELLED" | "EXPIRED";
 
@@ -265,7 +265,7 @@ export class BookingShardRepository {
     readonly index: number,
     readonly db: Knex,
     /** Kafka topic of the booking events this shard's outbox records. */
-    readonly eventsTopic = "clinic.booking.events.v1",
+    readonly eventsTopic: string = TOPICS.bookingEvents,
     /** Called after the commit of every transaction that changed seats. */
     readonly seatsChanged: SeatsChanged = async () => undefined,
     /**

@@ -1,7 +1,7 @@
 import { DomainError } from "@clinic/platform";
 import { decodeBookingId } from "./booking-id";
 import type { BookingRepositoryLike } from "./scatter";
-import { bucketOf, type ShardMap } from "./shard-router";
+import { bucketOf, type ShardMap } from "./shard-map";
 
 /** Finds the shard of a doctor or of a booking id; never scatters. */
 export class BookingRouter<S extends BookingRepositoryLike> {

@@ -8,6 +8,7 @@ import {
   loadConfigOrExit,
   peerAddressConfigSchema,
 } from "@clinic/platform/config";
+import { TOPICS } from "@clinic/platform/kafka";
 import { z } from "zod";
 
 /**
@@ -57,7 +58,7 @@ export const configSchema = grpcServiceConfigSchema({ grpcPort: 50053, metricsPo
   /** Moves allowed per booking (a rescheduled booking carries the count on). */
   RESCHEDULE_MAX: env.nonNegativeInt().default(3),
   /** The steps of moves to another doctor's slot (src/reschedule-saga.ts), and their consumer group. */
-  RESCHEDULE_TOPIC: z.string().default("clinic.booking.reschedules.v1"),
+  RESCHEDULE_TOPIC: z.string().default(TOPICS.bookingReschedules),
   RESCHEDULE_CONSUMER_GROUP: z.string().default("booking-reschedules"),
   /** How long a reschedule request waits for such a move to end before answering RESCHEDULE_IN_PROGRESS. */
   RESCHEDULE_WAIT_MS: env.positiveInt().default(5_000),
@@ -71,9 +72,9 @@ export const configSchema = grpcServiceConfigSchema({ grpcPort: 50053, metricsPo
   /** GetAvailability per slot (`slot:{id}:bookings:count`); every seat change invalidates it. */
   CACHE_AVAILABILITY_TTL_SECONDS: env.positiveInt().default(60),
   /** The slot service's events, consumed by every replica to invalidate its slot directory. */
-  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
+  SLOT_EVENTS_TOPIC: z.string().default(TOPICS.slotEvents),
   IDEMPOTENCY_TTL_HOURS: env.positiveInt().default(24),
-  BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
+  BOOKING_EVENTS_TOPIC: z.string().default(TOPICS.bookingEvents),
   /** Events per Kafka batch, and the fallback poll of a shard's outbox (relays are woken by NOTIFY). */
   OUTBOX_BATCH_SIZE: env.positiveInt().default(500),
   OUTBOX_IDLE_MS: env.positiveInt().default(1_000),

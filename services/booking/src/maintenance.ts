@@ -36,30 +36,24 @@ export class ShardMaintenance {
     registry: Registry,
     private readonly logger: Logger,
   ) {
+    // Every metric here is per shard.
+    const perShard = { labelNames: ["shard"] as const, registers: [registry] };
     this.monthsAheadGauge = new Gauge({
       name: "booking_partition_months_ahead",
       help: "Months after the current one whose bookings partition exists, per shard",
-      labelNames: ["shard"],
-      registers: [registry],
+      ...perShard,
     });
     this.defaultRowsGauge = new Gauge({
       name: "booking_default_partition_rows",
       help: "Bookings in the default partition (created in a month without its partition), per shard",
-      labelNames: ["shard"],
-      registers: [registry],
+      ...perShard,
     });
-    this.archived = new Counter({ name: "booking_archived_total", help: "Bookings moved to the archive, per shard", labelNames: ["shard"], registers: [registry] });
-    this.failures = new Counter({
-      name: "booking_maintenance_failures_total",
-      help: "Failed partition upkeep or archival rounds, per shard",
-      labelNames: ["shard"],
-      registers: [registry],
-    });
+    this.archived = new Counter({ name: "booking_archived_total", help: "Bookings moved to the archive, per shard", ...perShard });
+    this.failures = new Counter({ name: "booking_maintenance_failures_total", help: "Failed partition upkeep or archival rounds, per shard", ...perShard });
     this.lastSuccess = new Gauge({
       name: "booking_maintenance_last_success_timestamp_seconds",
       help: "End of the shard's last successful upkeep round",
-      labelNames: ["shard"],
-      registers: [registry],
+      ...perShard,
     });
   }
 

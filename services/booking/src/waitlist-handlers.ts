@@ -1,11 +1,11 @@
-import { Validator, requireDoctorOrAdmin, requirePatientOrAdmin, type CallContext } from "@clinic/platform";
+import { Validator, requireDoctorOrAdmin, requirePatientOrAdmin, type CallContext, type Caller, type Knex } from "@clinic/platform";
 import type { bookingV1 } from "@clinic/proto";
 import type { BookingMetrics } from "./booking-metrics";
 import type { BookingRouter } from "./booking-router";
 import type { BookingShardRepository } from "./booking-repository";
 import { patientDetails } from "./patient-details";
-import type { SlotInfo } from "./slot-directory";
-import { joinWaitlist, leaveWaitlist, listWaitlist, toWaitlistEntry } from "./waitlist";
+import type { SlotInfo } from "./slot-client";
+import { joinWaitlist, leaveWaitlist, listWaitlist, toWaitlistEntry, type EntryView } from "./waitlist";
 
 /**
  * JoinWaitlist and LeaveWaitlist for a patient (or an admin in their name), ListWaitlist of a
@@ -17,17 +17,28 @@ export function waitlistHandlers(
   requireSlot: (slotId: string) => Promise<SlotInfo>,
   metrics: BookingMetrics,
 ) {
+  /** A patient's own change to a slot's queue, in the shard of the slot's doctor. */
+  async function inSlotQueue(
+    caller: Caller,
+    slotId: string,
+    patientId: string,
+    outcome: "waitlist_joined" | "waitlist_left",
+    change: (db: Knex) => Promise<EntryView>,
+  ): Promise<{ entry: bookingV1.WaitlistEntry }> {
+    requirePatientOrAdmin(caller, patientId);
+    const slot = await requireSlot(slotId);
+    const entry = await change(router.forDoctor(slot.doctorId).db);
+    metrics.outcomes.inc({ outcome });
+    return { entry: toWaitlistEntry(entry) };
+  }
+
   return {
     async joinWaitlist(req: bookingV1.JoinWaitlistRequest, { caller }: CallContext): Promise<bookingV1.JoinWaitlistResponse> {
       const v = new Validator();
       const slotId = v.uuid("slot_id", req.slotId);
       const patient = patientDetails(v, req);
       v.check();
-      requirePatientOrAdmin(caller, patient.patientId);
-      const slot = await requireSlot(slotId);
-      const entry = await joinWaitlist(router.forDoctor(slot.doctorId).db, slotId, patient);
-      metrics.outcomes.inc({ outcome: "waitlist_joined" });
-      return { entry: toWaitlistEntry(entry) };
+      return inSlotQueue(caller, slotId, patient.patientId, "waitlist_joined", (db) => joinWaitlist(db, slotId, patient));
     },
 
     async leaveWaitlist(req: bookingV1.LeaveWaitlistRequest, { caller }: CallContext): Promise<bookingV1.LeaveWaitlistResponse> {
@@ -35,11 +46,7 @@ export function waitlistHandlers(
       const slotId = v.uuid("slot_id", req.slotId);
       const patientId = v.uuid("patient_id", req.patientId);
       v.check();
-      requirePatientOrAdmin(caller, patientId);
-      const slot = await requireSlot(slotId);
-      const entry = await leaveWaitlist(router.forDoctor(slot.doctorId).db, slotId, patientId);
-      metrics.outcomes.inc({ outcome: "waitlist_left" });
-      return { entry: toWaitlistEntry(entry) };
+      return inSlotQueue(caller, slotId, patientId, "waitlist_left", (db) => leaveWaitlist(db, slotId, patientId));
     },
 
     async listWaitlist(req: bookingV1.ListWaitlistRequest, { caller }: CallContext): Promise<bookingV1.ListWaitlistResponse> {

@@ -19,7 +19,7 @@ export interface PatientDetails {
 }
 
 /** An entry with what became of its offer (the booking's state) and its place in the queue. */
-type EntryView = WaitlistEntryRow & { offer_status: BookingRow["status"] | null; offer_expires_at: Date | null; position: number };
+export type EntryView = WaitlistEntryRow & { offer_status: BookingRow["status"] | null; offer_expires_at: Date | null; position: number };
 
 const ENTRY_VIEW = `
   SELECT e.*, b.status AS offer_status, b.expires_at AS offer_expires_at,

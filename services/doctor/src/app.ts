@@ -1,13 +1,12 @@
 import { startCache } from "@clinic/platform/cache";
-import { callerMetadata } from "@clinic/platform/auth";
-import { unary } from "@clinic/platform/grpc";
 import type { Logger } from "@clinic/platform/logging";
 import { openGrpcClient, openOwnDatabaseWithOutbox, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { bookingV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { DoctorConfig } from "./config";
 import { DoctorRepository, type DoctorRow } from "./doctor-repository";
-import { DEFAULT_PAGE_SIZE, doctorService } from "./server";
+import { activeBookingCounter } from "./booking-client";
+import { DEFAULT_PAGE_SIZE, doctorService } from "./grpc-handlers";
 
 export type RunningService = RunningGrpcService;
 
@@ -36,10 +35,7 @@ export function startDoctorService(config: DoctorConfig, logger?: Logger): Promi
     });
 
     const running = await serveGrpc(service, [
-      doctorService(repository, {
-        countActiveBookings: async (doctorId, caller) =>
-          (await unary(booking.countActiveBookings.bind(booking), { doctorId }, callerMetadata(caller))).count,
-      }),
+      doctorService(repository, activeBookingCounter(booking)),
     ]);
     outbox.start();
     return running;

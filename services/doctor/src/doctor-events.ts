@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import type { OutboxEvent } from "@clinic/platform";
+import { protoOutboxEvent, type OutboxEvent } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
 import type { DoctorRow } from "./doctor-repository";
 
@@ -14,12 +13,5 @@ export function doctorEvent(topic: string, type: DoctorEventType, row: DoctorRow
       : type === "doctor.updated"
         ? { $case: "updated", value: details }
         : { $case: "deleted", value: {} };
-  const eventId = randomUUID();
-  return {
-    eventId,
-    topic,
-    key: row.id,
-    type,
-    payload: eventsV1.DoctorEvent.encode({ eventId, occurTime: new Date(), doctorId: row.id, payload }).finish(),
-  };
+  return protoOutboxEvent(eventsV1.DoctorEvent, { topic, type, key: row.id }, (envelope) => ({ ...envelope, doctorId: row.id, payload }));
 }

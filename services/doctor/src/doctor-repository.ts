@@ -1,4 +1,4 @@
-import { writeOutbox, type Knex, type ListCache } from "@clinic/platform";
+import { type Knex, type ListCache, TOPICS, writeOutbox } from "@clinic/platform";
 import { doctorEvent } from "./doctor-events";
 
 export interface DoctorRow {
@@ -45,7 +45,7 @@ const likeLiteral = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 export class DoctorRepository {
   constructor(
     private readonly db: Knex,
-    private readonly eventsTopic = "clinic.doctor.events.v1",
+    private readonly eventsTopic: string = TOPICS.doctorEvents,
     private readonly lists?: ListCache<DoctorRow[]>,
   ) {}
 

@@ -12,7 +12,7 @@ import { createLiveAvailability } from "./live/create-live-availability";
 import type { LiveAvailability } from "./live/live-availability";
 import { SeatEventFeed } from "./live/seat-event-feed";
 import { createRateLimiter } from "./rate-limit";
-import { buildServer, type ServerState } from "./server";
+import { buildServer, type ServerState } from "./http-server";
 import type { EdgeFastify } from "./type-provider";
 
 export interface RunningEdge {

@@ -1,15 +1,18 @@
 import * as grpc from "@grpc/grpc-js";
-import { createGrpcClient, healthServiceDefinition, unary } from "@clinic/platform";
+import { createPromiseClient, healthServiceDefinition, promiseClient, type GeneratedClientConstructor, type OwnedPromiseClient } from "@clinic/platform";
 import { bookingV1, doctorV1, notifierV1, slotV1 } from "@clinic/proto";
 import type { EdgeConfig } from "./config";
 
-/** The gRPC services the edge translates to, one client (one channel) each. */
+/**
+ * The gRPC services the edge translates to, one client (one channel) each, in promise form:
+ * `await backends.booking.getBooking({ id }, { metadata })`.
+ */
 export interface Backends {
-  doctor: doctorV1.DoctorServiceClient;
-  slot: slotV1.SlotServiceClient;
-  booking: bookingV1.BookingServiceClient;
+  doctor: OwnedPromiseClient<typeof doctorV1.DoctorServiceService>;
+  slot: OwnedPromiseClient<typeof slotV1.SlotServiceService>;
+  booking: OwnedPromiseClient<typeof bookingV1.BookingServiceService>;
   /** Admin routes only: the booking path never waits on notifications. */
-  notifier: notifierV1.NotifierServiceClient;
+  notifier: OwnedPromiseClient<typeof notifierV1.NotifierServiceService>;
   /** Asks each backend's grpc.health.v1 Check for its own service name. */
   readiness(timeoutMs: number): Promise<Readiness>;
   close(): void;
@@ -32,71 +35,52 @@ const BOOKING_READS = ["GetBooking", "ListBookings", "ListAllBookings", "GetAvai
 const NOTIFIER_READS = ["ListNotifications", "ListDeadLetters"];
 
 export const SERVICE_NAMES: Record<BackendName, string> = {
-  doctor: "clinic.doctor.v1.DoctorService",
-  slot: "clinic.slot.v1.SlotService",
-  booking: "clinic.booking.v1.BookingService",
+  doctor: doctorV1.DoctorServiceClient.serviceName,
+  slot: slotV1.SlotServiceClient.serviceName,
+  booking: bookingV1.BookingServiceClient.serviceName,
 };
 
-/** grpc.health.v1.Health as loaded by proto-loader: enums arrive as their names. */
-interface HealthClient extends grpc.Client {
-  check(
-    request: { service: string },
-    metadata: grpc.Metadata,
-    options: Partial<grpc.CallOptions>,
-    callback: (error: grpc.ServiceError | null, response: { status: string }) => void,
-  ): grpc.ClientUnaryCall;
-}
+/**
+ * grpc.health.v1.Health's Check in promise form. The definition is loaded by proto-loader, not
+ * generated, so its types are spelt here (enums arrive as their names).
+ */
+const HEALTH_CHECK = { check: { requestStream: false, responseStream: false } } as const;
+type HealthClient = { check(request: { service: string }, options: { deadline: grpc.Deadline }): Promise<{ status: string }> };
 
-const HealthClientCtor = grpc.makeGenericClientConstructor(
-  healthServiceDefinition,
-  "grpc.health.v1.Health",
-) as unknown as new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions) => HealthClient;
+const HealthClientCtor = grpc.makeGenericClientConstructor(healthServiceDefinition, "grpc.health.v1.Health");
+
+function connect<C extends grpc.Client, D extends Record<string, { requestStream: boolean; responseStream: boolean }>>(
+  Client: GeneratedClientConstructor<C, D> & { serviceName: string },
+  address: string,
+  reads: readonly string[],
+  deadlineMs: number,
+): OwnedPromiseClient<D> {
+  return createPromiseClient(Client, { address, serviceName: Client.serviceName, deadlineMs, idempotentMethods: reads });
+}
 
 export function createBackends(config: EdgeConfig): Backends {
   const deadlineMs = config.GRPC_DEADLINE_MS;
-  const doctor = createGrpcClient(doctorV1.DoctorServiceClient, {
-    address: config.DOCTOR_ADDR,
-    serviceName: SERVICE_NAMES.doctor,
-    deadlineMs,
-    idempotentMethods: DOCTOR_READS,
-  });
-  const slot = createGrpcClient(slotV1.SlotServiceClient, {
-    address: config.SLOT_ADDR,
-    serviceName: SERVICE_NAMES.slot,
-    deadlineMs,
-    idempotentMethods: SLOT_READS,
-  });
-  const booking = createGrpcClient(bookingV1.BookingServiceClient, {
-    address: config.BOOKING_ADDR,
-    serviceName: SERVICE_NAMES.booking,
-    deadlineMs,
-    idempotentMethods: BOOKING_READS,
-  });
-  const notifier = createGrpcClient(notifierV1.NotifierServiceClient, {
-    address: config.NOTIFIER_ADDR,
-    serviceName: "clinic.notifier.v1.NotifierService",
-    deadlineMs,
-    idempotentMethods: NOTIFIER_READS,
-  });
-  const clients: Record<BackendName, grpc.Client> = { doctor, slot, booking };
+  const doctor = connect(doctorV1.DoctorServiceClient, config.DOCTOR_ADDR, DOCTOR_READS, deadlineMs);
+  const slot = connect(slotV1.SlotServiceClient, config.SLOT_ADDR, SLOT_READS, deadlineMs);
+  const booking = connect(bookingV1.BookingServiceClient, config.BOOKING_ADDR, BOOKING_READS, deadlineMs);
+  const notifier = connect(notifierV1.NotifierServiceClient, config.NOTIFIER_ADDR, NOTIFIER_READS, deadlineMs);
+  const clients: Record<BackendName, grpc.Client> = { doctor: doctor.grpc, slot: slot.grpc, booking: booking.grpc };
 
   // Health checks ride on the very channel the API calls use, so "ready" means the connection
   // that serves traffic works, not merely that some other connection could be opened.
   const health = Object.fromEntries(
     (Object.keys(clients) as BackendName[]).map((name) => [
       name,
-      new HealthClientCtor("unused:0", grpc.credentials.createInsecure(), {
-        channelOverride: clients[name].getChannel(),
-      }),
+      promiseClient(
+        new HealthClientCtor("unused:0", grpc.credentials.createInsecure(), { channelOverride: clients[name].getChannel() }),
+        HEALTH_CHECK,
+      ) as unknown as HealthClient,
     ]),
   ) as Record<BackendName, HealthClient>;
 
   async function checkOne(name: BackendName, timeoutMs: number): Promise<string> {
-    const client = health[name];
     try {
-      const response = await unary(client.check.bind(client), { service: SERVICE_NAMES[name] }, new grpc.Metadata(), {
-        deadline: Date.now() + timeoutMs,
-      });
+      const response = await health[name].check({ service: SERVICE_NAMES[name] }, { deadline: Date.now() + timeoutMs });
       return response.status;
     } catch (err) {
       const code = (err as Partial<grpc.ServiceError>).code;
@@ -118,7 +102,7 @@ export function createBackends(config: EdgeConfig): Backends {
     close() {
       // The health clients share the API clients' channels; closing those closes both.
       for (const client of Object.values(clients)) client.close();
-      notifier.close();
+      notifier.grpc.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   peerAddressConfigSchema,
   redisConfigSchema,
 } from "@clinic/platform/config";
+import { TOPICS } from "@clinic/platform/kafka";
 import { z } from "zod";
 
 /**
@@ -92,8 +93,8 @@ export const configSchema = commonConfigSchema.omit({ GRPC_HOST: true, GRPC_PORT
    * slot event, for the slots its own clients watch.
    */
   ...kafkaConfigSchema.shape,
-  BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
-  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
+  BOOKING_EVENTS_TOPIC: z.string().default(TOPICS.bookingEvents),
+  SLOT_EVENTS_TOPIC: z.string().default(TOPICS.slotEvents),
   /** Slots one stream may watch; more are refused (`VALIDATION_FAILED` on `slotIds`). */
   LIVE_MAX_SLOTS_PER_STREAM: env.positiveInt().default(50),
   /** Open streams per client address on one replica; more are refused (429 `RATE_LIMITED`). */

@@ -8,7 +8,7 @@ import { createBackends } from "./backends";
 import { createLiveAvailability } from "./live/create-live-availability";
 import { WEB_CLIENT_OFF, configSchema } from "./config";
 import { createRateLimiter } from "./rate-limit";
-import { buildServer } from "./server";
+import { buildServer } from "./http-server";
 
 /**
  * The OpenAPI document exactly as `/openapi.json` serves it, without a running edge: the server is

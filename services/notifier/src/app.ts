@@ -10,7 +10,7 @@ import { DeadLetterReplayer } from "./dead-letter-replay";
 import { NotificationRepository } from "./notification-repository";
 import { createNotifierMetrics } from "./notifier-metrics";
 import { HttpSmsSender, SmtpSender } from "./senders";
-import { NOTIFIER_SERVICE_NAME, notifierService } from "./server";
+import { NOTIFIER_SERVICE_NAME, notifierService } from "./grpc-handlers";
 
 export type RunningNotifierService = RunningGrpcService;
 

@@ -1,4 +1,5 @@
 import { env, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit } from "@clinic/platform/config";
+import { TOPICS } from "@clinic/platform/kafka";
 import { z } from "zod";
 import { worstCaseDeliveryMs } from "./backoff";
 
@@ -8,8 +9,8 @@ const remotePort = () => z.coerce.number().int().min(1).max(65535);
 export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50054, metricsPort: 9468, database: "clinic_notifier" })
   .extend({
 
-    BOOKING_EVENTS_TOPIC: z.string().default("clinic.booking.events.v1"),
-    DLQ_TOPIC: z.string().default("bookings.dlq"),
+    BOOKING_EVENTS_TOPIC: z.string().default(TOPICS.bookingEvents),
+    DLQ_TOPIC: z.string().default(TOPICS.bookingsDeadLetters),
     CONSUMER_GROUP: z.string().default("notifier"),
     /**
      * Where a group without committed offsets starts. From the beginning by default: on a first

@@ -4,9 +4,10 @@ import { openGrpcClient, openOwnDatabaseWithOutbox, serveGrpc, startService, typ
 import { bookingV1, doctorV1 } from "@clinic/proto";
 import { migrations } from "../migrations";
 import type { SlotConfig } from "./config";
-import { doctorDirectory, seatInventory } from "./downstream";
+import { seatInventory } from "./booking-client";
+import { doctorDirectory } from "./doctor-client";
 import { SlotCacheWarmer } from "./cache-warmer";
-import { slotService } from "./server";
+import { slotService } from "./grpc-handlers";
 import { SlotRepository, slotKey, type SlotRow } from "./slot-repository";
 
 export interface RunningService extends RunningGrpcService {

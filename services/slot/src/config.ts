@@ -1,5 +1,6 @@
 import { cacheConfigSchema } from "@clinic/platform/cache";
 import { env, grpcClientConfigSchema, grpcServiceWithDatabaseConfigSchema, loadConfigOrExit, peerAddressConfigSchema } from "@clinic/platform/config";
+import { TOPICS } from "@clinic/platform/kafka";
 import { z } from "zod";
 
 export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 50052, metricsPort: 9466, database: "clinic_slot" }).extend({
@@ -12,7 +13,7 @@ export const configSchema = grpcServiceWithDatabaseConfigSchema({ grpcPort: 5005
   CACHE_WARM_DAYS: env.positiveInt().default(30),
   CACHE_WARM_MAX_SLOTS: env.nonNegativeInt().default(10_000),
   CACHE_WARM_BATCH_SIZE: env.positiveInt().default(500),
-  SLOT_EVENTS_TOPIC: z.string().default("clinic.slot.events.v1"),
+  SLOT_EVENTS_TOPIC: z.string().default(TOPICS.slotEvents),
   /**
    * DOCTOR_ADDR: the doctor service, asked whether a doctor exists before slots are created for
    * them. BOOKING_ADDR: the booking service, which owns seat inventory: capacity changes and

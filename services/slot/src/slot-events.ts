@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import type { OutboxEvent } from "@clinic/platform";
+import { protoOutboxEvent, type OutboxEvent } from "@clinic/platform";
 import { eventsV1 } from "@clinic/proto";
 import type { SlotRow } from "./slot-repository";
 
@@ -13,12 +12,10 @@ export function slotEvent(topic: string, type: SlotEventType, row: SlotRow): Out
       : type === "slot.updated"
         ? { $case: "updated", value: { capacity: row.capacity } }
         : { $case: "deleted", value: {} };
-  const eventId = randomUUID();
-  return {
-    eventId,
-    topic,
-    key: row.id,
-    type,
-    payload: eventsV1.SlotEvent.encode({ eventId, occurTime: new Date(), slotId: row.id, doctorId: row.doctor_id, payload }).finish(),
-  };
+  return protoOutboxEvent(eventsV1.SlotEvent, { topic, type, key: row.id }, (envelope) => ({
+    ...envelope,
+    slotId: row.id,
+    doctorId: row.doctor_id,
+    payload,
+  }));
 }

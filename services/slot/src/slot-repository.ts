@@ -1,4 +1,4 @@
-import { DomainError, writeOutbox, type KeyedCache, type Knex, type ListCache } from "@clinic/platform";
+import { DomainError, type KeyedCache, type Knex, type ListCache, TOPICS, writeOutbox } from "@clinic/platform";
 import { slotEvent } from "./slot-events";
 
 export interface SlotRow {
@@ -70,7 +70,7 @@ export function listQueryKey(query: SlotListQuery): string {
 export class SlotRepository {
   constructor(
     private readonly db: Knex,
-    private readonly eventsTopic = "clinic.slot.events.v1",
+    private readonly eventsTopic: string = TOPICS.slotEvents,
     private readonly caches?: SlotCaches,
   ) {}
 

@@ -12,7 +12,8 @@ notifier: { protocol: grpc, port: 50054, metricsPort: 9468, grpcService: clinic.
 
 {{/*
 Who calls which gRPC method, read from the services' clients (services/edge/src/routes,
-each service's src/app.ts, services/slot/src/downstream.ts, services/booking/src/slot-directory.ts).
+each service's src/app.ts, services/slot/src/doctor-client.ts and booking-client.ts,
+services/doctor/src/booking-client.ts, services/booking/src/slot-client.ts).
 The mesh allows exactly these calls. `idempotent` are the methods the callers themselves retry
 (their `idempotentMethods`); the mesh retries those and nothing else.
 */}}

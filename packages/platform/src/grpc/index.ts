@@ -19,3 +19,14 @@ export {
 export { HealthBoard, healthServiceDefinition, type ServingStatus } from "./health";
 export { assertMessageShape, MalformedMessageError, messageShapes, requestShapeInterceptor } from "./message-guard";
 export { decodeCursor, encodeCursor, Validator } from "./validation";
+export { fromRemoteError, type RemoteErrorPolicy } from "./remote-error";
+export {
+  createPromiseClient,
+  type GeneratedClientConstructor,
+  type OwnedPromiseClient,
+  type PromiseClient,
+  promiseClient,
+  type RpcOptions,
+} from "./promise-client";
+export { pageOf } from "./paging";
+export { uuidArgument } from "./arguments";

@@ -1,4 +1,4 @@
-/** @clinic/platform/kafka: Kafka clients (kafkajs) and the every-replica broadcast listener. */
+/** @clinic/platform/kafka: Kafka clients (kafkajs), the every-replica broadcast listener, and every topic's name. */
 export { BroadcastListener, type BroadcastListenerOptions, type BroadcastMessage } from "./kafka-broadcast";
 export {
   type Admin,
@@ -10,3 +10,4 @@ export {
   Partitioners,
   type Producer,
 } from "./kafka";
+export { type TopicName, TOPICS } from "./topics";

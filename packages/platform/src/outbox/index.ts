@@ -13,3 +13,4 @@ export {
   outboxTraceHeaders,
   writeOutbox,
 } from "./outbox";
+export { type EventEnvelope, protoOutboxEvent } from "./outbox-event";

@@ -34,7 +34,7 @@ export function accountRoutes(api: EdgeFastify, auth: AuthService, backends: Bac
       }
       if (doctorId !== undefined) {
         // 404 DOCTOR_NOT_FOUND from the doctor service when the record does not exist.
-        await rpc(request.caller, backends.doctor.getDoctor.bind(backends.doctor), { id: doctorId }, { id: "doctorId" });
+        await rpc(request.caller, backends.doctor.getDoctor, { id: doctorId }, { id: "doctorId" });
       }
       return answerCreated(reply, () => auth.createAccount({ email, password, role, ...(doctorId ? { doctorId } : {}) }));
     },

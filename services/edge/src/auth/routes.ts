@@ -3,6 +3,7 @@ import type { FastifyReply } from "fastify";
 import { ApiError } from "../errors";
 import { ErrorSchema, bodyErrors, errorResponses, ref } from "../schemas/common";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "../routes/operation";
 import { EmailTakenError, type AccountRow } from "./accounts";
 import { AccountSchema, AuditEventPageSchema, AuditEventSchema, JwksSchema, RefreshBody, RegisterBody, TokenBody, TokenPairSchema, accountJson } from "./schemas";
 import type { AuthService, TokenFailure } from "./service";
@@ -44,39 +45,31 @@ const noStore = (reply: FastifyReply) => reply.header("cache-control", "no-store
 export function authRoutes(api: EdgeFastify, auth: AuthService, throttle: SignInThrottle): void {
   api.post(
     "/auth/register",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "registerPatient",
-        summary: "Register as a patient",
-        description: "Creates a patient account. Doctor and admin accounts are created by an admin.",
-        body: RegisterBody,
-        response: { 201: ref(AccountSchema, { description: "Created" }), ...errorResponses(409, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "registerPatient",
+      summary: "Register as a patient",
+      description: "Creates a patient account. Doctor and admin accounts are created by an admin.",
+      body: RegisterBody,
+      response: { 201: ref(AccountSchema, { description: "Created" }), ...errorResponses(409, ...bodyErrors) },
+    }),
     async (request, reply) => answerCreated(reply, () => auth.registerPatient(request.body.email, request.body.password)),
   );
 
   api.post(
     "/auth/token",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "createToken",
-        summary: "Sign in: e-mail and password for an access and a refresh token",
-        body: TokenBody,
-        response: {
-          200: ref(TokenPairSchema),
-          ...unauthorized("Wrong e-mail or password (`INVALID_CREDENTIALS`)."),
-          429: ref(ErrorSchema, {
-            description: "Too many failed sign-ins for this e-mail address (`TOO_MANY_SIGN_IN_ATTEMPTS`), or the rate limit; see `Retry-After`.",
-          }),
-          ...errorResponses(...bodyErrors),
-        },
+    operation(tags, access.public, {
+      operationId: "createToken",
+      summary: "Sign in: e-mail and password for an access and a refresh token",
+      body: TokenBody,
+      response: {
+        200: ref(TokenPairSchema),
+        ...unauthorized("Wrong e-mail or password (`INVALID_CREDENTIALS`)."),
+        429: ref(ErrorSchema, {
+          description: "Too many failed sign-ins for this e-mail address (`TOO_MANY_SIGN_IN_ATTEMPTS`), or the rate limit; see `Retry-After`.",
+        }),
+        ...errorResponses(...bodyErrors),
       },
-    },
+    }),
     async (request, reply) => {
       const { email, password } = request.body;
       const wait = await throttle.waitSeconds(email);
@@ -96,25 +89,21 @@ export function authRoutes(api: EdgeFastify, auth: AuthService, throttle: SignIn
 
   api.post(
     "/auth/refresh",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "refreshToken",
-        summary: "Exchange a refresh token for a new token pair",
-        description:
-          "Refresh tokens are single use. Presenting one again answers `REFRESH_TOKEN_REUSED` and revokes " +
-          "every token of that sign-in.",
-        body: RefreshBody,
-        response: {
-          200: ref(TokenPairSchema),
-          ...unauthorized(
-            "`INVALID_REFRESH_TOKEN`, `REFRESH_TOKEN_REUSED`, `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_EXPIRED`.",
-          ),
-          ...errorResponses(...bodyErrors),
-        },
+    operation(tags, access.public, {
+      operationId: "refreshToken",
+      summary: "Exchange a refresh token for a new token pair",
+      description:
+        "Refresh tokens are single use. Presenting one again answers `REFRESH_TOKEN_REUSED` and revokes " +
+        "every token of that sign-in.",
+      body: RefreshBody,
+      response: {
+        200: ref(TokenPairSchema),
+        ...unauthorized(
+          "`INVALID_REFRESH_TOKEN`, `REFRESH_TOKEN_REUSED`, `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_EXPIRED`.",
+        ),
+        ...errorResponses(...bodyErrors),
       },
-    },
+    }),
     async (request, reply) => {
       const result = await auth.refresh(request.body.refreshToken);
       if (!result.ok) throw FAILURES[result.reason];
@@ -124,17 +113,13 @@ export function authRoutes(api: EdgeFastify, auth: AuthService, throttle: SignIn
 
   api.post(
     "/auth/logout",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "logout",
-        summary: "Revoke a refresh token and every token of its sign-in",
-        description: "Answers 204 for unknown tokens too. Access tokens stay valid until they expire.",
-        body: RefreshBody,
-        response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(...bodyErrors) },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "logout",
+      summary: "Revoke a refresh token and every token of its sign-in",
+      description: "Answers 204 for unknown tokens too. Access tokens stay valid until they expire.",
+      body: RefreshBody,
+      response: { 204: { type: "null", description: "Revoked" }, ...errorResponses(...bodyErrors) },
+    }),
     async (request, reply) => {
       await auth.logout(request.body.refreshToken);
       return reply.code(204).send();

@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { DateTime, PageSize, PageToken, StringEnum, Uuid, ref } from "../schemas/common";
+import { DateTime, StringEnum, Uuid, closed, named, pageQueryFields, ref } from "../schemas/common";
 import type { AccountRow } from "./accounts";
 import { ROLES } from "@clinic/platform";
 
@@ -15,7 +15,7 @@ export const AccountSchema = Type.Object(
     doctorId: Type.Optional(Uuid({ description: "Set for doctor accounts: the doctor record they act for." })),
     createTime: DateTime(),
   },
-  { $id: "Account", title: "Account", additionalProperties: false },
+  named("Account"),
 );
 export type AccountJson = Static<typeof AccountSchema>;
 
@@ -26,7 +26,7 @@ export const TokenPairSchema = Type.Object(
     expiresIn: Type.Integer({ description: "Seconds until the access token expires." }),
     refreshToken: Type.String({ description: "Opaque, single use: each refresh answers a new one." }),
   },
-  { $id: "TokenPair", title: "TokenPair", additionalProperties: false },
+  named("TokenPair"),
 );
 
 export const JwksSchema = Type.Object(
@@ -81,7 +81,7 @@ export const AuditEventSchema = Type.Object(
     requestId: Type.String(),
     clientIp: Type.String(),
   },
-  { $id: "AuditEvent", title: "AuditEvent", additionalProperties: false },
+  named("AuditEvent"),
 );
 
 export const AuditEventPageSchema = Type.Object(
@@ -89,12 +89,12 @@ export const AuditEventPageSchema = Type.Object(
     events: Type.Array(ref(AuditEventSchema)),
     nextPageToken: Type.Optional(Type.String()),
   },
-  { $id: "AuditEventPage", title: "AuditEventPage", additionalProperties: false },
+  named("AuditEventPage"),
 );
 
 export const AuditEventQuery = Type.Object(
-  { pageSize: Type.Optional(PageSize), pageToken: Type.Optional(PageToken) },
-  { additionalProperties: false },
+  pageQueryFields(),
+  closed,
 );
 
 export const RefreshBody = Type.Object({ refreshToken: RefreshToken }, { title: "RefreshRequest", additionalProperties: false });

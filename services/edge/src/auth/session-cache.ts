@@ -1,3 +1,5 @@
+import { SingleFlight } from "@clinic/platform";
+
 /** How long a "not revoked" answer is trusted: a logout on another replica takes this long to bite. */
 const ACTIVE_TTL_MS = 5_000;
 /** Entries kept at most; past it the cache starts over (it is only a shortcut to the database). */
@@ -10,7 +12,7 @@ const MAX_ENTRIES = 100_000;
  */
 export class SessionStatusCache {
   private readonly entries = new Map<string, { revoked: boolean; at: number }>();
-  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly lookups = new SingleFlight<string, boolean>();
 
   constructor(
     private readonly lookup: (sid: string) => Promise<boolean>,
@@ -20,12 +22,7 @@ export class SessionStatusCache {
   async isRevoked(sid: string): Promise<boolean> {
     const entry = this.entries.get(sid);
     if (entry && (entry.revoked || this.now() - entry.at < ACTIVE_TTL_MS)) return entry.revoked;
-    let pending = this.inFlight.get(sid);
-    if (!pending) {
-      pending = this.lookup(sid).finally(() => this.inFlight.delete(sid));
-      this.inFlight.set(sid, pending);
-    }
-    const revoked = await pending;
+    const revoked = await this.lookups.run(sid, () => this.lookup(sid));
     this.remember(sid, revoked);
     return revoked;
   }

@@ -1,4 +1,4 @@
-import { ANONYMOUS, callerMetadata, unary, type Logger } from "@clinic/platform";
+import { ANONYMOUS, callerMetadata, type Logger } from "@clinic/platform";
 import type { Registry } from "prom-client";
 import type { Backends } from "../backends";
 import type { EdgeConfig } from "../config";
@@ -15,7 +15,7 @@ import type { SlotState } from "./seat-state";
  */
 export function bookingSeatReader(booking: Backends["booking"]): ReadSeats {
   return async (slotIds) => {
-    const res = await unary(booking.getAvailability.bind(booking), { slotIds: [...slotIds] }, callerMetadata(ANONYMOUS));
+    const res = await booking.getAvailability({ slotIds: [...slotIds] }, { metadata: callerMetadata(ANONYMOUS) });
     const states = new Map<string, SlotState>();
     for (const entry of res.availability) states.set(entry.slotId, { kind: "seats", seats: availabilityJson(entry) });
     for (const slotId of res.missingSlotIds) states.set(slotId, { kind: "missing", slotId });

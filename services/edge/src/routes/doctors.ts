@@ -13,6 +13,8 @@ import {
   doctorJson,
 } from "../schemas/doctor";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "./operation";
+import { pageJson, pageRequest } from "./pages";
 import { API_PREFIX } from "./prefix";
 
 const tags = ["doctors"];
@@ -21,18 +23,14 @@ const ID = { id: "doctorId" };
 export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
   api.post(
     "/doctors",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "createDoctor",
-        summary: "Register a doctor",
-        body: CreateDoctorBody,
-        response: { 201: ref(DoctorSchema, { description: "Created" }), ...errorResponses(...bodyErrors) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "createDoctor",
+      summary: "Register a doctor",
+      body: CreateDoctorBody,
+      response: { 201: ref(DoctorSchema, { description: "Created" }), ...errorResponses(...bodyErrors) },
+    }),
     async (request, reply) => {
-      const { doctor: created } = await rpc(request.caller, doctor.createDoctor.bind(doctor), request.body);
+      const { doctor: created } = await rpc(request.caller, doctor.createDoctor, request.body);
       const body = doctorJson(created);
       return reply.code(201).header("location", `${API_PREFIX}/doctors/${body.id}`).send(body);
     },
@@ -40,70 +38,54 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
 
   api.get(
     "/doctors",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "listDoctors",
-        summary: "List doctors by name, optionally filtered",
-        description: "Ordered by name; cursor paginated.",
-        querystring: ListDoctorsQuery,
-        response: { 200: ref(DoctorPageSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "listDoctors",
+      summary: "List doctors by name, optionally filtered",
+      description: "Ordered by name; cursor paginated.",
+      querystring: ListDoctorsQuery,
+      response: { 200: ref(DoctorPageSchema), ...errorResponses() },
+    }),
     async (request) => {
       const q = request.query;
       const res = await rpc(
-        request.caller, doctor.listDoctors.bind(doctor),
+        request.caller, doctor.listDoctors,
         {
           specialization: q.specialization ?? "",
           nameQuery: q.q ?? "",
-          pageSize: q.pageSize ?? 0,
-          pageToken: q.pageToken ?? "",
+          ...pageRequest(q),
         },
         { name_query: "q" },
       );
-      return {
-        doctors: res.doctors.map(doctorJson),
-        ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}),
-      };
+      return pageJson("doctors", res.doctors.map(doctorJson), res.nextPageToken);
     },
   );
 
   api.get(
     "/doctors/:doctorId",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "getDoctor",
-        summary: "Get a doctor",
-        params: DoctorParams,
-        response: { 200: ref(DoctorSchema), ...errorResponses(404) },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "getDoctor",
+      summary: "Get a doctor",
+      params: DoctorParams,
+      response: { 200: ref(DoctorSchema), ...errorResponses(404) },
+    }),
     async (request) => {
-      const res = await rpc(request.caller, doctor.getDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      const res = await rpc(request.caller, doctor.getDoctor, { id: request.params.doctorId }, ID);
       return doctorJson(res.doctor);
     },
   );
 
   api.patch(
     "/doctors/:doctorId",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "updateDoctor",
-        summary: "Change a doctor's name or specialization",
-        params: DoctorParams,
-        body: UpdateDoctorBody,
-        response: { 200: ref(DoctorSchema), ...errorResponses(404, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "updateDoctor",
+      summary: "Change a doctor's name or specialization",
+      params: DoctorParams,
+      body: UpdateDoctorBody,
+      response: { 200: ref(DoctorSchema), ...errorResponses(404, ...bodyErrors) },
+    }),
     async (request) => {
       const res = await rpc(
-        request.caller, doctor.updateDoctor.bind(doctor),
+        request.caller, doctor.updateDoctor,
         { id: request.params.doctorId, name: request.body.name, specialization: request.body.specialization },
         ID,
       );
@@ -113,19 +95,15 @@ export function doctorRoutes(api: EdgeFastify, { doctor }: Backends): void {
 
   api.delete(
     "/doctors/:doctorId",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "deleteDoctor",
-        summary: "Delete a doctor",
-        description: "Refused (409 `DOCTOR_HAS_ACTIVE_BOOKINGS`) while the doctor has active bookings on upcoming slots.",
-        params: DoctorParams,
-        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "deleteDoctor",
+      summary: "Delete a doctor",
+      description: "Refused (409 `DOCTOR_HAS_ACTIVE_BOOKINGS`) while the doctor has active bookings on upcoming slots.",
+      params: DoctorParams,
+      response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409) },
+    }),
     async (request, reply) => {
-      await rpc(request.caller, doctor.deleteDoctor.bind(doctor), { id: request.params.doctorId }, ID);
+      await rpc(request.caller, doctor.deleteDoctor, { id: request.params.doctorId }, ID);
       return reply.code(204).send(null);
     },
   );

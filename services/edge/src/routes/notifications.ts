@@ -13,6 +13,8 @@ import {
   notificationJson,
 } from "../schemas/notification";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "./operation";
+import { pageJson, pageRequest } from "./pages";
 import { refuseBody } from "./no-body";
 
 const tags = ["notifications", "admin"];
@@ -21,61 +23,42 @@ const tags = ["notifications", "admin"];
 export function notificationRoutes(api: EdgeFastify, { notifier }: Backends): void {
   api.get(
     "/bookings/:bookingId/notifications",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "listBookingNotifications",
-        summary: "Notifications sent for a booking (admin)",
-        params: BookingParams,
-        response: { 200: ref(NotificationListSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "listBookingNotifications",
+      summary: "Notifications sent for a booking (admin)",
+      params: BookingParams,
+      response: { 200: ref(NotificationListSchema), ...errorResponses() },
+    }),
     async (request) => {
-      const res = await rpc(request.caller, notifier.listNotifications.bind(notifier), { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
+      const res = await rpc(request.caller, notifier.listNotifications, { bookingId: request.params.bookingId }, { booking_id: "bookingId" });
       return { notifications: res.notifications.map(notificationJson) };
     },
   );
 
   api.get(
     "/admin/dead-letters",
-    {
-      config: { access: access.admin },
-      schema: {
-        tags,
-        operationId: "listDeadLetters",
-        summary: "Notifications that failed after their retries, newest first (admin)",
-        querystring: DeadLetterQuery,
-        response: { 200: ref(DeadLetterPageSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "listDeadLetters",
+      summary: "Notifications that failed after their retries, newest first (admin)",
+      querystring: DeadLetterQuery,
+      response: { 200: ref(DeadLetterPageSchema), ...errorResponses() },
+    }),
     async (request) => {
-      const res = await rpc(request.caller, notifier.listDeadLetters.bind(notifier), {
-        pageSize: request.query.pageSize ?? 0,
-        pageToken: request.query.pageToken ?? "",
-      });
-      return {
-        deadLetters: res.deadLetters.map(deadLetterJson),
-        ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}),
-      };
+      const res = await rpc(request.caller, notifier.listDeadLetters, pageRequest(request.query));
+      return pageJson("deadLetters", res.deadLetters.map(deadLetterJson), res.nextPageToken);
     },
   );
 
   api.post(
     "/admin/dead-letters/:deadLetterId/replay",
-    {
-      config: { access: access.admin },
-      preValidation: refuseBody,
-      schema: {
-        tags,
-        operationId: "replayDeadLetter",
-        summary: "Send a dead-lettered notification once more (admin)",
-        description: "409 when it was already replayed; 422 when the entry cannot be replayed (malformed message).",
-        params: DeadLetterParams,
-        response: { 200: ref(DeadLetterSchema), ...errorResponses(404, 409, 422) },
-      },
-    },
+    operation(tags, access.admin, {
+      operationId: "replayDeadLetter",
+      summary: "Send a dead-lettered notification once more (admin)",
+      description: "409 when it was already replayed; 422 when the entry cannot be replayed (malformed message).",
+      params: DeadLetterParams,
+      response: { 200: ref(DeadLetterSchema), ...errorResponses(404, 409, 422) },
+    }, { preValidation: refuseBody }),
     async (request) =>
-      deadLetterJson((await rpc(request.caller, notifier.replayDeadLetter.bind(notifier), { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
+      deadLetterJson((await rpc(request.caller, notifier.replayDeadLetter, { id: request.params.deadLetterId }, { id: "deadLetterId" })).deadLetter),
   );
 }

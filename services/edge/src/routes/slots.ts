@@ -20,6 +20,8 @@ import {
   weekdayOf,
 } from "../schemas/slot";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "./operation";
+import { pageJson, pageRequest } from "./pages";
 import { API_PREFIX } from "./prefix";
 
 const tags = ["slots"];
@@ -42,20 +44,16 @@ function instant(field: string, value: string): Date {
 export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
   api.post(
     "/doctors/:doctorId/slots",
-    {
-      config: { access: access.ownDoctor("doctorId") },
-      schema: {
-        tags,
-        operationId: "createSlot",
-        summary: "Publish one slot of a doctor",
-        params: DoctorParams,
-        body: CreateSlotBody,
-        response: { 201: ref(SlotSchema, { description: "Created" }), ...errorResponses(404, 409, 422, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.ownDoctor("doctorId"), {
+      operationId: "createSlot",
+      summary: "Publish one slot of a doctor",
+      params: DoctorParams,
+      body: CreateSlotBody,
+      response: { 201: ref(SlotSchema, { description: "Created" }), ...errorResponses(404, 409, 422, ...bodyErrors) },
+    }),
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(request.caller, slot.createSlot.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlot, {
         doctorId: request.params.doctorId,
         startTime: instant("startTime", body.startTime),
         endTime: instant("endTime", body.endTime),
@@ -68,23 +66,19 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
 
   api.post(
     "/doctors/:doctorId/slots/batch",
-    {
-      config: { access: access.ownDoctor("doctorId") },
-      schema: {
-        tags,
-        operationId: "createSlotsFromSchedule",
-        summary: "Publish a weekly schedule as slots",
-        description:
-          "Expands the weekly schedule over the date range into slots, all or nothing; refused when any " +
-          "generated slot overlaps an existing slot of the doctor.",
-        params: DoctorParams,
-        body: CreateSlotsBody,
-        response: { 201: ref(SlotListSchema, { description: "Created" }), ...errorResponses(404, 409, 422, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.ownDoctor("doctorId"), {
+      operationId: "createSlotsFromSchedule",
+      summary: "Publish a weekly schedule as slots",
+      description:
+        "Expands the weekly schedule over the date range into slots, all or nothing; refused when any " +
+        "generated slot overlaps an existing slot of the doctor.",
+      params: DoctorParams,
+      body: CreateSlotsBody,
+      response: { 201: ref(SlotListSchema, { description: "Created" }), ...errorResponses(404, 409, 422, ...bodyErrors) },
+    }),
     async (request, reply) => {
       const { body } = request;
-      const res = await rpc(request.caller, slot.createSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.createSlots, {
         doctorId: request.params.doctorId,
         timeZone: body.timeZone,
         startDate: body.startDate,
@@ -101,83 +95,63 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
 
   api.get(
     "/doctors/:doctorId/slots",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "listDoctorSlots",
-        summary: "List a doctor's slots by start time",
-        querystring: ListSlotsQuery,
-        params: DoctorParams,
-        response: { 200: ref(SlotPageSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "listDoctorSlots",
+      summary: "List a doctor's slots by start time",
+      querystring: ListSlotsQuery,
+      params: DoctorParams,
+      response: { 200: ref(SlotPageSchema), ...errorResponses() },
+    }),
     async (request) => {
       const q = request.query;
-      const res = await rpc(request.caller, slot.listSlots.bind(slot), {
+      const res = await rpc(request.caller, slot.listSlots, {
         doctorId: request.params.doctorId,
         startFrom: q.startFrom === undefined ? undefined : instant("startFrom", q.startFrom),
         startTo: q.startTo === undefined ? undefined : instant("startTo", q.startTo),
-        pageSize: q.pageSize ?? 0,
-        pageToken: q.pageToken ?? "",
+        ...pageRequest(q),
       });
-      return {
-        slots: res.slots.map(slotJson),
-        ...(res.nextPageToken ? { nextPageToken: res.nextPageToken } : {}),
-      };
+      return pageJson("slots", res.slots.map(slotJson), res.nextPageToken);
     },
   );
 
   api.get(
     "/slots",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "batchGetSlots",
-        summary: "Get several slots by id",
-        querystring: BatchGetSlotsQuery,
-        response: { 200: ref(SlotBatchSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.public, {
+      operationId: "batchGetSlots",
+      summary: "Get several slots by id",
+      querystring: BatchGetSlotsQuery,
+      response: { 200: ref(SlotBatchSchema), ...errorResponses() },
+    }),
     async (request) => {
-      const res = await rpc(request.caller, slot.batchGetSlots.bind(slot), { ids: request.query.ids });
+      const res = await rpc(request.caller, slot.batchGetSlots, { ids: request.query.ids });
       return { slots: res.slots.map(slotJson), missingIds: res.missingIds };
     },
   );
 
   api.get(
     "/slots/:slotId",
-    {
-      config: { access: access.public },
-      schema: {
-        tags,
-        operationId: "getSlot",
-        summary: "Get a slot",
-        params: SlotParams,
-        response: { 200: ref(SlotSchema), ...errorResponses(404) },
-      },
-    },
-    async (request) => slotJson((await rpc(request.caller, slot.getSlot.bind(slot), { id: request.params.slotId }, ID)).slot),
+    operation(tags, access.public, {
+      operationId: "getSlot",
+      summary: "Get a slot",
+      params: SlotParams,
+      response: { 200: ref(SlotSchema), ...errorResponses(404) },
+    }),
+    async (request) => slotJson((await rpc(request.caller, slot.getSlot, { id: request.params.slotId }, ID)).slot),
   );
 
   api.patch(
     "/slots/:slotId",
-    {
-      config: { access: access.doctorOrAdmin },
-      schema: {
-        tags,
-        operationId: "updateSlotCapacity",
-        summary: "Change a slot's capacity",
-        description: "Refused (422) below the seats already held.",
-        params: SlotParams,
-        body: UpdateSlotBody,
-        response: { 200: ref(SlotSchema), ...errorResponses(404, 422, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.doctorOrAdmin, {
+      operationId: "updateSlotCapacity",
+      summary: "Change a slot's capacity",
+      description: "Refused (422) below the seats already held.",
+      params: SlotParams,
+      body: UpdateSlotBody,
+      response: { 200: ref(SlotSchema), ...errorResponses(404, 422, ...bodyErrors) },
+    }),
     async (request) => {
       const res = await rpc(
-        request.caller, slot.updateSlotCapacity.bind(slot),
+        request.caller, slot.updateSlotCapacity,
         { id: request.params.slotId, capacity: request.body.capacity },
         ID,
       );
@@ -187,19 +161,15 @@ export function slotRoutes(api: EdgeFastify, { slot }: Backends): void {
 
   api.delete(
     "/slots/:slotId",
-    {
-      config: { access: access.doctorOrAdmin },
-      schema: {
-        tags,
-        operationId: "deleteSlot",
-        summary: "Delete a slot",
-        description: "Refused while the slot has active bookings.",
-        params: SlotParams,
-        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409, 422) },
-      },
-    },
+    operation(tags, access.doctorOrAdmin, {
+      operationId: "deleteSlot",
+      summary: "Delete a slot",
+      description: "Refused while the slot has active bookings.",
+      params: SlotParams,
+      response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses(404, 409, 422) },
+    }),
     async (request, reply) => {
-      await rpc(request.caller, slot.deleteSlot.bind(slot), { id: request.params.slotId }, ID);
+      await rpc(request.caller, slot.deleteSlot, { id: request.params.slotId }, ID);
       return reply.code(204).send(null);
     },
   );

@@ -7,6 +7,7 @@ import { bodyErrors, errorResponses, ref } from "../schemas/common";
 import { SlotParams } from "../schemas/slot";
 import { JoinWaitlistBody, WaitlistEntrySchema, WaitlistListSchema, waitlistEntryJson } from "../schemas/waitlist";
 import type { EdgeFastify } from "../type-provider";
+import { operation } from "./operation";
 
 const tags = ["waitlist"];
 const SLOT = { slot_id: "slotId" };
@@ -19,27 +20,23 @@ const SLOT = { slot_id: "slotId" };
 export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
   api.post(
     "/slots/:slotId/waitlist",
-    {
-      config: { access: access.account },
-      schema: {
-        tags,
-        operationId: "joinWaitlist",
-        summary: "Join a full slot's waitlist",
-        description:
-          "Once per slot. A seat freed by a cancel, a lapsed hold, a move or a raised capacity goes to the first patient " +
-          "waiting, as a `pending` booking held for them (notified by e-mail and text) until it lapses; then to the next. " +
-          "While anyone waits, no walk-in booking gets a freed seat. 409 `SLOT_HAS_SEATS` when a seat is free (book it), " +
-          "`ALREADY_ON_WAITLIST`, `ALREADY_BOOKED`.",
-        params: SlotParams,
-        body: JoinWaitlistBody,
-        response: { 201: ref(WaitlistEntrySchema, { description: "Joined" }), ...errorResponses(404, 409, ...bodyErrors) },
-      },
-    },
+    operation(tags, access.account, {
+      operationId: "joinWaitlist",
+      summary: "Join a full slot's waitlist",
+      description:
+        "Once per slot. A seat freed by a cancel, a lapsed hold, a move or a raised capacity goes to the first patient " +
+        "waiting, as a `pending` booking held for them (notified by e-mail and text) until it lapses; then to the next. " +
+        "While anyone waits, no walk-in booking gets a freed seat. 409 `SLOT_HAS_SEATS` when a seat is free (book it), " +
+        "`ALREADY_ON_WAITLIST`, `ALREADY_BOOKED`.",
+      params: SlotParams,
+      body: JoinWaitlistBody,
+      response: { 201: ref(WaitlistEntrySchema, { description: "Joined" }), ...errorResponses(404, 409, ...bodyErrors) },
+    }),
     async (request, reply) => {
       const { body } = request;
       const res = await rpc(
         request.caller,
-        booking.joinWaitlist.bind(booking),
+        booking.joinWaitlist,
         bookingV1.JoinWaitlistRequest.fromPartial({
           slotId: request.params.slotId,
           patientId: accountOf(request).accountId,
@@ -55,54 +52,42 @@ export function waitlistRoutes(api: EdgeFastify, { booking }: Backends): void {
 
   api.delete(
     "/slots/:slotId/waitlist",
-    {
-      config: { access: access.account },
-      schema: {
-        tags,
-        operationId: "leaveWaitlist",
-        summary: "Leave a slot's waitlist",
-        description: "404 `NOT_ON_WAITLIST` when the caller is not waiting. A seat offered already stays their booking to confirm or cancel.",
-        params: SlotParams,
-        response: { 200: ref(WaitlistEntrySchema), ...errorResponses(404) },
-      },
-    },
+    operation(tags, access.account, {
+      operationId: "leaveWaitlist",
+      summary: "Leave a slot's waitlist",
+      description: "404 `NOT_ON_WAITLIST` when the caller is not waiting. A seat offered already stays their booking to confirm or cancel.",
+      params: SlotParams,
+      response: { 200: ref(WaitlistEntrySchema), ...errorResponses(404) },
+    }),
     async (request) =>
       waitlistEntryJson(
-        (await rpc(request.caller, booking.leaveWaitlist.bind(booking), { slotId: request.params.slotId, patientId: accountOf(request).accountId }, SLOT)).entry,
+        (await rpc(request.caller, booking.leaveWaitlist, { slotId: request.params.slotId, patientId: accountOf(request).accountId }, SLOT)).entry,
       ),
   );
 
   api.get(
     "/slots/:slotId/waitlist",
-    {
-      config: { access: access.doctorOrAdmin },
-      schema: {
-        tags,
-        operationId: "listSlotWaitlist",
-        summary: "A slot's waitlist, those waiting first in order (its doctor, admins)",
-        params: SlotParams,
-        response: { 200: ref(WaitlistListSchema), ...errorResponses(404) },
-      },
-    },
+    operation(tags, access.doctorOrAdmin, {
+      operationId: "listSlotWaitlist",
+      summary: "A slot's waitlist, those waiting first in order (its doctor, admins)",
+      params: SlotParams,
+      response: { 200: ref(WaitlistListSchema), ...errorResponses(404) },
+    }),
     async (request) => ({
-      entries: (await rpc(request.caller, booking.listWaitlist.bind(booking), { slotId: request.params.slotId, patientId: "" }, SLOT)).entries.map(waitlistEntryJson),
+      entries: (await rpc(request.caller, booking.listWaitlist, { slotId: request.params.slotId, patientId: "" }, SLOT)).entries.map(waitlistEntryJson),
     }),
   );
 
   api.get(
     "/patients/:patientId/waitlist",
-    {
-      config: { access: access.ownPatient("patientId") },
-      schema: {
-        tags,
-        operationId: "listPatientWaitlist",
-        summary: "A patient's waitlist entries, newest first",
-        params: PatientParams,
-        response: { 200: ref(WaitlistListSchema), ...errorResponses() },
-      },
-    },
+    operation(tags, access.ownPatient("patientId"), {
+      operationId: "listPatientWaitlist",
+      summary: "A patient's waitlist entries, newest first",
+      params: PatientParams,
+      response: { 200: ref(WaitlistListSchema), ...errorResponses() },
+    }),
     async (request) => ({
-      entries: (await rpc(request.caller, booking.listWaitlist.bind(booking), { patientId: request.params.patientId, slotId: "" }, { patient_id: "patientId" })).entries.map(
+      entries: (await rpc(request.caller, booking.listWaitlist, { patientId: request.params.patientId, slotId: "" }, { patient_id: "patientId" })).entries.map(
         waitlistEntryJson,
       ),
     }),

@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { bookingV1 } from "@clinic/proto";
-import { DateTime, PageSize, PageToken, StringEnum, Uuid, iso, optionalIso, ref } from "./common";
+import { DateTime, StringEnum, Uuid, UuidList, closed, idParams, iso, named, optionalIso, pageQueryFields, pageSchema, ref } from "./common";
 
 export const BOOKING_STATUSES = ["pending", "confirmed", "cancelled", "expired"] as const;
 export type BookingStatusName = (typeof BOOKING_STATUSES)[number];
@@ -23,7 +23,7 @@ const Status = StringEnum(BOOKING_STATUSES, {
   description: "`pending` holds a seat until `expireTime`; `confirmed`; `cancelled` and `expired` gave it back.",
 });
 
-/** An e-mail address or an E.164 phone number; see the `contact` and `e164` formats in server.ts. */
+/** An e-mail address or an E.164 phone number; see the `contact` and `e164` formats in http-server.ts. */
 const Contact = Type.String({
   format: "contact",
   maxLength: 254,
@@ -59,12 +59,12 @@ export const BookingSchema = Type.Object(
     rescheduledTo: Type.Optional(Uuid({ description: "The booking that replaced this one (this one is cancelled)." })),
     waitlistOffer: Type.Optional(Type.Boolean({ description: "True for a seat offered from the slot's waitlist: held for the patient until `expireTime`." })),
   },
-  { $id: "Booking", title: "Booking", additionalProperties: false },
+  named("Booking"),
 );
 
 export const RescheduleBody = Type.Object(
   { slotId: Uuid({ description: "The slot to move to: another slot of the same doctor." }) },
-  { additionalProperties: false },
+  closed,
 );
 
 export const BookingPolicySchema = Type.Object(
@@ -73,7 +73,7 @@ export const BookingPolicySchema = Type.Object(
     cancellationWindowHours: Type.Integer({ minimum: 0, maximum: 720 }),
     custom: Type.Boolean({ description: "False while the doctor has no rule of their own and the platform's default applies." }),
   },
-  { $id: "BookingPolicy", title: "BookingPolicy", additionalProperties: false },
+  named("BookingPolicy"),
 );
 
 export const BookingPolicyBody = Type.Object(
@@ -82,7 +82,7 @@ export const BookingPolicyBody = Type.Object(
       description: "Hours before a slot's start from which patients can no longer cancel or reschedule; null returns to the platform's default.",
     }),
   },
-  { additionalProperties: false },
+  closed,
 );
 
 export function bookingPolicyJson(policy: bookingV1.BookingPolicy | undefined): Static<typeof BookingPolicySchema> {
@@ -91,11 +91,11 @@ export function bookingPolicyJson(policy: bookingV1.BookingPolicy | undefined): 
 }
 export type BookingJson = Static<typeof BookingSchema>;
 
-export const BookingParams = Type.Object({ bookingId: Uuid() }, { additionalProperties: false });
+export const BookingParams = idParams("bookingId");
 
 export const PatientParams = Type.Object(
   { patientId: Uuid({ description: "The patient's account id (the `sub` of their access token)." }) },
-  { additionalProperties: false },
+  closed,
 );
 
 export const CreateBookingBody = Type.Object(
@@ -139,29 +139,18 @@ export const ListBookingsQuery = Type.Object(
         description: "Only these statuses, repeated or comma-separated; every status when absent.",
       }),
     ),
-    pageSize: Type.Optional(PageSize),
-    pageToken: Type.Optional(PageToken),
+    ...pageQueryFields(),
   },
-  { additionalProperties: false },
+  closed,
 );
 
-export const BookingPageSchema = Type.Object(
-  {
-    bookings: Type.Array(ref(BookingSchema)),
-    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
-  },
-  { $id: "BookingPage", title: "BookingPage", additionalProperties: false },
-);
+export const BookingPageSchema = pageSchema("BookingPage", "bookings", BookingSchema);
 
 export const AvailabilityQuery = Type.Object(
   {
-    slotIds: Type.Array(Uuid(), {
-      minItems: 1,
-      maxItems: 100,
-      description: "Slot ids, repeated (`slotIds=a&slotIds=b`) or comma-separated; at most 100.",
-    }),
+    slotIds: UuidList("Slot ids, repeated (`slotIds=a&slotIds=b`) or comma-separated; at most 100."),
   },
-  { additionalProperties: false },
+  closed,
 );
 
 /** The stream's query: the same ids as `AvailabilityQuery`, at most `maxSlots` of them (LIVE_MAX_SLOTS_PER_STREAM). */
@@ -198,7 +187,7 @@ export const SlotAvailabilitySchema = Type.Object(
     held: Type.Integer({ description: "Seats held by pending (not yet lapsed) and confirmed bookings." }),
     remaining: Type.Integer(),
   },
-  { $id: "SlotAvailability", title: "SlotAvailability", additionalProperties: false },
+  named("SlotAvailability"),
 );
 
 export const AvailabilitySchema = Type.Object(
@@ -206,7 +195,7 @@ export const AvailabilitySchema = Type.Object(
     availability: Type.Array(ref(SlotAvailabilitySchema)),
     missingSlotIds: Type.Array(Uuid(), { description: "Requested ids the booking service does not know." }),
   },
-  { $id: "Availability", title: "Availability", additionalProperties: false },
+  named("Availability"),
 );
 
 export function bookingJson(booking: bookingV1.Booking | undefined): BookingJson {

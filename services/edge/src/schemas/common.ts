@@ -1,4 +1,4 @@
-import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from "@sinclair/typebox";
+import { Type, type SchemaOptions, type Static, type TArray, type TOptional, type TProperties, type TSchema, type TString, type TUnsafe } from "@sinclair/typebox";
 
 /**
  * Building blocks shared by every resource. Conventions of the public API: camelCase fields,
@@ -32,6 +32,40 @@ export const PageToken = Type.String({
   maxLength: 2048,
   description: "The `nextPageToken` of the previous page.",
 });
+
+/** Options of a schema the document names (`components.schemas`): its `$id` and title, closed. */
+export const named = (name: string) => ({ $id: name, title: name, additionalProperties: false }) as const;
+
+/** Options of an inline schema (params, queries, bodies): unknown fields are refused. */
+export const closed = { additionalProperties: false } as const;
+
+/** Path parameters holding one id, e.g. `{ doctorId }`. */
+export const idParams = <K extends string>(name: K) => Type.Object({ [name]: Uuid() } as Record<K, ReturnType<typeof Uuid>>, closed);
+
+/** The query fields of every paginated list. */
+export const pageQueryFields = () => ({ pageSize: Type.Optional(PageSize), pageToken: Type.Optional(PageToken) });
+
+/** Ids of a batch read, repeated (`ids=a&ids=b`) or comma-separated. */
+export const UuidList = (description: string) => Type.Array(Uuid(), { minItems: 1, maxItems: 100, description });
+
+/** A stored resource: its id first, then its own fields, then when it was created and last changed. */
+export function resourceSchema<P extends TProperties>(name: string, fields: P) {
+  return Type.Object({ id: Uuid(), ...fields, createTime: DateTime(), updateTime: DateTime() }, named(name));
+}
+
+/** One page of a list: the items under `key`, and the token of the next page. */
+export function pageSchema<K extends string, T extends TSchema>(name: string, key: K, item: T) {
+  const properties = {
+    [key]: Type.Array(ref(item)),
+    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
+  } as Record<K, TArray<TUnsafe<Static<T>>>> & { nextPageToken: TOptional<TString> };
+  return Type.Object(properties, named(name));
+}
+
+/** A whole list, no pages: the items under `key`. */
+export function listSchema<K extends string, T extends TSchema>(name: string, key: K, item: T) {
+  return Type.Object({ [key]: Type.Array(ref(item)) } as Record<K, TArray<TUnsafe<Static<T>>>>, named(name));
+}
 
 export const FieldViolationSchema = Type.Object(
   {

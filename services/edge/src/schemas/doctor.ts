@@ -1,25 +1,16 @@
 import { Type, type Static } from "@sinclair/typebox";
 import type { doctorV1 } from "@clinic/proto";
-import { DateTime, PageSize, PageToken, Uuid, iso, ref } from "./common";
+import { closed, idParams, iso, pageQueryFields, pageSchema, resourceSchema } from "./common";
 
 // Limits mirror the doctor service's own validation, so most bad input is refused here with
 // every offending field at once, before a network round trip.
 const Name = Type.String({ minLength: 1, maxLength: 200, description: "Display name, e.g. `Dr. Ada Lovelace`." });
 const Specialization = Type.String({ minLength: 1, maxLength: 100, description: "e.g. `cardiology`." });
 
-export const DoctorSchema = Type.Object(
-  {
-    id: Uuid(),
-    name: Type.String(),
-    specialization: Type.String(),
-    createTime: DateTime(),
-    updateTime: DateTime(),
-  },
-  { $id: "Doctor", title: "Doctor", additionalProperties: false },
-);
+export const DoctorSchema = resourceSchema("Doctor", { name: Type.String(), specialization: Type.String() });
 export type DoctorJson = Static<typeof DoctorSchema>;
 
-export const DoctorParams = Type.Object({ doctorId: Uuid() }, { additionalProperties: false });
+export const DoctorParams = idParams("doctorId");
 
 export const CreateDoctorBody = Type.Object(
   { name: Name, specialization: Specialization },
@@ -42,19 +33,12 @@ export const ListDoctorsQuery = Type.Object(
       Type.String({ minLength: 1, maxLength: 100, description: "Exact specialization (case-insensitive)." }),
     ),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Substring of the name (case-insensitive)." })),
-    pageSize: Type.Optional(PageSize),
-    pageToken: Type.Optional(PageToken),
+    ...pageQueryFields(),
   },
-  { additionalProperties: false },
+  closed,
 );
 
-export const DoctorPageSchema = Type.Object(
-  {
-    doctors: Type.Array(ref(DoctorSchema)),
-    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
-  },
-  { $id: "DoctorPage", title: "DoctorPage", additionalProperties: false },
-);
+export const DoctorPageSchema = pageSchema("DoctorPage", "doctors", DoctorSchema);
 
 export function doctorJson(doctor: doctorV1.Doctor | undefined): DoctorJson {
   if (!doctor) throw new Error("doctor service answered without a doctor");

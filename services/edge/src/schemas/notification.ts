@@ -1,6 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { notifierV1 } from "@clinic/proto";
-import { DateTime, PageSize, PageToken, StringEnum, Uuid, iso, optionalIso, ref } from "./common";
+import { DateTime, StringEnum, Uuid, closed, idParams, iso, listSchema, named, optionalIso, pageQueryFields, pageSchema } from "./common";
 
 const CHANNELS = ["email", "sms"] as const;
 const STATUSES = ["sent", "failed"] as const;
@@ -28,13 +28,10 @@ export const NotificationSchema = Type.Object(
     createTime: DateTime(),
     sentTime: Type.Optional(DateTime()),
   },
-  { $id: "Notification", title: "Notification", additionalProperties: false },
+  named("Notification"),
 );
 
-export const NotificationListSchema = Type.Object(
-  { notifications: Type.Array(ref(NotificationSchema)) },
-  { $id: "NotificationList", title: "NotificationList", additionalProperties: false },
-);
+export const NotificationListSchema = listSchema("NotificationList", "notifications", NotificationSchema);
 
 export const DeadLetterSchema = Type.Object(
   {
@@ -49,34 +46,29 @@ export const DeadLetterSchema = Type.Object(
     replayTime: Type.Optional(DateTime()),
     replayStatus: Type.Optional(StringEnum(STATUSES)),
   },
-  { $id: "DeadLetter", title: "DeadLetter", additionalProperties: false },
+  named("DeadLetter"),
 );
 
-export const DeadLetterPageSchema = Type.Object(
-  {
-    deadLetters: Type.Array(ref(DeadLetterSchema)),
-    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
-  },
-  { $id: "DeadLetterPage", title: "DeadLetterPage", additionalProperties: false },
-);
+export const DeadLetterPageSchema = pageSchema("DeadLetterPage", "deadLetters", DeadLetterSchema);
 
-export const DeadLetterParams = Type.Object({ deadLetterId: Uuid() }, { additionalProperties: false });
+export const DeadLetterParams = idParams("deadLetterId");
 
 export const DeadLetterQuery = Type.Object(
-  { pageSize: Type.Optional(PageSize), pageToken: Type.Optional(PageToken) },
-  { additionalProperties: false },
+  pageQueryFields(),
+  closed,
 );
 
+/** What a notification and a dead letter both say: which event of which booking, on which channel. */
+function deliveryJson(d: notifierV1.Notification | notifierV1.DeadLetter) {
+  const channel = channelName(d.channel);
+  return { id: d.id, eventId: d.eventId, bookingId: d.bookingId, eventType: d.eventType, ...(channel ? { channel } : {}) };
+}
+
 export function notificationJson(n: notifierV1.Notification): Static<typeof NotificationSchema> {
-  const channel = channelName(n.channel);
   const status = statusName(n.status);
   const sentTime = optionalIso(n.sentTime);
   return {
-    id: n.id,
-    eventId: n.eventId,
-    bookingId: n.bookingId,
-    eventType: n.eventType,
-    ...(channel ? { channel } : {}),
+    ...deliveryJson(n),
     ...(status ? { status } : {}),
     attempts: n.attempts,
     ...(n.error ? { error: n.error } : {}),
@@ -87,15 +79,10 @@ export function notificationJson(n: notifierV1.Notification): Static<typeof Noti
 
 export function deadLetterJson(d: notifierV1.DeadLetter | undefined): Static<typeof DeadLetterSchema> {
   if (!d) throw new Error("notifier answered without a dead letter");
-  const channel = channelName(d.channel);
   const replayStatus = statusName(d.replayStatus);
   const replayTime = optionalIso(d.replayTime);
   return {
-    id: d.id,
-    eventId: d.eventId,
-    bookingId: d.bookingId,
-    eventType: d.eventType,
-    ...(channel ? { channel } : {}),
+    ...deliveryJson(d),
     reason: d.reason,
     attempts: d.attempts,
     createTime: iso(d.createTime, "deadLetter.createTime"),

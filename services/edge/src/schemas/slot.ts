@@ -1,24 +1,18 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { slotV1 } from "@clinic/proto";
-import { DateTime, PageSize, PageToken, StringEnum, Uuid, iso, ref } from "./common";
+import { DateTime, StringEnum, Uuid, UuidList, closed, idParams, iso, listSchema, named, pageQueryFields, pageSchema, ref, resourceSchema } from "./common";
 
 const Capacity = Type.Integer({ minimum: 1, maximum: 1000, description: "Seats in the slot." });
 
-export const SlotSchema = Type.Object(
-  {
-    id: Uuid(),
-    doctorId: Uuid(),
-    startTime: DateTime(),
-    endTime: DateTime(),
-    capacity: Type.Integer(),
-    createTime: DateTime(),
-    updateTime: DateTime(),
-  },
-  { $id: "Slot", title: "Slot", additionalProperties: false },
-);
+export const SlotSchema = resourceSchema("Slot", {
+  doctorId: Uuid(),
+  startTime: DateTime(),
+  endTime: DateTime(),
+  capacity: Type.Integer(),
+});
 export type SlotJson = Static<typeof SlotSchema>;
 
-export const SlotParams = Type.Object({ slotId: Uuid() }, { additionalProperties: false });
+export const SlotParams = idParams("slotId");
 
 export const CreateSlotBody = Type.Object(
   {
@@ -72,38 +66,24 @@ export const CreateSlotsBody = Type.Object(
   },
 );
 
-export const SlotListSchema = Type.Object(
-  { slots: Type.Array(ref(SlotSchema)) },
-  { $id: "SlotList", title: "SlotList", additionalProperties: false },
-);
+export const SlotListSchema = listSchema("SlotList", "slots", SlotSchema);
 
-export const SlotPageSchema = Type.Object(
-  {
-    slots: Type.Array(ref(SlotSchema)),
-    nextPageToken: Type.Optional(Type.String({ description: "Absent on the last page." })),
-  },
-  { $id: "SlotPage", title: "SlotPage", additionalProperties: false },
-);
+export const SlotPageSchema = pageSchema("SlotPage", "slots", SlotSchema);
 
 export const ListSlotsQuery = Type.Object(
   {
     startFrom: Type.Optional(DateTime({ description: "Only slots starting at or after this instant." })),
     startTo: Type.Optional(DateTime({ description: "Only slots starting before this instant." })),
-    pageSize: Type.Optional(PageSize),
-    pageToken: Type.Optional(PageToken),
+    ...pageQueryFields(),
   },
-  { additionalProperties: false },
+  closed,
 );
 
 export const BatchGetSlotsQuery = Type.Object(
   {
-    ids: Type.Array(Uuid(), {
-      minItems: 1,
-      maxItems: 100,
-      description: "Slot ids, repeated (`ids=a&ids=b`) or comma-separated; at most 100.",
-    }),
+    ids: UuidList("Slot ids, repeated (`ids=a&ids=b`) or comma-separated; at most 100."),
   },
-  { additionalProperties: false },
+  closed,
 );
 
 export const SlotBatchSchema = Type.Object(
@@ -111,7 +91,7 @@ export const SlotBatchSchema = Type.Object(
     slots: Type.Array(ref(SlotSchema), { description: "Found slots, in request order." }),
     missingIds: Type.Array(Uuid(), { description: "Requested ids that do not exist." }),
   },
-  { $id: "SlotBatch", title: "SlotBatch", additionalProperties: false },
+  named("SlotBatch"),
 );
 
 export const UpdateSlotBody = Type.Object(

@@ -1,7 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { bookingV1 } from "@clinic/proto";
 import { CreateBookingBody } from "./booking";
-import { DateTime, StringEnum, Uuid, iso, ref } from "./common";
+import { DateTime, StringEnum, Uuid, iso, listSchema, named } from "./common";
 
 const STATES = ["waiting", "offered", "booked", "lapsed", "left", "skipped"] as const;
 type StateName = (typeof STATES)[number];
@@ -31,13 +31,10 @@ export const WaitlistEntrySchema = Type.Object(
     joinTime: DateTime(),
     updateTime: DateTime(),
   },
-  { $id: "WaitlistEntry", title: "WaitlistEntry", additionalProperties: false },
+  named("WaitlistEntry"),
 );
 
-export const WaitlistListSchema = Type.Object(
-  { entries: Type.Array(ref(WaitlistEntrySchema)) },
-  { $id: "WaitlistList", title: "WaitlistList", additionalProperties: false },
-);
+export const WaitlistListSchema = listSchema("WaitlistList", "entries", WaitlistEntrySchema);
 
 /** Who waits: the caller, with how to reach them when a seat is offered. */
 export const JoinWaitlistBody = Type.Omit(CreateBookingBody, ["slotId", "confirm"], { title: "JoinWaitlistRequest", additionalProperties: false });

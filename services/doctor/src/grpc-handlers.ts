@@ -1,4 +1,4 @@
-import { DomainError, Validator, decodeCursor, defineService, encodeCursor, notFound, requireRole, type Caller } from "@clinic/platform";
+import { DomainError, Validator, decodeCursor, defineService, notFound, pageOf, requireRole, uuidArgument, type Caller } from "@clinic/platform";
 import { doctorV1 } from "@clinic/proto";
 import type { DoctorRepository, DoctorRow } from "./doctor-repository";
 
@@ -36,9 +36,7 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
     },
 
     async getDoctor(req) {
-      const v = new Validator();
-      const id = v.uuid("id", req.id);
-      v.check();
+      const id = uuidArgument("id", req.id);
       const row = await repo.get(id);
       if (!row) throw notFound("doctor", id);
       return { doctor: toDoctor(row) };
@@ -57,12 +55,8 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
         ...(nameQuery ? { nameQuery } : {}),
         ...(cursor ? { after: { name: String(cursor.n), id: String(cursor.i) } } : {}),
       });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        doctors: page.map(toDoctor),
-        nextPageToken: rows.length > limit && last ? encodeCursor({ n: last.name, i: last.id }) : "",
-      };
+      const { page, nextPageToken } = pageOf(rows, limit, (last) => ({ n: last.name, i: last.id }));
+      return { doctors: page.map(toDoctor), nextPageToken };
     },
 
     async updateDoctor(req, { caller }) {
@@ -83,9 +77,7 @@ export function doctorService(repo: DoctorRepository, bookings: ActiveBookingCou
 
     async deleteDoctor(req, { caller }) {
       requireRole(caller, "admin");
-      const v = new Validator();
-      const id = v.uuid("id", req.id);
-      v.check();
+      const id = uuidArgument("id", req.id);
       if (!(await repo.get(id))) throw notFound("doctor", id);
       const active = await bookings.countActiveBookings(id, caller);
       if (active > 0) {

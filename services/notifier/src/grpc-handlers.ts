@@ -1,4 +1,4 @@
-import { Validator, decodeCursor, defineService, encodeCursor, requireRole } from "@clinic/platform";
+import { Validator, decodeCursor, defineService, pageOf, requireRole, uuidArgument } from "@clinic/platform";
 import { notifierV1 } from "@clinic/proto";
 import type { DeadLetterReplayer } from "./dead-letter-replay";
 import type { DeadLetterRow, NotificationRepository, NotificationRow } from "./notification-repository";
@@ -60,9 +60,7 @@ export function notifierService(repo: NotificationRepository, replayer: DeadLett
   return defineService(NOTIFIER_SERVICE_NAME, notifierV1.NotifierServiceService, {
     async listNotifications(req, { caller }) {
       requireRole(caller, "admin");
-      const v = new Validator();
-      const bookingId = v.uuid("booking_id", req.bookingId);
-      v.check();
+      const bookingId = uuidArgument("booking_id", req.bookingId);
       return { notifications: (await repo.listByBooking(bookingId)).map(toNotification) };
     },
 
@@ -78,19 +76,13 @@ export function notifierService(repo: NotificationRepository, replayer: DeadLett
         v.check();
       }
       const rows = await repo.listDeadLetters({ limit: limit + 1, ...(before ? { before } : {}) });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        deadLetters: page.map(toDeadLetter),
-        nextPageToken: rows.length > limit && last ? encodeCursor({ t: last.created_us, s: last.seq }) : "",
-      };
+      const { page, nextPageToken } = pageOf(rows, limit, (last) => ({ t: last.created_us, s: last.seq }));
+      return { deadLetters: page.map(toDeadLetter), nextPageToken };
     },
 
     async replayDeadLetter(req, { caller }) {
       requireRole(caller, "admin");
-      const v = new Validator();
-      const id = v.uuid("id", req.id);
-      v.check();
+      const id = uuidArgument("id", req.id);
       return { deadLetter: toDeadLetter(await replayer.replay(id)) };
     },
   });

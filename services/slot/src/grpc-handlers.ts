@@ -3,15 +3,17 @@ import {
   Validator,
   decodeCursor,
   defineService,
-  encodeCursor,
   invalidArgument,
   notFound,
+  pageOf,
   requireDoctorOrAdmin,
   requireRole,
+  uuidArgument,
   type Caller,
 } from "@clinic/platform";
 import { slotV1 } from "@clinic/proto";
-import type { DoctorDirectory, SeatInventory } from "./downstream";
+import type { SeatInventory } from "./booking-client";
+import type { DoctorDirectory } from "./doctor-client";
 import { expandWeeklySchedule, parseWeeklySchedule, type Interval } from "./schedule";
 import type { SlotRepository, SlotRow } from "./slot-repository";
 
@@ -151,9 +153,7 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
     },
 
     async getSlot(req) {
-      const v = new Validator();
-      const id = v.uuid("id", req.id);
-      v.check();
+      const id = uuidArgument("id", req.id);
       const row = await repo.get(id);
       if (!row) throw notFound("slot", id);
       return { slot: toSlot(row) };
@@ -193,13 +193,9 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
         ...(startTo ? { startTo } : {}),
         ...(after ? { after } : {}),
       });
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return {
-        slots: page.map(toSlot),
-        // Start times enter through JS Dates, so milliseconds hold them exactly.
-        nextPageToken: rows.length > limit && last ? encodeCursor({ s: last.start_time.toISOString(), i: last.id }) : "",
-      };
+      // Start times enter through JS Dates, so milliseconds hold them exactly.
+      const { page, nextPageToken } = pageOf(rows, limit, (last) => ({ s: last.start_time.toISOString(), i: last.id }));
+      return { slots: page.map(toSlot), nextPageToken };
     },
 
     async updateSlotCapacity(req, { caller }) {
@@ -219,9 +215,7 @@ export function slotService(repo: SlotRepository, doctors: DoctorDirectory, seat
 
     async deleteSlot(req, { caller }) {
       requireRole(caller, "doctor", "admin");
-      const v = new Validator();
-      const id = v.uuid("id", req.id);
-      v.check();
+      const id = uuidArgument("id", req.id);
       await requireMayChange(caller, id);
       // Retired first, so no booking can take a seat of a slot that is about to disappear; a
       // refusal (active bookings) keeps the slot.
