@@ -8,7 +8,7 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.test.json" }],
   },
   moduleNameMapper: {
-    "^@clinic/(platform|proto|test-stack)$": "<rootDir>/packages/$1/src",
+    "^@clinic/(proto|test-stack)$": "<rootDir>/packages/$1/src",
     "^@clinic/platform/(.*)$": "<rootDir>/packages/platform/src/$1",
     // A service's package entry (services/<name>/src/index.ts), as its package.json exports it.
     "^@clinic/(doctor|slot|booking|notifier|edge)-service$": "<rootDir>/services/$1/src",

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { AUTHORIZATION_KEY, createGrpcClient, isServiceError, signAccessToken, unary, type SigningOptions } from "@clinic/platform";
+import { AUTHORIZATION_KEY, signAccessToken, type SigningOptions } from "@clinic/platform/auth";
+import { isServiceError } from "@clinic/platform/errors";
+import { createGrpcClient, unary } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import { Metadata, status } from "@grpc/grpc-js";
 import { SignJWT, generateKeyPair } from "jose";

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createKafka, type Consumer, type KafkaMessage } from "@clinic/platform";
+import { createKafka, type Consumer, type KafkaMessage } from "@clinic/platform/kafka";
 import { eventsV1 } from "@clinic/proto";
 import { eventually, Fixtures, Http, type Stack, stackEnv, startStackWithFixtures, testLogger } from "@clinic/test-stack";
 

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createKafka } from "@clinic/platform";
+import { createKafka } from "@clinic/platform/kafka";
 import {
   eventually, expectError, Fixtures, Http, SseClient, type SseOpenOptions, type Stack, stackEnv,
   startStackWithFixtures, testLogger,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, type Logger } from "@clinic/platform";
+import { createLogger, type Logger } from "@clinic/platform/logging";
 import { addMinutes, eventually, hoursAhead, Http, type Stack, startStack } from "@clinic/test-stack";
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createDatabase, type Knex } from "@clinic/platform";
+import { createDatabase, type Knex } from "@clinic/platform/db";
 import { addMinutes, databaseSettings, hoursAhead, type Stack, startStack } from "@clinic/test-stack";
 import fc from "fast-check";
 

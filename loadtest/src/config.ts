@@ -1,4 +1,4 @@
-import { env, parseConfig } from "@clinic/platform";
+import { env, parseConfig } from "@clinic/platform/config";
 import { z } from "zod";
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigError } from "@clinic/platform";
+import { ConfigError } from "@clinic/platform/config";
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform";
+import { SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform/auth";
 import { decodeJwt, importJWK, type JWK, type KeyLike } from "jose";
 import type { PgSettings } from "./config";
 import { openPool } from "./databases";

@@ -1,4 +1,4 @@
-import { ConfigError } from "@clinic/platform";
+import { ConfigError } from "@clinic/platform/config";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadTokenConfig, pgSettings } from "./config";

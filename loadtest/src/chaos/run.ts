@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { env, parseConfig, TOPICS } from "@clinic/platform";
+import { env, parseConfig } from "@clinic/platform/config";
+import { TOPICS } from "@clinic/platform/kafka";
 import { z } from "zod";
 import { pgSettings, tokenSchema } from "../config";
 import { openPool, roundRobinShardOf } from "../databases";

@@ -1,4 +1,5 @@
-import { createKafka, createLogger } from "@clinic/platform";
+import { createKafka } from "@clinic/platform/kafka";
+import { createLogger } from "@clinic/platform/logging";
 import type { Pool } from "pg";
 import type { Acknowledged } from "./load";
 

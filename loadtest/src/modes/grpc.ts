@@ -1,4 +1,5 @@
-import { createGrpcClient, fromServiceError, isServiceError, unary } from "@clinic/platform";
+import { fromServiceError, isServiceError } from "@clinic/platform/errors";
+import { createGrpcClient, unary } from "@clinic/platform/grpc";
 import { bookingV1, doctorV1, slotV1 } from "@clinic/proto";
 import { Metadata, status as grpcStatus } from "@grpc/grpc-js";
 import type { Outcome } from "../stats";

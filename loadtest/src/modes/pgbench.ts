@@ -1,4 +1,4 @@
-import { TOPICS } from "@clinic/platform";
+import { TOPICS } from "@clinic/platform/kafka";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";

@@ -1,4 +1,4 @@
-import { parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
 import { configSchema, startEdge, type RunningEdge } from "@clinic/edge-service";
 import { deadAddress } from "./free-port";
 import { stackServiceEnv, testLogger } from "./stack-env";

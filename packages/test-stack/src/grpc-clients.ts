@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
-import { createGrpcClient, fromServiceError, healthServiceDefinition, isServiceError, unary, type RemoteError } from "@clinic/platform";
+import { fromServiceError, isServiceError, type RemoteError } from "@clinic/platform/errors";
+import { createGrpcClient, healthServiceDefinition, unary } from "@clinic/platform/grpc";
 import { doctorV1, notifierV1, slotV1 } from "@clinic/proto";
 import { ADMIN, callAs, type Who } from "./file-issuer";
 

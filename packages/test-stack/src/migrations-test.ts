@@ -1,4 +1,4 @@
-import { migrateLatest, migrateRollbackAll, type Migration } from "@clinic/platform";
+import { migrateLatest, migrateRollbackAll, type Migration } from "@clinic/platform/db";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
 
 /** What one service's migrations test checks between the steps that every such test takes. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createKafka, type Consumer, type KafkaMessage, type Producer } from "@clinic/platform";
+import { createKafka, type Consumer, type KafkaMessage, type Producer } from "@clinic/platform/kafka";
 import { eventsV1 } from "@clinic/proto";
 import { eventually } from "./eventually";
 import { stackEnv, testLogger } from "./stack-env";

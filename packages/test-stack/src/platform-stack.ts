@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { createKafka, parseConfig, type Lifecycle, type Logger } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
+import { createKafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
+import type { Lifecycle } from "@clinic/platform/service";
 import { configSchema as bookingConfigSchema, startBookingService, type RunningBookingService } from "@clinic/booking-service";
 import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/doctor-service";
 import { configSchema as edgeConfigSchema, startEdge, type RunningEdge } from "@clinic/edge-service";

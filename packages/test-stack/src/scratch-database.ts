@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createDatabase, type Knex } from "@clinic/platform";
+import { createDatabase, type Knex } from "@clinic/platform/db";
 import { databaseSettings } from "./stack-env";
 
 export interface ScratchDatabase {

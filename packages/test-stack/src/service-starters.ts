@@ -1,4 +1,5 @@
-import { parseConfig, type Lifecycle } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
+import type { Lifecycle } from "@clinic/platform/service";
 import { configSchema as bookingConfigSchema, startBookingService, type RunningBookingService } from "@clinic/booking-service";
 import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/doctor-service";
 import { configSchema as slotConfigSchema, startSlotService, type RunningSlotService } from "@clinic/slot-service";

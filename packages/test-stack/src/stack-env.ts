@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, type Logger } from "@clinic/platform";
+import { createLogger, type Logger } from "@clinic/platform/logging";
 
 /**
  * A setting of the test stack that `scripts/test` exports. Missing means the tests were started

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AUTHORIZATION_KEY, SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform";
+import { AUTHORIZATION_KEY, SIGNING_ALGORITHM, signAccessToken, type Role } from "@clinic/platform/auth";
 import * as grpc from "@grpc/grpc-js";
 import { exportJWK, generateKeyPair } from "jose";
 

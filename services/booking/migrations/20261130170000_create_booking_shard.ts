@@ -1,4 +1,5 @@
-import { createOutboxTable, dropOutboxTable, type Knex, type Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
+import { createOutboxTable, dropOutboxTable } from "@clinic/platform/outbox";
 
 /**
  * One booking shard: seat inventory per slot, bookings partitioned by month of creation, the

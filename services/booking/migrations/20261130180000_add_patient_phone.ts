@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 /** An optional phone number for text messages, beside the primary contact. */
 export const addPatientPhone: Migration = {

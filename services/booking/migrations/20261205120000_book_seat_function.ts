@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 /**
  * The booking path's common case as one function, so a booking is one round trip (one prepared

@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 /**
  * The archive of old, finished bookings (src/archive.ts moves them here from the partitioned

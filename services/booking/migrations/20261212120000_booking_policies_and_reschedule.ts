@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 /**
  * Booking rules per doctor, and the links of a rescheduled booking.

@@ -1,4 +1,4 @@
-import type { Migration } from "@clinic/platform";
+import type { Migration } from "@clinic/platform/db";
 import { createBookingShard } from "./20261130170000_create_booking_shard";
 import { addPatientPhone } from "./20261130180000_add_patient_phone";
 import { bookSeatFunction } from "./20261205120000_book_seat_function";

@@ -1,4 +1,5 @@
-import type { Knex, Logger } from "@clinic/platform";
+import type { Knex } from "@clinic/platform/db";
+import type { Logger } from "@clinic/platform/logging";
 import type { BookingRow } from "./booking-repository";
 import { MAINTENANCE_LOCK } from "./partitions";
 

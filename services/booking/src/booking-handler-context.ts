@@ -1,4 +1,5 @@
-import { notFound, type KeyedCache } from "@clinic/platform";
+import type { KeyedCache } from "@clinic/platform/cache";
+import { notFound } from "@clinic/platform/errors";
 import type { BookingMetrics } from "./booking-metrics";
 import type { PolicyCache } from "./booking-policy";
 import type { BookingShardRepository } from "./booking-repository";

@@ -1,4 +1,4 @@
-import type { Knex } from "@clinic/platform";
+import type { Knex } from "@clinic/platform/db";
 
 /**
  * A doctor's booking rules, kept in the shard of the doctor's bookings (`booking_policies`).

@@ -1,17 +1,13 @@
 import {
-  DomainError,
-  Validator,
-  decodeCursor,
-  encodeCursor,
   forbidden,
-  notFound,
   requireAccount,
   requireDoctorOrAdmin,
   requirePatientOrAdmin,
   requireRole,
   type Caller,
-  type ServiceHandlers,
-} from "@clinic/platform";
+} from "@clinic/platform/auth";
+import { DomainError, notFound } from "@clinic/platform/errors";
+import { Validator, decodeCursor, encodeCursor, type ServiceHandlers } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import { findArchivedBooking } from "./archive";
 import type { BookingHandlerContext } from "./booking-handler-context";

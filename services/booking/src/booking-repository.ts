@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { forbidden, inTransaction, type Knex, OUTBOX_CHANNEL, type OutboxEvent, outboxTraceHeaders, type PreparedStatement, runPrepared, TOPICS, writeOutbox } from "@clinic/platform";
+import { forbidden } from "@clinic/platform/auth";
+import { inTransaction, type Knex, type PreparedStatement, runPrepared } from "@clinic/platform/db";
+import { TOPICS } from "@clinic/platform/kafka";
+import { OUTBOX_CHANNEL, type OutboxEvent, outboxTraceHeaders, writeOutbox } from "@clinic/platform/outbox";
 import { BOOKINGS_WITH_ARCHIVE } from "./archive";
 import { bookingEvent, type BookingEventType } from "./booking-events";
 import { decodeBookingId, newBookingId } from "./booking-id";

@@ -1,4 +1,4 @@
-import { DomainError } from "@clinic/platform";
+import { DomainError } from "@clinic/platform/errors";
 import { decodeBookingId } from "./booking-id";
 import type { BookingRepositoryLike } from "./scatter";
 import { bucketOf, type ShardMap } from "./shard-map";

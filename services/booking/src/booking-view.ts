@@ -1,4 +1,4 @@
-import type { Validator } from "@clinic/platform";
+import type { Validator } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import { cancelDeadline, type PolicyCache } from "./booking-policy";
 import { effectiveStatus, type BookingRow, type StoredStatus } from "./booking-repository";

@@ -1,15 +1,13 @@
 import { createHash } from "node:crypto";
 import {
-  DomainError,
-  Validator,
   forbidden,
-  notFound,
   requireAccount,
   requirePatientOrAdmin,
   type AccountCaller,
   type Caller,
-  type ServiceHandlers,
-} from "@clinic/platform";
+} from "@clinic/platform/auth";
+import { DomainError, notFound } from "@clinic/platform/errors";
+import { Validator, type ServiceHandlers } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import { findArchivedBooking } from "./archive";
 import type { BookingHandlerContext } from "./booking-handler-context";

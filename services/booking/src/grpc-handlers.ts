@@ -1,4 +1,4 @@
-import { defineService } from "@clinic/platform";
+import { defineService } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import { bookingHandlerContext, type BookingServiceDeps } from "./booking-handler-context";
 import { bookingReadHandlers } from "./booking-read-handlers";

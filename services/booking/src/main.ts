@@ -1,6 +1,6 @@
 // Tracing first: it must patch http, gRPC, pg, ioredis and kafkajs before they are loaded.
 import { telemetry } from "./tracing";
-import { runMain } from "@clinic/platform";
+import { runMain } from "@clinic/platform/service";
 import { startBookingService } from "./app";
 import { loadConfig } from "./config";
 

@@ -1,4 +1,5 @@
-import type { Knex, Logger } from "@clinic/platform";
+import type { Knex } from "@clinic/platform/db";
+import type { Logger } from "@clinic/platform/logging";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { archiveOldBookings } from "./archive";
 import { ensureMonthlyPartitions, partitionStatus } from "./partitions";

@@ -1,4 +1,5 @@
-import type { Knex, Logger } from "@clinic/platform";
+import type { Knex } from "@clinic/platform/db";
+import type { Logger } from "@clinic/platform/logging";
 
 const monthStart = (year: number, month: number): Date => new Date(Date.UTC(year, month, 1));
 

@@ -1,4 +1,4 @@
-import type { Validator } from "@clinic/platform";
+import type { Validator } from "@clinic/platform/grpc";
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
 const E164 = /^\+[1-9]\d{6,14}$/;

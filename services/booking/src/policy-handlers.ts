@@ -1,4 +1,5 @@
-import { Validator, requireDoctorOrAdmin, type CallContext } from "@clinic/platform";
+import { requireDoctorOrAdmin } from "@clinic/platform/auth";
+import { Validator, type CallContext } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import { MAX_CANCELLATION_WINDOW_HOURS, readPolicies, writePolicy, type BookingPolicy, type PolicyCache } from "./booking-policy";
 import type { BookingRouter } from "./booking-router";

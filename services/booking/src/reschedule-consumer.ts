@@ -1,4 +1,5 @@
-import type { Consumer, Kafka, Logger } from "@clinic/platform";
+import type { Consumer, Kafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 import type { RescheduleSaga } from "./reschedule-saga";
 

@@ -1,4 +1,6 @@
-import { DomainError, Validator, forbidden, notFound, requireAccount, type Caller, type ServiceHandlers } from "@clinic/platform";
+import { forbidden, requireAccount, type Caller } from "@clinic/platform/auth";
+import { DomainError, notFound } from "@clinic/platform/errors";
+import { Validator, type ServiceHandlers } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import type { BookingHandlerContext } from "./booking-handler-context";
 import { decodeBookingId, newBookingId } from "./booking-id";

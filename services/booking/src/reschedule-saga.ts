@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { inTransaction, writeOutbox, type Knex, type Logger, type OutboxEvent } from "@clinic/platform";
+import { inTransaction, type Knex } from "@clinic/platform/db";
+import type { Logger } from "@clinic/platform/logging";
+import { writeOutbox, type OutboxEvent } from "@clinic/platform/outbox";
 import { eventsV1 } from "@clinic/proto";
 import { decodeBookingId } from "./booking-id";
 import { bookingEvent } from "./booking-events";

@@ -1,4 +1,5 @@
-import { fromRemoteError, fromServiceError, isServiceError, promiseClient, type PromiseClient } from "@clinic/platform";
+import { fromServiceError, isServiceError } from "@clinic/platform/errors";
+import { fromRemoteError, promiseClient, type PromiseClient } from "@clinic/platform/grpc";
 import { slotV1 } from "@clinic/proto";
 
 /** What booking needs to know about a slot. Capacity here is only the initial seat count. */

@@ -1,4 +1,4 @@
-import { SingleFlight } from "@clinic/platform";
+import { SingleFlight } from "@clinic/platform/single-flight";
 import type { slotV1 } from "@clinic/proto";
 import { SlotClient, type SlotInfo } from "./slot-client";
 

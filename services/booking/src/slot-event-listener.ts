@@ -1,4 +1,5 @@
-import { BroadcastListener, type Kafka, type Logger } from "@clinic/platform";
+import { BroadcastListener, type Kafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 
 export interface SlotEventHandlers {

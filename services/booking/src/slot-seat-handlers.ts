@@ -1,4 +1,6 @@
-import { DomainError, Validator, notFound, requireDoctorOrAdmin, requireRole, type ServiceHandlers } from "@clinic/platform";
+import { requireDoctorOrAdmin, requireRole } from "@clinic/platform/auth";
+import { DomainError, notFound } from "@clinic/platform/errors";
+import { Validator, type ServiceHandlers } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import type { BookingHandlerContext } from "./booking-handler-context";
 

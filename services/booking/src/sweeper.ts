@@ -1,4 +1,4 @@
-import type { Logger } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
 import type { BookingMetrics } from "./booking-metrics";
 import type { BookingShardRepository } from "./booking-repository";
 

@@ -1,4 +1,6 @@
-import { Validator, requireDoctorOrAdmin, requirePatientOrAdmin, type CallContext, type Caller, type Knex } from "@clinic/platform";
+import { requireDoctorOrAdmin, requirePatientOrAdmin, type Caller } from "@clinic/platform/auth";
+import type { Knex } from "@clinic/platform/db";
+import { Validator, type CallContext } from "@clinic/platform/grpc";
 import type { bookingV1 } from "@clinic/proto";
 import type { BookingMetrics } from "./booking-metrics";
 import type { BookingRouter } from "./booking-router";

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { DomainError, inTransaction, notFound, type Knex } from "@clinic/platform";
+import { inTransaction, type Knex } from "@clinic/platform/db";
+import { DomainError, notFound } from "@clinic/platform/errors";
 import { bookingV1 } from "@clinic/proto";
 import { activeBookingOf, effectiveStatus, type BookingRow, type WaitlistEntryRow } from "./booking-repository";
 

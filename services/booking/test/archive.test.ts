@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { migrateLatest } from "@clinic/platform";
+import { migrateLatest } from "@clinic/platform/db";
 import { createScratchDatabase, type ScratchDatabase, testLogger } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 import { archiveCutoff, archiveOldBookings, findArchivedBooking } from "../src/archive";

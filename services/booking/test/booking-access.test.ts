@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
+import { AUTHORIZATION_KEY } from "@clinic/platform/auth";
+import { createGrpcClient, unary } from "@clinic/platform/grpc";
 import { bookingV1, type slotV1 } from "@clinic/proto";
 import {
   addMinutes, ADMIN, createScratchDatabase, DoctorApi, failure, FORBIDDEN, freePort, hoursAhead, type Identity,

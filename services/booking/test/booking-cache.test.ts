@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { createKafka, createRedis, unary, type Redis } from "@clinic/platform";
+import { unary } from "@clinic/platform/grpc";
+import { createKafka } from "@clinic/platform/kafka";
+import { createRedis, type Redis } from "@clinic/platform/redis";
 import { bookingV1 } from "@clinic/proto";
 import {
   addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, eventually, failure, freePort,

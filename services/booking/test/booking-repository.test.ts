@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { migrateLatest } from "@clinic/platform";
+import { migrateLatest } from "@clinic/platform/db";
 import { createScratchDatabase, type ScratchDatabase, slotAhead, testLogger } from "@clinic/test-stack";
 import { migrations } from "../migrations";
 import { decodeBookingId, newBookingId } from "../src/booking-id";

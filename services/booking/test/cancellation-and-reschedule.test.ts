@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createKafka } from "@clinic/platform";
+import { createKafka } from "@clinic/platform/kafka";
 import {
   eventually, expectError, Fixtures, hoursAhead, Http, type Stack, stackEnv, startStackWithFixtures, testLogger,
 } from "@clinic/test-stack";

@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 export const createDoctors: Migration = {
   name: "20261130160000_create_doctors",

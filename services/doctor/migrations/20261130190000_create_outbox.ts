@@ -1,4 +1,5 @@
-import { createOutboxTable, dropOutboxTable, type Knex, type Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
+import { createOutboxTable, dropOutboxTable } from "@clinic/platform/outbox";
 
 /** The transactional outbox for doctor events (see the platform's outbox relay). */
 export const createOutbox: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from "@clinic/platform";
+import type { Migration } from "@clinic/platform/db";
 import { createDoctors } from "./20261130160000_create_doctors";
 import { createOutbox } from "./20261130190000_create_outbox";
 

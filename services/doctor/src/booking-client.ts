@@ -1,4 +1,5 @@
-import { callerMetadata, promiseClient } from "@clinic/platform";
+import { callerMetadata } from "@clinic/platform/auth";
+import { promiseClient } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import type { ActiveBookingCounter } from "./grpc-handlers";
 

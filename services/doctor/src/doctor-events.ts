@@ -1,4 +1,4 @@
-import { protoOutboxEvent, type OutboxEvent } from "@clinic/platform";
+import { protoOutboxEvent, type OutboxEvent } from "@clinic/platform/outbox";
 import { eventsV1 } from "@clinic/proto";
 import type { DoctorRow } from "./doctor-repository";
 

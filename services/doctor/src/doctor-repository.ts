@@ -1,4 +1,7 @@
-import { type Knex, type ListCache, TOPICS, writeOutbox } from "@clinic/platform";
+import type { ListCache } from "@clinic/platform/cache";
+import type { Knex } from "@clinic/platform/db";
+import { TOPICS } from "@clinic/platform/kafka";
+import { writeOutbox } from "@clinic/platform/outbox";
 import { doctorEvent } from "./doctor-events";
 
 export interface DoctorRow {

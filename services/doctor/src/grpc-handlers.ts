@@ -1,4 +1,6 @@
-import { DomainError, Validator, decodeCursor, defineService, notFound, pageOf, requireRole, uuidArgument, type Caller } from "@clinic/platform";
+import { requireRole, type Caller } from "@clinic/platform/auth";
+import { DomainError, notFound } from "@clinic/platform/errors";
+import { Validator, decodeCursor, defineService, pageOf, uuidArgument } from "@clinic/platform/grpc";
 import { doctorV1 } from "@clinic/proto";
 import type { DoctorRepository, DoctorRow } from "./doctor-repository";
 

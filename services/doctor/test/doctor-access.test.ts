@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { AUTHORIZATION_KEY, createGrpcClient, unary } from "@clinic/platform";
+import { AUTHORIZATION_KEY } from "@clinic/platform/auth";
+import { createGrpcClient, unary } from "@clinic/platform/grpc";
 import { bookingV1, doctorV1 } from "@clinic/proto";
 import {
   ADMIN, createScratchDatabase, failure, FORBIDDEN, freePort, metadataAs, type ScratchDatabase, startBooking,

@@ -1,4 +1,5 @@
-import { createRedis, unary, type Redis } from "@clinic/platform";
+import { unary } from "@clinic/platform/grpc";
+import { createRedis, type Redis } from "@clinic/platform/redis";
 import { doctorV1 } from "@clinic/proto";
 import {
   cacheRequests, cachesAgain, createScratchDatabase, freePort, privateRedis, RedisServer, type ScratchDatabase,

@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 export const createAccountsAndTokens: Migration = {
   name: "20261201090000_create_accounts_and_tokens",

@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 export const createAuditEvents: Migration = {
   name: "20261202090000_create_audit_events",

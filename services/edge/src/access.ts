@@ -1,4 +1,11 @@
-import { ANONYMOUS, bearerToken, callerFromClaims, type AccountCaller, type Caller, type Role } from "@clinic/platform";
+import {
+  ANONYMOUS,
+  bearerToken,
+  callerFromClaims,
+  type AccountCaller,
+  type Caller,
+  type Role,
+} from "@clinic/platform/auth";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Counter, type Registry } from "prom-client";
 import type { AuthService } from "./auth/service";

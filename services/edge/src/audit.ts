@@ -1,4 +1,7 @@
-import { decodeCursor, encodeCursor, type Caller, type Knex, type Logger } from "@clinic/platform";
+import type { Caller } from "@clinic/platform/auth";
+import type { Knex } from "@clinic/platform/db";
+import { decodeCursor, encodeCursor } from "@clinic/platform/grpc";
+import type { Logger } from "@clinic/platform/logging";
 import { Counter, type Registry } from "prom-client";
 import type { EdgeFastify } from "./type-provider";
 

@@ -1,5 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import { createPromiseClient, healthServiceDefinition, promiseClient, type GeneratedClientConstructor, type OwnedPromiseClient } from "@clinic/platform";
+import {
+  createPromiseClient,
+  healthServiceDefinition,
+  promiseClient,
+  type GeneratedClientConstructor,
+  type OwnedPromiseClient,
+} from "@clinic/platform/grpc";
 import { bookingV1, doctorV1, notifierV1, slotV1 } from "@clinic/proto";
 import type { EdgeConfig } from "./config";
 

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
-import { ERROR_REASON_KEY, ERROR_VIOLATIONS_KEY } from "@clinic/platform";
+import { ERROR_REASON_KEY, ERROR_VIOLATIONS_KEY } from "@clinic/platform/errors";
 import { toApiError, translateGrpcError } from "./errors";
 
 /** A gRPC error as a client receives it, with the metadata a platform service attaches. */

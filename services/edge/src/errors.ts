@@ -6,7 +6,7 @@ import {
   toGrpcStatus,
   type FieldViolation,
   type RemoteError,
-} from "@clinic/platform";
+} from "@clinic/platform/errors";
 import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from "fastify";
 import { httpStatusFromGrpc } from "./http-status";
 import type { ErrorBody } from "./schemas/common";

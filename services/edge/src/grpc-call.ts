@@ -1,4 +1,5 @@
-import { callerMetadata, type Caller, type RpcOptions } from "@clinic/platform";
+import { callerMetadata, type Caller } from "@clinic/platform/auth";
+import type { RpcOptions } from "@clinic/platform/grpc";
 import { translateGrpcError, type FieldAliases } from "./errors";
 
 /** A method of a backend's promise client (`backends.booking.getBooking`), unbound. */

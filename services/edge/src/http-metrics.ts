@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS } from "@clinic/platform";
+import { LATENCY_BUCKETS } from "@clinic/platform/metrics";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EdgeFastify } from "./type-provider";
 import { Counter, Histogram, type Registry } from "prom-client";

@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { createDatabase, createLogger, createRedis, parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
+import { createDatabase } from "@clinic/platform/db";
+import { createLogger } from "@clinic/platform/logging";
+import { createRedis } from "@clinic/platform/redis";
 import { Registry } from "prom-client";
 import { AuthService, authSettingsFrom } from "./auth";
 import { SignInThrottle } from "./auth/sign-in-throttle";

@@ -1,4 +1,5 @@
-import type { Logger, Redis } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
+import type { Redis } from "@clinic/platform/redis";
 import { Counter, type Registry } from "prom-client";
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
-import type { Logger } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
 import { WEB_CLIENT_OFF } from "./config";
 import type { EdgeFastify } from "./type-provider";
 

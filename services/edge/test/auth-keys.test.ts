@@ -1,4 +1,4 @@
-import { migrateLatest, migrateRollbackAll } from "@clinic/platform";
+import { migrateLatest, migrateRollbackAll } from "@clinic/platform/db";
 import { createScratchDatabase, type ScratchDatabase } from "@clinic/test-stack";
 import { SignJWT, base64url, generateKeyPair } from "jose";
 import { migrations } from "../migrations";

@@ -1,4 +1,4 @@
-import { parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
 import { createScratchDatabase, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import type { RunningEdge } from "../src/app";

@@ -1,4 +1,4 @@
-import { parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
 import { createScratchDatabase, type ScratchDatabase, startTestEdge, uniqueKeyPrefix } from "@clinic/test-stack";
 import type { RunningEdge } from "../src/app";
 import { configSchema } from "../src/config";

@@ -1,4 +1,5 @@
-import { createLogger, createRedis, type Logger, type Redis } from "@clinic/platform";
+import { createLogger, type Logger } from "@clinic/platform/logging";
+import { createRedis, type Redis } from "@clinic/platform/redis";
 import { eventually, privateRedis, testLogger, uniqueKeyPrefix } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createRateLimiter, rateLimitHeaders, type RateDecision, type RateLimiter, type RateLimiterOptions, type RatePolicies } from "../src/rate-limit";

@@ -1,4 +1,5 @@
-import type { Admin, Consumer, Kafka, Logger } from "@clinic/platform";
+import type { Admin, Consumer, Kafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
 import type { Gauge } from "prom-client";
 import type { BookingEventHandler } from "./booking-event-handler";
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Logger } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 import { backoffDelayMs, type RetrySettings } from "./backoff";
 import type { DeadLetterPublisher, IncomingMessage } from "./dead-letter-publisher";

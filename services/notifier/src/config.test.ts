@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from "@clinic/platform";
+import { ConfigError, parseConfig } from "@clinic/platform/config";
 import { configSchema } from "./config";
 
 const valid = {

@@ -1,4 +1,4 @@
-import type { Producer } from "@clinic/platform";
+import type { Producer } from "@clinic/platform/kafka";
 import type { DeadLetterRow } from "./notification-repository";
 
 export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;

@@ -1,4 +1,5 @@
-import { DomainError, type Logger } from "@clinic/platform";
+import { DomainError } from "@clinic/platform/errors";
+import type { Logger } from "@clinic/platform/logging";
 import type { DeadLetterRow, NotificationRepository } from "./notification-repository";
 import type { Channel } from "./notification-policy";
 import type { NotifierMetrics } from "./notifier-metrics";

@@ -1,4 +1,5 @@
-import { Validator, decodeCursor, defineService, pageOf, requireRole, uuidArgument } from "@clinic/platform";
+import { requireRole } from "@clinic/platform/auth";
+import { Validator, decodeCursor, defineService, pageOf, uuidArgument } from "@clinic/platform/grpc";
 import { notifierV1 } from "@clinic/proto";
 import type { DeadLetterReplayer } from "./dead-letter-replay";
 import type { DeadLetterRow, NotificationRepository, NotificationRow } from "./notification-repository";

@@ -1,4 +1,4 @@
-import type { Knex } from "@clinic/platform";
+import type { Knex } from "@clinic/platform/db";
 import type { Channel, OutgoingMessage, PatientContact } from "./notification-policy";
 
 export type NotificationState = "pending" | "sending" | "sent" | "dead_lettered";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
-import { parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
 import { eventsV1, notifierV1 } from "@clinic/proto";
 import {
   bookingEvent, createScratchDatabase, eventually, metricSample, newEmail, newPhone, NotifierApi, notifierEnv,

@@ -1,4 +1,4 @@
-import { parseConfig } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
 import { notifierV1 } from "@clinic/proto";
 import {
   bookingEvent, createScratchDatabase, eventually, newPhone, NotifierApi, notifierEnv, type ScratchDatabase,

@@ -1,4 +1,4 @@
-import type { Knex, Migration } from "@clinic/platform";
+import type { Knex, Migration } from "@clinic/platform/db";
 
 export const createSlots: Migration = {
   name: "20261130170000_create_slots",

@@ -1,4 +1,4 @@
-import type { Migration } from "@clinic/platform";
+import type { Migration } from "@clinic/platform/db";
 import { createSlots } from "./20261130170000_create_slots";
 import { createOutbox } from "./20261130190000_create_outbox";
 

@@ -1,4 +1,5 @@
-import { callerMetadata, fromRemoteError, promiseClient, type Caller } from "@clinic/platform";
+import { callerMetadata, type Caller } from "@clinic/platform/auth";
+import { fromRemoteError, promiseClient } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import type { SlotRow } from "./slot-repository";
 

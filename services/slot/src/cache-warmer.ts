@@ -1,4 +1,5 @@
-import type { Cache, KeyedCache, Logger } from "@clinic/platform";
+import type { Cache, KeyedCache } from "@clinic/platform/cache";
+import type { Logger } from "@clinic/platform/logging";
 import type { SlotRepository, SlotRow } from "./slot-repository";
 
 const DAY_MS = 24 * 60 * 60 * 1000;

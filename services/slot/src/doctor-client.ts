@@ -1,4 +1,5 @@
-import { fromRemoteError, isServiceError, promiseClient } from "@clinic/platform";
+import { isServiceError } from "@clinic/platform/errors";
+import { fromRemoteError, promiseClient } from "@clinic/platform/grpc";
 import { doctorV1 } from "@clinic/proto";
 import { status } from "@grpc/grpc-js";
 

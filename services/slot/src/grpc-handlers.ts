@@ -1,16 +1,6 @@
-import {
-  DomainError,
-  Validator,
-  decodeCursor,
-  defineService,
-  invalidArgument,
-  notFound,
-  pageOf,
-  requireDoctorOrAdmin,
-  requireRole,
-  uuidArgument,
-  type Caller,
-} from "@clinic/platform";
+import { requireDoctorOrAdmin, requireRole, type Caller } from "@clinic/platform/auth";
+import { DomainError, invalidArgument, notFound } from "@clinic/platform/errors";
+import { Validator, decodeCursor, defineService, pageOf, uuidArgument } from "@clinic/platform/grpc";
 import { slotV1 } from "@clinic/proto";
 import type { SeatInventory } from "./booking-client";
 import type { DoctorDirectory } from "./doctor-client";

@@ -1,4 +1,5 @@
-import { DomainError, Validator, type FieldViolation } from "@clinic/platform";
+import { DomainError, type FieldViolation } from "@clinic/platform/errors";
+import { Validator } from "@clinic/platform/grpc";
 import { Settings } from "luxon";
 import { expandWeeklySchedule, parseWeeklySchedule, type ScheduleFields, type WeeklySchedule } from "./schedule";
 

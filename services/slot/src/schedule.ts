@@ -1,4 +1,5 @@
-import { DomainError, type Validator } from "@clinic/platform";
+import { DomainError } from "@clinic/platform/errors";
+import type { Validator } from "@clinic/platform/grpc";
 import { DateTime, IANAZone } from "luxon";
 
 /** "+01:00", "-0530", "+01": an offset, not a zone. */

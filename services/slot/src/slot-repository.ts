@@ -1,4 +1,8 @@
-import { DomainError, type KeyedCache, type Knex, type ListCache, TOPICS, writeOutbox } from "@clinic/platform";
+import type { KeyedCache, ListCache } from "@clinic/platform/cache";
+import type { Knex } from "@clinic/platform/db";
+import { DomainError } from "@clinic/platform/errors";
+import { TOPICS } from "@clinic/platform/kafka";
+import { writeOutbox } from "@clinic/platform/outbox";
 import { slotEvent } from "./slot-events";
 
 export interface SlotRow {

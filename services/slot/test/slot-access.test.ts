@@ -1,4 +1,4 @@
-import { unary } from "@clinic/platform";
+import { unary } from "@clinic/platform/grpc";
 import { bookingV1, slotV1 } from "@clinic/proto";
 import {
   addMinutes, ADMIN, createScratchDatabase, DoctorApi, failure, FORBIDDEN, freePort, hoursAhead,

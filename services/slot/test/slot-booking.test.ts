@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { parseConfig, unary, type Lifecycle } from "@clinic/platform";
+import { parseConfig } from "@clinic/platform/config";
+import { unary } from "@clinic/platform/grpc";
+import type { Lifecycle } from "@clinic/platform/service";
 import { bookingV1 } from "@clinic/proto";
 import {
   addMinutes, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead, type ScratchDatabase, SlotApi,

@@ -1,4 +1,4 @@
-import { createRedis, type Redis } from "@clinic/platform";
+import { createRedis, type Redis } from "@clinic/platform/redis";
 import {
   addMinutes, cacheRequests, cachesAgain, createScratchDatabase, DoctorApi, failure, freePort, hoursAhead,
   privateRedis, type ScratchDatabase, SlotApi, stackEnv, startBooking, startDoctor, type StartedBooking,

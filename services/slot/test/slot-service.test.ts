@@ -1,4 +1,4 @@
-import { encodeCursor } from "@clinic/platform";
+import { encodeCursor } from "@clinic/platform/grpc";
 import { slotV1 } from "@clinic/proto";
 import {
   addMinutes, DoctorApi, failure, freePort, hoursAhead, SlotApi, startDoctor, type StartedService, startSlot,

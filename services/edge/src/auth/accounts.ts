@@ -1,6 +1,6 @@
-import type { Knex } from "@clinic/platform";
+import type { Role } from "@clinic/platform/auth";
+import type { Knex } from "@clinic/platform/db";
 import { hashPassword } from "./password";
-import type { Role } from "@clinic/platform";
 
 export interface AccountRow {
   id: string;

@@ -1,4 +1,5 @@
-import { createDatabase, databaseConfigSchema, databaseSettingsFrom, loadConfigOrExit, migrateLatest, type Knex } from "@clinic/platform";
+import { databaseConfigSchema, loadConfigOrExit } from "@clinic/platform/config";
+import { createDatabase, databaseSettingsFrom, migrateLatest, type Knex } from "@clinic/platform/db";
 import { z } from "zod";
 import { migrations } from "../../migrations";
 import { EmailTakenError, createAccount } from "./accounts";

@@ -1,4 +1,6 @@
-import { openServiceDatabase, type Knex, type Lifecycle, type Logger } from "@clinic/platform";
+import { openServiceDatabase, type Knex } from "@clinic/platform/db";
+import type { Logger } from "@clinic/platform/logging";
+import type { Lifecycle } from "@clinic/platform/service";
 import type { Registry } from "prom-client";
 import { migrations } from "../../migrations";
 import type { EdgeConfig } from "../config";

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { SIGNING_ALGORITHM, type Knex } from "@clinic/platform";
+import { SIGNING_ALGORITHM } from "@clinic/platform/auth";
+import type { Knex } from "@clinic/platform/db";
 import { exportJWK, generateKeyPair, importJWK, type JWK, type KeyLike } from "jose";
 
 

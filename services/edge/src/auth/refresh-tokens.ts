@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { runPrepared, type Knex, type PreparedStatement } from "@clinic/platform";
+import { runPrepared, type Knex, type PreparedStatement } from "@clinic/platform/db";
 
 interface RefreshTokenRow {
   id: string;

@@ -1,7 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { DateTime, StringEnum, Uuid, closed, named, pageQueryFields, ref } from "../schemas/common";
 import type { AccountRow } from "./accounts";
-import { ROLES } from "@clinic/platform";
+import { ROLES } from "@clinic/platform/auth";
 
 const Email = Type.String({ format: "email", maxLength: 254, description: "Case-insensitive; unique." });
 const Password = Type.String({ minLength: 12, maxLength: 200, description: "12 to 200 characters." });

@@ -1,4 +1,5 @@
-import { createTokenVerifier, signAccessToken, type Knex, type TokenVerifier, type VerifyResult } from "@clinic/platform";
+import { createTokenVerifier, signAccessToken, type TokenVerifier, type VerifyResult } from "@clinic/platform/auth";
+import type { Knex } from "@clinic/platform/db";
 import { createAccount, findAccount, findAccountByEmail, type AccountRow } from "./accounts";
 import { KeyStore, type PublicKey } from "./keys";
 import { dummyPasswordHash, verifyPassword } from "./password";

@@ -1,4 +1,4 @@
-import { SingleFlight } from "@clinic/platform";
+import { SingleFlight } from "@clinic/platform/single-flight";
 
 /** How long a "not revoked" answer is trusted: a logout on another replica takes this long to bite. */
 const ACTIVE_TTL_MS = 5_000;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Logger, Redis } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
+import type { Redis } from "@clinic/platform/redis";
 import { Counter, type Registry } from "prom-client";
 
 export interface SignInThrottleOptions {

@@ -1,4 +1,5 @@
-import { ANONYMOUS, callerMetadata, type Logger } from "@clinic/platform";
+import { ANONYMOUS, callerMetadata } from "@clinic/platform/auth";
+import type { Logger } from "@clinic/platform/logging";
 import type { Registry } from "prom-client";
 import type { Backends } from "../backends";
 import type { EdgeConfig } from "../config";

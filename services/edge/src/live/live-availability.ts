@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { Logger } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
 import { ApiError } from "../errors";
 import type { LiveMetrics } from "./live-metrics";
 import { decodeResumeToken, listHash } from "./resume-token";

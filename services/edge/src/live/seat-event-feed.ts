@@ -1,4 +1,5 @@
-import { BroadcastListener, type BroadcastMessage, type Kafka, type Logger } from "@clinic/platform";
+import { BroadcastListener, type BroadcastMessage, type Kafka } from "@clinic/platform/kafka";
+import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 import type { LiveAvailability } from "./live-availability";
 

@@ -1,4 +1,4 @@
-import type { Logger } from "@clinic/platform";
+import type { Logger } from "@clinic/platform/logging";
 import type { LiveMetrics } from "./live-metrics";
 import type { SlotState } from "./seat-state";
 

@@ -1,4 +1,5 @@
-import type { Caller, RpcOptions } from "@clinic/platform";
+import type { Caller } from "@clinic/platform/auth";
+import type { RpcOptions } from "@clinic/platform/grpc";
 import type { TSchema } from "@sinclair/typebox";
 import { access, accountOf, type Access } from "../access";
 import { bookingV1 } from "@clinic/proto";
