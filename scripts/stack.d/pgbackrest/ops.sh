@@ -184,6 +184,18 @@ pgbackrest_restore_in_place() {
     install -d -o "$PG_SUPERUSER" -g "$PG_SUPERUSER" -m 0700 "$PATRONI_DIR/$name/data"
     pgbackrest_run --stanza="$stanza" "${args[@]}" restore >> "$lf" 2>&1 || { tail -n 20 "$lf" >&2; die "restore of $stanza failed (log: $lf)"; }
     pgbackrest_recover "$PATRONI_DIR/$name/data" "$(patroni_port "PG_${s}_0")" 0 "$(logfile_of "$name")" "$stanza"
+    # Member 0 alone until it leads: it writes the restored system id into etcd as the cluster's
+    # `initialize` key. Started beside it, a member with an empty data dir can take that key
+    # first and initdb a new cluster, and member 0 then stops ("belongs to a different cluster").
+    patroni_resolve_ports 0
+    patroni_secrets
+    patroni_start_member "$s" 0
+    local deadline=$((SECONDS + 120))
+    until [[ "$(patroni_leader_of "$s")" == 0 ]]; do
+      running_pid "$name" >/dev/null || die "restore: $name exited before leading the restored shard (log: $(logfile_of "$name"))"
+      ((SECONDS < deadline)) || die "restore: $name did not lead the restored shard within 120 s (log: $(logfile_of "$name"))"
+      sleep 0.5
+    done
     patroni_up
   fi
   printf 'restored %s in place to %s in %s s\n' "$stanza" "${to:-the end of the archive}" "$((SECONDS - start))"
