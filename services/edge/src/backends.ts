@@ -4,6 +4,7 @@ import {
   healthServiceDefinition,
   promiseClient,
   type GeneratedClientConstructor,
+  type GrpcClientOptions,
   type OwnedPromiseClient,
 } from "@clinic/platform/grpc";
 import { bookingV1, doctorV1, notifierV1, slotV1 } from "@clinic/proto";
@@ -57,19 +58,17 @@ const HealthClientCtor = grpc.makeGenericClientConstructor(healthServiceDefiniti
 
 function connect<C extends grpc.Client, D extends Record<string, { requestStream: boolean; responseStream: boolean }>>(
   Client: GeneratedClientConstructor<C, D> & { serviceName: string },
-  address: string,
-  reads: readonly string[],
-  deadlineMs: number,
+  options: Omit<GrpcClientOptions, "serviceName">,
 ): OwnedPromiseClient<D> {
-  return createPromiseClient(Client, { address, serviceName: Client.serviceName, deadlineMs, idempotentMethods: reads });
+  return createPromiseClient(Client, { ...options, serviceName: Client.serviceName });
 }
 
 export function createBackends(config: EdgeConfig): Backends {
   const deadlineMs = config.GRPC_DEADLINE_MS;
-  const doctor = connect(doctorV1.DoctorServiceClient, config.DOCTOR_ADDR, DOCTOR_READS, deadlineMs);
-  const slot = connect(slotV1.SlotServiceClient, config.SLOT_ADDR, SLOT_READS, deadlineMs);
-  const booking = connect(bookingV1.BookingServiceClient, config.BOOKING_ADDR, BOOKING_READS, deadlineMs);
-  const notifier = connect(notifierV1.NotifierServiceClient, config.NOTIFIER_ADDR, NOTIFIER_READS, deadlineMs);
+  const doctor = connect(doctorV1.DoctorServiceClient, { address: config.DOCTOR_ADDR, deadlineMs, idempotentMethods: DOCTOR_READS });
+  const slot = connect(slotV1.SlotServiceClient, { address: config.SLOT_ADDR, deadlineMs, idempotentMethods: SLOT_READS });
+  const booking = connect(bookingV1.BookingServiceClient, { address: config.BOOKING_ADDR, deadlineMs, idempotentMethods: BOOKING_READS });
+  const notifier = connect(notifierV1.NotifierServiceClient, { address: config.NOTIFIER_ADDR, deadlineMs, idempotentMethods: NOTIFIER_READS });
   const clients: Record<BackendName, grpc.Client> = { doctor: doctor.grpc, slot: slot.grpc, booking: booking.grpc };
 
   // Health checks ride on the very channel the API calls use, so "ready" means the connection
