@@ -4,7 +4,7 @@ import { createDatabase, createPoolMetrics, databaseSettingsFrom, migrateLatest,
 import { createKafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import type { OutboxRelay } from "@clinic/platform/outbox";
-import { openGrpcClient, serveGrpc, startOutbox, startService, type RunningGrpcService } from "@clinic/platform/service";
+import { openGrpcClient, serveGrpc, openOutbox, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { slotV1 } from "@clinic/proto";
 import { PolicyCache } from "./booking-policy";
 import { RescheduleConsumer } from "./reschedule-consumer";
@@ -117,7 +117,7 @@ export function startBookingService(config: BookingConfig, logger?: Logger): Pro
     );
     lifecycle.onShutdown("slot event listener", "workers", () => slotEvents.stop());
 
-    const outbox = startOutbox(
+    const outbox = openOutbox(
       service,
       shards.map((shard) => ({ name: `booking-shard-${shard.index}`, db: shard.db, listenDb: sessionOf(shard.index) })),
       {

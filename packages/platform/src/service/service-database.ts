@@ -15,7 +15,7 @@ export function openOwnDatabase(
  * The outbox relays of the service's databases, producing as the service's Kafka client id.
  * Registered for shutdown now; `start()` once the service serves.
  */
-export function startOutbox(
+export function openOutbox(
   service: ServiceContext<KafkaConfig>,
   databases: Parameters<typeof createOutboxPublisher>[0]["databases"],
   tuning: Pick<Parameters<typeof createOutboxPublisher>[0], "batchSize" | "idleMs" | "minRoundGapMs" | "retentionHours"> = {},
@@ -37,5 +37,5 @@ export async function openOwnDatabaseWithOutbox(
   migrations: readonly Migration[],
 ): Promise<{ db: Knex; outbox: OutboxPublisher }> {
   const db = await openOwnDatabase(service, migrations);
-  return { db, outbox: startOutbox(service, [{ name: service.name, db }]) };
+  return { db, outbox: openOutbox(service, [{ name: service.name, db }]) };
 }
