@@ -586,21 +586,37 @@ export class BookingShardRepository {
         ...(actor.doctorId === undefined ? [] : [" AND doctor_id = ?"]),
       ].join("");
       const ownerParams = [...(actor.patientId === undefined ? [] : [actor.patientId]), ...(actor.doctorId === undefined ? [] : [actor.doctorId])];
-      const { rows } = await trx.raw<{ rows: BookingRow[] }>(
-        `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
-        [to, id, createdAt, ...guardParams, ...ownerParams],
-      );
-      const booking = rows[0];
+      const guarded = async (): Promise<BookingRow | undefined> => {
+        const { rows } = await trx.raw<{ rows: BookingRow[] }>(
+          `UPDATE bookings SET status = ?, updated_at = now() WHERE id = ? AND created_at = ? AND ${guard}${owner} RETURNING *`,
+          [to, id, createdAt, ...guardParams, ...ownerParams],
+        );
+        return rows[0];
+      };
+      let booking = await guarded();
       if (!booking) {
-        const current = await this.findById(id, createdAt, trx);
-        if (!current) return { kind: "not_found" };
-        if (!ownedBy(current, actor)) return { kind: "not_owner" };
-        const status = effectiveStatus(current);
-        if (to === "CANCELLED" && status === "CONFIRMED" && actor.windowDefaultHours !== undefined) {
-          const windowHours = (await readPolicies(trx, [current.doctor_id], actor.windowDefaultHours)).get(current.doctor_id)!.cancellationWindowHours;
-          return { kind: "too_late", booking: current, deadline: cancelDeadline(current.slot_start_time, windowHours), windowHours };
+        // The guard judged the row as this statement's snapshot saw it, and a row it rejects is not
+        // waited for: a transition that began earlier (a confirm started just before the hold
+        // lapsed) may commit right after. Lock the row as it is now and ask once more, so the
+        // answer rests on a row nobody else can change until this transaction ends.
+        const { rows: found } = await trx.raw<{ rows: (BookingRow & { guarded_at: Date })[] }>(
+          "SELECT *, now() AS guarded_at FROM bookings WHERE id = ? AND created_at = ? FOR UPDATE",
+          [id, createdAt],
+        );
+        if (!found[0]) return { kind: "not_found" };
+        booking = await guarded();
+        if (!booking) {
+          const { guarded_at: guardedAt, ...current } = found[0];
+          if (!ownedBy(current, actor)) return { kind: "not_owner" };
+          // The hold's lapse judged at the guard's instant (the transaction's now()), not by this
+          // process's clock a moment later.
+          const status = effectiveStatus(current, guardedAt);
+          if (to === "CANCELLED" && status === "CONFIRMED" && actor.windowDefaultHours !== undefined) {
+            const windowHours = (await readPolicies(trx, [current.doctor_id], actor.windowDefaultHours)).get(current.doctor_id)!.cancellationWindowHours;
+            return { kind: "too_late", booking: current, deadline: cancelDeadline(current.slot_start_time, windowHours), windowHours };
+          }
+          return { kind: "wrong_state", booking: current, status };
         }
-        return { kind: "wrong_state", booking: current, status };
       }
       if (releasesSeat) {
         await trx.raw("UPDATE slot_inventory SET held = held - 1, updated_at = now() WHERE slot_id = ?", [booking.slot_id]);

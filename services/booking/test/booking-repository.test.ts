@@ -98,6 +98,35 @@ describe("booking shard repository on real PostgreSQL", () => {
     await expectConsistent();
   });
 
+  it("cancels a hold that a confirm begun before its lapse confirms while the cancel looks", async () => {
+    const slot = newSlot(1);
+    const held = await hold(slot, { holdTtlMs: 400 });
+    if (held.kind !== "created") throw new Error(held.kind);
+    const { id, created_at } = held.booking;
+    // A confirm whose transaction began before the hold lapsed: its row lock taken, not committed.
+    const confirming = await db.knex.transaction();
+    try {
+      const { rows } = await confirming.raw<{ rows: unknown[] }>(
+        "UPDATE bookings SET status = 'CONFIRMED', updated_at = now() WHERE id = ? AND created_at = ? AND expires_at > now() RETURNING id",
+        [id, created_at],
+      );
+      expect(rows).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, Math.max(0, held.booking.expires_at.getTime() - Date.now()) + 50));
+      // The cancel starts after the lapse: its snapshot shows a lapsed hold, which its guard rejects
+      // without waiting; the confirm commits while it looks again.
+      const cancelling = repo.cancel(id, created_at);
+      await new Promise((r) => setTimeout(r, 200));
+      await confirming.commit();
+      // The booking it finds is confirmed, which an admin may cancel: cancelled, seat given back.
+      expect((await cancelling).kind).toBe("ok");
+    } finally {
+      if (!confirming.isCompleted()) await confirming.rollback();
+    }
+    expect((await repo.findById(id, created_at))?.status).toBe("CANCELLED");
+    expect((await repo.availability([slot.id]))[0]!.held).toBe(0);
+    await expectConsistent();
+  });
+
   it("confirms or cancels for the booking's own patient only when one is named", async () => {
     const slot = newSlot(2);
     const held = await hold(slot);
