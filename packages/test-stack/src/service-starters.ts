@@ -1,4 +1,5 @@
 import { parseConfig } from "@clinic/platform/config";
+import { createKafka } from "@clinic/platform/kafka";
 import type { Lifecycle } from "@clinic/platform/service";
 import { configSchema as bookingConfigSchema, startBookingService, type RunningBookingService } from "@clinic/booking-service";
 import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/doctor-service";
@@ -74,29 +75,58 @@ export interface StartedBooking {
   stop(): Promise<void>;
 }
 
+/** Replicas started per shard set, so the last one to stop removes the set's step topic. */
+const replicasOfShards = new Map<string, number>();
+
+async function withKafkaAdmin(work: (admin: ReturnType<ReturnType<typeof createKafka>["admin"]>) => Promise<unknown>): Promise<void> {
+  const admin = createKafka({ clientId: "booking-test-steps", brokers: stackServiceEnv()["KAFKA_BROKERS"]!.split(","), logger: testLogger("kafka") }).admin();
+  await admin.connect();
+  try {
+    await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * The booking service over the given shard databases (several replicas may share them), on
- * `port` when given (peers that must know its address before it starts).
+ * `port` when given (peers that must know its address before it starts). Replicas of one shard
+ * set share a reschedule step topic and consumer group of their own, as a deployment's replicas
+ * do; with the defaults, every test file's booking service would join one group on one topic,
+ * take each other's steps and stall each other's shutdown in the rebalances.
  */
 export async function startBooking(
   shards: readonly ScratchDatabase[],
   env: { SLOT_ADDR: string } & Record<string, string>,
   port = 0,
 ): Promise<StartedBooking> {
+  const shardSet = shards.map((db) => db.name).join(",");
+  const steps = `test.reschedules.${shards[0]?.name ?? "none"}`;
+  const ownSteps = env["RESCHEDULE_TOPIC"] === undefined;
+  if (ownSteps && !replicasOfShards.has(shardSet)) {
+    await withKafkaAdmin((admin) => admin.createTopics({ topics: [{ topic: steps, numPartitions: 3 }], waitForLeaders: true }));
+  }
   const config = parseConfig(bookingConfigSchema, {
     ...(await commonEnv()),
     GRPC_PORT: String(port),
-    BOOKING_SHARDS: shards.map((db) => db.name).join(","),
+    BOOKING_SHARDS: shardSet,
     GRPC_CLIENT_DEADLINE_MS: "3000",
+    ...(ownSteps ? { RESCHEDULE_TOPIC: steps, RESCHEDULE_CONSUMER_GROUP: `${steps}.booking` } : {}),
     ...env,
   });
   const service = await startBookingService(config, testLogger("booking"));
+  if (ownSteps) replicasOfShards.set(shardSet, (replicasOfShards.get(shardSet) ?? 0) + 1);
   return {
     address: `127.0.0.1:${service.grpcPort}`,
     metricsPort: service.metricsPort,
     service,
     stop: async () => {
       await service.lifecycle.shutdown("test finished");
+      if (!ownSteps) return;
+      const left = (replicasOfShards.get(shardSet) ?? 1) - 1;
+      if (left > 0) return void replicasOfShards.set(shardSet, left);
+      replicasOfShards.delete(shardSet);
+      await withKafkaAdmin((admin) => admin.deleteTopics({ topics: [steps] })).catch(() => undefined);
     },
   };
 }
