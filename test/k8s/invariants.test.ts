@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { RULE_FILES, exporters, metricNamesOf, rulesOf, scrapeTargets, serviceMetricNames } from "./scrape-sources";
 import { CI_VALUES, NAMESPACE, RELEASE, ROOT, TOOLS_TIMEOUT_MS, WORKLOAD_KINDS, k8sTools, parseObjects, render, valuesFile, type K8sObject } from "./chart";
 
 /**
@@ -65,6 +66,11 @@ function ciValues(name: string): any {
 }
 
 const PROTO_METHODS = protoMethods();
+const EXPORTERS = exporters(serviceMetricNames());
+/** Every metric name the alert and recording rules of alerts.yml read. */
+const ALERT_METRICS = new Set(rulesOf(RULE_FILES.alerts).flatMap((r) => [...metricNamesOf(r.expr)]));
+/** The names the chart-only recording rules (deploy/observability/prometheus/backup-recording.yml) record. */
+const BACKUP_RECORDED = new Set(rulesOf(RULE_FILES.backup).flatMap((r) => (r.record ? [r.record] : [])));
 const IDEMPOTENT = idempotentMethodNames();
 
 interface Pod {
@@ -474,6 +480,57 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  test("every metric the alert rules read has a scrape source (the exporters' pods are scraped both ways)", () => {
+    const targets = scrapeTargets(objects);
+    const bad: string[] = [];
+    // Without the operator (annotations only) and with it: every exporter container rendered is
+    // scraped by prometheus.io annotations.
+    for (const { owner, spec } of podSpecsOf(objects).filter((p) => WORKLOAD_KINDS.has(p.owner.kind))) {
+      for (const c of spec.containers) {
+        const exporter = EXPORTERS.find((e) => e.isContainer(owner, c));
+        if (exporter && !targets.some((t) => t.via === "annotation" && t.owner === owner && t.container === c)) bad.push(`${id(owner)}/${c.name} (${exporter.name}): no annotation scrape`);
+      }
+    }
+    const alerts = ofKind("PrometheusRule").find((r) => r.metadata.name === `${RELEASE}-alerts`);
+    if (alerts) {
+      // The rules as rendered (alerts.yml and the chart-only recording rules), over ServiceMonitor targets.
+      const rules = ofKind("PrometheusRule").flatMap((r) => r.spec.groups.flatMap((g: any) => g.rules as { record?: string; expr: string }[]));
+      const recorded = new Map(rules.filter((r) => r.record).map((r) => [r.record!, r.expr]));
+      const operatorTargets = targets.filter((t) => t.via === "ServiceMonitor");
+      const sourced = (metric: string, seen: Set<string>): string | undefined => {
+        if (metric === "up") return operatorTargets.length ? undefined : "up: nothing is scraped";
+        const expr = recorded.get(metric);
+        if (expr !== undefined) {
+          if (seen.has(metric)) return undefined;
+          seen.add(metric);
+          return [...metricNamesOf(expr)].map((m) => sourced(m, seen)).find((why) => why !== undefined);
+        }
+        if (BACKUP_RECORDED.has(metric)) {
+          // From pgbackrest_exporter through the chart's recording rules, which are rendered with it.
+          const backups = podSpecsOf(objects).some(({ owner, spec }) => spec.containers.some((c: any) => EXPORTERS.some((e) => e.name === "pgbackrest_exporter" && e.isContainer(owner, c))));
+          return backups || name === "defaults" ? `${metric}: backup-recording.yml is not rendered as a PrometheusRule` : undefined;
+        }
+        const exporter = EXPORTERS.find((e) => e.serves(metric));
+        if (!exporter) return `${metric}: no exporter serves it (not declared by a service, no exporter's prefix)`;
+        const running = podSpecsOf(objects).some(({ owner, spec }) => spec.containers.some((c: any) => exporter.isContainer(owner, c)));
+        // A store outside the cluster (external-databases) is the provider's to monitor.
+        if (!running && name !== "defaults") return undefined;
+        const from = operatorTargets.filter((t) => exporter.isContainer(t.owner, t.container) && (!exporter.renamed || t.renamedTo.has(metric)));
+        return from.length ? undefined : `${metric}: ${exporter.name} ${running ? "runs but" : "does not run and"} no ServiceMonitor ${exporter.renamed ? "renames it" : "scrapes it"}`;
+      };
+      for (const metric of ALERT_METRICS) {
+        const why = sourced(metric, new Set());
+        if (why) bad.push(why);
+      }
+      // Patroni's series under the local stack's job name (its file_sd targets also give shard and member).
+      for (const t of operatorTargets.filter((x) => x.container.name === "patroni")) if (t.job !== "patroni") bad.push(`${id(t.owner)}: Patroni scraped as job ${t.job}`);
+    }
+    expect(bad).toEqual([]);
+    // The check reads something: the rules (with the chart's recording rules) name series of every exporter.
+    const read = [...ALERT_METRICS, ...rulesOf(RULE_FILES.backup).flatMap((r) => [...metricNamesOf(r.expr)])];
+    for (const e of EXPORTERS) expect([e.name, read.some((m) => e.serves(m))]).toEqual([e.name, true]);
   });
 
   const istio = name !== "no-istio";
