@@ -5,6 +5,21 @@ validates them at start and names any bad one (each service's src/config.ts).
 {{- define "clinic.serviceConfig" -}}
 {{- $root := index . 0 -}}
 {{- $name := index . 1 -}}
+{{- $chartSet := include "clinic.serviceChartConfig" . -}}
+{{- $taken := keys ($chartSet | fromYaml) -}}
+{{- range $e := include "clinic.serviceSecretEnv" . | fromYamlArray }}{{ $taken = append $taken $e.name }}{{ end -}}
+{{- $chartSet }}
+{{- /* An override of a chart-set key would be a duplicate ConfigMap key (or lose to the container's env): refuse it, naming the value that sets it. */}}
+{{- range $key, $value := (get $root.Values $name).env }}
+{{- if has $key $taken }}{{ fail (printf "%s.env.%s: the chart sets %s itself (from its own values); set it there" $name $key $key) }}{{ end }}
+{{ $key }}: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The settings the chart derives from its values, without `<name>.env`; call with (list $ "name"). */}}
+{{- define "clinic.serviceChartConfig" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
 {{- $v := $root.Values -}}
 {{- $c := get (include "clinic.components" $root | fromYaml) $name -}}
 {{- $addr := dict -}}
@@ -65,9 +80,6 @@ NOTIFIER_ADDR: {{ $addr.notifier | quote }}
 HSTS_MAX_AGE_SECONDS: {{ $v.edge.hstsMaxAgeSeconds | int64 | quote }}
 {{- /* Behind the mesh the client address arrives through the ingress gateway and the sidecar. */}}
 HTTP_TRUSTED_PROXY_HOPS: {{ ternary "2" "0" $v.istio.enabled | quote }}
-{{- end }}
-{{- range $key, $value := (get $v $name).env }}
-{{ $key }}: {{ $value | quote }}
 {{- end }}
 {{- end -}}
 
