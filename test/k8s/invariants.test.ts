@@ -553,6 +553,24 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     }
   });
 
+  meshTest("service pods wait for their sidecar, and their migrate init container reaches its databases around it", () => {
+    const bad: string[] = [];
+    const services = pods.filter((p) => ["edge", "doctor", "slot", "booking", "notifier"].includes(p.labels["app.kubernetes.io/name"]!));
+    expect(services.length).toBeGreaterThanOrEqual(5);
+    for (const p of services) {
+      const annotations = p.owner.spec.template.metadata.annotations ?? {};
+      const proxy = JSON.parse(annotations["proxy.istio.io/config"] ?? "{}");
+      if (proxy.holdApplicationUntilProxyStarts !== true) bad.push(`${id(p.owner)}: holdApplicationUntilProxyStarts not set`);
+      // Every database port in the service's own settings (PGPORT, the shards' host:port/db).
+      const cm = ofKind("ConfigMap").find((c) => c.metadata.name === p.spec.containers[0].envFrom[0].configMapRef.name)!.data!;
+      const ports = new Set<string>([cm["PGPORT"], ...[cm["BOOKING_SHARDS"], cm["BOOKING_SHARD_SESSIONS"]].flatMap((v) => [...(v ?? "").matchAll(/:(\d+)\//g)].map((m) => m[1]))].filter((x): x is string => !!x));
+      const excluded = new Set((annotations["traffic.sidecar.istio.io/excludeOutboundPorts"] ?? "").split(","));
+      for (const port of ports) if (!excluded.has(port)) bad.push(`${id(p.owner)}: database port ${port} goes through the sidecar, which is not up for the migrate init container`);
+      if (!(p.spec.initContainers ?? []).some((c: any) => c.name === "migrate")) bad.push(`${id(p.owner)}: no migrate init container`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   meshTest("AuthorizationPolicies name rendered ServiceAccounts, real gRPC methods and ports their pods open", () => {
     const accounts = new Set(ofKind("ServiceAccount").map((o) => `cluster.local/ns/${NAMESPACE}/sa/${o.metadata.name}`));
     const bad: string[] = [];

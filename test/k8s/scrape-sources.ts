@@ -67,7 +67,8 @@ const podTemplates = (objects: K8sObject[]) => objects.filter((o) => o.kind === 
 /** The containers behind one Service port (by the port's name or number). */
 function containersBehind(objects: K8sObject[], svc: K8sObject, servicePort: any): { owner: K8sObject; container: any; containerPort: number }[] {
   // Patroni labels its pods' role at run time: a selector's `role` matches no template.
-  const { role: _role, ...selector } = (svc.spec.selector ?? {}) as Record<string, string>;
+  const selector = { ...((svc.spec.selector ?? {}) as Record<string, string>) };
+  delete selector["role"];
   const target = servicePort.targetPort ?? servicePort.port;
   const found: { owner: K8sObject; container: any; containerPort: number }[] = [];
   for (const w of podTemplates(objects)) {

@@ -110,3 +110,21 @@ HTTP_TRUSTED_PROXY_HOPS: {{ ternary "2" "0" $v.istio.enabled | quote }}
     secretKeyRef: { name: {{ $secret }}, key: {{ get $optional $var }}, optional: true }
 {{- end }}
 {{- end -}}
+
+{{/*
+The database ports a service dials, comma-separated; call with (list $ "name"). With Istio its
+pods' traffic to them bypasses the sidecar: the migrate init container runs before the sidecar
+is up (Istio's redirect would drop its connections), and the stores run without sidecars anyway.
+*/}}
+{{- define "clinic.databasePorts" -}}
+{{- $root := index . 0 -}}
+{{- $ports := list -}}
+{{- if eq (index . 1) "booking" -}}
+{{- range $entry := concat (splitList "," (include "clinic.bookingShards" $root)) (splitList "," (include "clinic.bookingShardSessions" $root)) -}}
+{{- with regexFind ":[0-9]+/" $entry }}{{ $ports = append $ports (trimAll ":/" .) }}{{ end -}}
+{{- end -}}
+{{- else -}}
+{{- $ports = append $ports (include "clinic.postgresPort" $root) -}}
+{{- end -}}
+{{- $ports | uniq | sortAlpha | join "," -}}
+{{- end -}}
