@@ -66,6 +66,55 @@ function ciValues(name: string): any {
 }
 
 const PROTO_METHODS = protoMethods();
+
+interface CallMap {
+  [callee: string]: { methods: Record<string, { idempotent: boolean }>; callers: Record<string, string[]> };
+}
+
+/** The chart's mesh call map (`clinic.calls` in templates/_components.tpl), as YAML. */
+function chartCallMap(): CallMap {
+  const tpl = fs.readFileSync(path.join(ROOT, "deploy/helm/clinic/templates/_components.tpl"), "utf8");
+  const body = /define "clinic\.calls" -\}\}\n([\s\S]*?)\{\{- end -\}\}/.exec(tpl)?.[1];
+  if (!body) throw new Error("no clinic.calls in templates/_components.tpl");
+  return parseYaml(body) as CallMap;
+}
+const CALLS = chartCallMap();
+const SERVICE_NAMES = ["edge", "doctor", "slot", "booking", "notifier"];
+const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
+
+/** A service's own source (src/, tests excluded) as one text. */
+function serviceSource(service: string): string {
+  const texts: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) texts.push(fs.readFileSync(file, "utf8"));
+    }
+  };
+  walk(path.join(ROOT, "services", service, "src"));
+  return texts.join("\n");
+}
+
+/**
+ * Who calls what, read from the services' code: a caller opens a client of the callee
+ * (`openGrpcClient(…, <callee>V1.<Callee>ServiceClient` or the edge's `connect(<callee>V1.…`),
+ * and the callee's methods it calls are the generated client's methods (lowerCamelCase) it names.
+ */
+function callsInSource(): Record<string, Record<string, string[]>> {
+  const found: Record<string, Record<string, string[]>> = {};
+  for (const caller of SERVICE_NAMES) {
+    const text = serviceSource(caller);
+    for (const callee of Object.keys(CALLS)) {
+      if (callee === caller) continue;
+      const client = `${callee}V1\\.${callee[0]!.toUpperCase()}${callee.slice(1)}ServiceClient`;
+      if (!new RegExp(`\\b(?:openGrpcClient|connect)\\([^;]*?${client}\\b`).test(text)) continue;
+      const methods = Object.keys(CALLS[callee]!.methods).filter((m) => new RegExp(`\\.${lowerFirst(m)}\\b`).test(text));
+      (found[callee] ??= {})[caller] = methods;
+    }
+  }
+  return found;
+}
 const EXPORTERS = exporters(serviceMetricNames());
 /** Every metric name the alert and recording rules of alerts.yml read. */
 const ALERT_METRICS = new Set(rulesOf(RULE_FILES.alerts).flatMap((r) => [...metricNamesOf(r.expr)]));
@@ -604,6 +653,47 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     expect([...PROTO_METHODS].filter((m) => !allowed.has(m))).toEqual([]);
   });
 
+  meshTest("each principal is the ServiceAccount of its caller's pods, allowed exactly the methods the call map gives that caller", () => {
+    // ServiceAccount -> the components whose pods run as it (every track: stable and canary).
+    const components = new Map<string, Set<string>>();
+    for (const p of pods) {
+      const sa = p.spec.serviceAccountName ?? "default";
+      if (!components.has(sa)) components.set(sa, new Set());
+      components.get(sa)!.add(p.labels["app.kubernetes.io/name"]!);
+    }
+    const bad: string[] = [];
+    const allowedFromSource: Record<string, Record<string, string[]>> = {};
+    for (const callee of Object.keys(CALLS)) {
+      const policy = ofKind("AuthorizationPolicy").find((p) => p.spec.action === "ALLOW" && p.spec.selector?.matchLabels["app.kubernetes.io/name"] === callee)!;
+      for (const rule of policy.spec.rules) {
+        for (const principal of (rule.from ?? []).flatMap((f: any) => f.source.principals ?? [])) {
+          const m = new RegExp(`^cluster\\.local/ns/${NAMESPACE}/sa/(.+)$`).exec(principal);
+          const owners = m ? [...(components.get(m[1]!) ?? [])] : [];
+          if (owners.length !== 1) {
+            bad.push(`${id(policy)}: ${principal} is the ServiceAccount of ${owners.length ? owners.join(", ") : "no pods"}`);
+            continue;
+          }
+          const caller = owners[0]!;
+          const methods = (rule.to ?? []).flatMap((t: any) => t.operation.paths ?? []).map((p: string) => p.split("/").pop()!).filter((m: string) => m !== "Check");
+          (allowedFromSource[callee] ??= {})[caller] = [...((allowedFromSource[callee] ?? {})[caller] ?? []), ...methods];
+        }
+      }
+      // Every pod of every caller runs as the ServiceAccount its principal names.
+      for (const caller of Object.keys(CALLS[callee]!.callers)) {
+        for (const p of pods.filter((x) => x.labels["app.kubernetes.io/name"] === caller)) {
+          const principal = `cluster.local/ns/${NAMESPACE}/sa/${p.spec.serviceAccountName}`;
+          const named = policy.spec.rules.some((r: any) => (r.from ?? []).some((f: any) => (f.source.principals ?? []).includes(principal)));
+          if (!named) bad.push(`${id(p.owner)} (a caller of ${callee}) runs as ${p.spec.serviceAccountName}, which ${id(policy)} does not name`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+    const sorted = (m: Record<string, Record<string, string[]>>) =>
+      Object.fromEntries(Object.entries(m).map(([callee, callers]) => [callee, Object.fromEntries(Object.entries(callers).map(([c, ms]) => [c, [...ms].sort()]))]));
+    const expected = Object.fromEntries(Object.entries(CALLS).map(([callee, v]) => [callee, v.callers]));
+    expect(sorted(allowedFromSource)).toEqual(sorted(expected));
+  });
+
   meshTest("VirtualServices route to rendered Services and ports, and to subsets their DestinationRules define", () => {
     const services = new Map(ofKind("Service").map((s) => [`${s.metadata.name}.${NAMESPACE}.svc.cluster.local`, s]));
     const rules = new Map(ofKind("DestinationRule").map((d) => [d.spec.host, d]));
@@ -734,5 +824,28 @@ describe("the certificate the chart generates for pgBackRest", () => {
   test("a Secret named in backup.tls.existingSecret replaces it", () => {
     const given = parseObjects(render("defaults"));
     expect(given.filter((o) => o.kind === "Secret" && o.metadata.name === `${RELEASE}-pgbackrest-tls`)).toEqual([]);
+  });
+});
+
+describe("the mesh's call map (templates/_components.tpl)", () => {
+  test("is exactly the gRPC clients the services open and the methods they call on them", () => {
+    const sorted = (m: Record<string, Record<string, string[]>>) =>
+      Object.fromEntries(
+        Object.entries(m)
+          .filter(([, callers]) => Object.keys(callers).length > 0)
+          .map(([callee, callers]) => [callee, Object.fromEntries(Object.entries(callers).map(([c, ms]) => [c, [...ms].sort()]))]),
+      );
+    const fromSource = callsInSource();
+    // The parse finds something: the edge calls every service.
+    expect(Object.keys(fromSource).sort()).toEqual(["booking", "doctor", "notifier", "slot"]);
+    expect(sorted(fromSource)).toEqual(sorted(Object.fromEntries(Object.entries(CALLS).map(([callee, v]) => [callee, v.callers]))));
+  });
+
+  test("lists every method of each service's proto, with its idempotency as the callers retry it", () => {
+    for (const [callee, v] of Object.entries(CALLS)) {
+      const protoMethods = [...PROTO_METHODS].filter((m) => m.startsWith(`/clinic.${callee}.v1.`)).map((m) => m.split("/").pop()!);
+      expect([callee, Object.keys(v.methods).sort()]).toEqual([callee, protoMethods.sort()]);
+      for (const [method, { idempotent }] of Object.entries(v.methods)) if (idempotent) expect([callee, method, IDEMPOTENT.has(method)]).toEqual([callee, method, true]);
+    }
   });
 });
