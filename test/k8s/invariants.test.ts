@@ -582,6 +582,73 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     for (const e of EXPORTERS) expect([e.name, read.some((m) => e.serves(m))]).toEqual([e.name, true]);
   });
 
+  test("each data store's NetworkPolicy admits exactly the pods whose settings name it (and its own peers)", () => {
+    const STORES = /^(kafka|redis|postgresql|booking-db-\d+|booking-db-\d+-pgbouncer)$/;
+    const policies = ofKind("NetworkPolicy");
+    const component = (labels: Record<string, string>) => labels["app.kubernetes.io/name"]!;
+    const stores = pods.filter((p) => STORES.test(component(p.labels)));
+    // Every store outside the cluster: nothing to protect here.
+    expect(stores.length > 0).toBe(!external);
+    if (external) expect(policies.map(id)).toEqual([]);
+    const podLabels = (o: K8sObject) => (o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template).metadata.labels ?? {};
+    /** Everything a pod is told: its containers' env values, commands and args, and the ConfigMap keys it reads. */
+    const settingsText = (spec: any): string => {
+      const parts: string[] = [];
+      const cm = (n: string) => ofKind("ConfigMap").find((c) => c.metadata.name === n)?.data ?? {};
+      for (const c of allContainers(spec)) {
+        parts.push(...(c.command ?? []), ...(c.args ?? []), ...(c.env ?? []).map((e: any) => e.value ?? ""));
+        for (const e of c.envFrom ?? []) if (e.configMapRef) parts.push(...Object.values(cm(e.configMapRef.name)));
+      }
+      for (const vol of spec.volumes ?? []) {
+        for (const src of vol.projected?.sources ?? [vol]) {
+          if (!src.configMap) continue;
+          const data = cm(src.configMap.name);
+          const keys = src.configMap.items ? src.configMap.items.map((i: any) => i.key) : Object.keys(data);
+          parts.push(...keys.map((k: string) => data[k] ?? ""));
+        }
+      }
+      return parts.join("\n");
+    };
+    const bad: string[] = [];
+    const scrapePorts = new Set(scrapeTargets(objects).map((t) => t.containerPort));
+    for (const store of stores) {
+      const own = component(store.labels);
+      const policy = policies.filter((p) => matches(p.spec.podSelector.matchLabels, store.labels));
+      if (policy.length !== 1) {
+        bad.push(`${id(store.owner)}: ${policy.length} NetworkPolicies select it`);
+        continue;
+      }
+      // The names it is reached by: every Service selecting its pods (Patroni's role aside).
+      const names = ofKind("Service")
+        .filter((svc) => {
+          const sel = { ...(svc.spec.selector ?? {}) };
+          delete sel["role"];
+          return Object.keys(sel).length > 0 && matches(sel, store.labels);
+        })
+        .map((svc) => svc.metadata.name);
+      const named = new RegExp(`(^|[^\\w-])(${names.join("|")})($|[^\\w-])`, "m");
+      const clients = new Set(
+        podSpecsOf(objects)
+          .filter(({ spec }) => named.test(settingsText(spec)))
+          .map(({ owner }) => component(podLabels(owner)))
+          .filter((c) => c !== own),
+      );
+      const rules: any[] = policy[0]!.spec.ingress;
+      const admitted = new Set(
+        podSpecsOf(objects)
+          .filter(({ owner }) => rules.some((r) => (r.from ?? []).some((f: any) => f.podSelector && matches(f.podSelector.matchLabels, podLabels(owner)))))
+          .map(({ owner }) => component(podLabels(owner)))
+          .filter((c) => c !== own),
+      );
+      expect([own, [...admitted].sort()]).toEqual([own, [...clients].sort()]);
+      // Anyone (or networkPolicies.metricsFrom) only on ports Prometheus scrapes.
+      for (const r of rules.filter((x) => !(x.from ?? []).some((f: any) => f.podSelector))) {
+        for (const port of r.ports ?? [{ port: "every port" }]) if (!scrapePorts.has(port.port)) bad.push(`${id(policy[0]!)}: port ${port.port} open beyond its clients`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   const istio = name !== "no-istio";
   // The mesh's own checks exist only for renderings with the mesh.
   const meshTest = istio ? test : () => undefined;
