@@ -108,6 +108,18 @@ describe("values.schema.json", () => {
     expect(configMap.match(/^\s+DB_POOL_MAX: "8"$/gm)).toHaveLength(1);
   });
 
+  test("clusterDomain names the mesh's hosts and the JWKS istiod fetches; kafka.external.replicationFactor the topics' replication", () => {
+    const mesh = render("defaults", ["--set", "clusterDomain=corp.internal", "--show-only", "templates/istio/security.yaml", "--show-only", "templates/istio/traffic.yaml"]);
+    expect(mesh).toContain('jwksUri: "http://clinic-edge.clinic.svc.corp.internal:8080/.well-known/jwks.json"');
+    expect(mesh).toMatch(/host: clinic-booking\.clinic\.svc\.corp\.internal$/m);
+    expect(mesh).not.toMatch(/svc\.cluster\.local/);
+    // Principals follow the mesh's trust domain (istio.trustDomain), not the DNS domain.
+    expect(mesh).toContain('"cluster.local/ns/clinic/sa/clinic-edge"');
+    expect(fails(["--set", "clusterDomain=Not A Domain"])).toMatch(/\/clusterDomain/);
+    const topics = render("external-databases", ["--set", "kafka.external.replicationFactor=2", "--show-only", "templates/kafka.yaml"]);
+    expect(topics.match(/--replication-factor (\d+)/g)!.every((m) => m.endsWith(" 2"))).toBe(true);
+  });
+
   test("missing secrets are named", () => {
     expect(fails(["--set", "secrets.redisPassword="])).toMatch(/a value for redis-password is required \(or set secrets.existingSecret\)/);
     expect(fails(["--set", "secrets.backupCipherPass="])).toMatch(/a value for backup-cipher-pass is required/);
