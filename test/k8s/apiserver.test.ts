@@ -47,8 +47,15 @@ async function helmCli(args: string[]): Promise<string> {
 
 const isHook = (o: K8sObject) => Boolean(o.metadata.annotations?.["helm.sh/hook"]);
 
-async function createNamespace(name: string): Promise<void> {
-  const res = await cp.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, name);
+/**
+ * The release's namespace enforces (and warns about) Pod Security's `restricted` profile, so
+ * every pod the platform runs must meet it: PodSecurity admission checks each Pod at creation
+ * (and warns about each workload's pod template).
+ */
+const RESTRICTED = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" };
+
+async function createNamespace(name: string, labels: Record<string, string> = RESTRICTED): Promise<void> {
+  const res = await cp.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }, name);
   expect([name, res.status]).toEqual([name, expect.any(Number)]);
   if (res.status >= 300) throw new Error(`namespace ${name}: ${res.status} ${JSON.stringify(res.body)}`);
 }
@@ -120,6 +127,65 @@ test("helm install (server-side apply) stores every object of the default values
   const backup = await cp.get({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "clinic-backup-booking-0" } }, NAMESPACE);
   expect([backup.body.spec.schedule, backup.body.spec.timeZone, backup.body.spec.concurrencyPolicy]).toEqual(["0 * * * *", "Etc/UTC", "Forbid"]);
 }, 300_000);
+
+/** Every pod template of a rendering, with where it comes from. */
+function podTemplates(objects: K8sObject[]): { owner: K8sObject; template: any }[] {
+  return objects.flatMap((o) => {
+    if (["Deployment", "StatefulSet", "Job"].includes(o.kind)) return [{ owner: o, template: o.spec.template }];
+    if (o.kind === "CronJob") return [{ owner: o, template: o.spec.jobTemplate.spec.template }];
+    return [];
+  });
+}
+
+test.each(["defaults", "backup-s3", "no-istio"])(
+  "ci/%s.yaml: every pod it runs is admitted under Pod Security `restricted`, without a warning",
+  async (name) => {
+    const namespace = `psa-${name}`;
+    await createNamespace(namespace);
+    const objects = parseObjects(render(name, [], namespace));
+    const problems: string[] = [];
+    // A Pod needs its ServiceAccount to exist (admission looks it up); without a controller
+    // manager nobody makes `default`, which the topic Job runs as.
+    const accounts = [...objects.filter((o) => o.kind === "ServiceAccount"), { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default" } }];
+    for (const sa of accounts) {
+      const res = await cp.apply(sa, namespace);
+      if (res.status >= 300) problems.push(`ServiceAccount/${sa.metadata.name}: ${res.status} ${res.body.message}`);
+    }
+    let pods = 0;
+    for (const { owner, template } of podTemplates(objects)) {
+      // The workload itself: PodSecurity warns about its template.
+      const workload = await cp.apply(owner, namespace, { dryRun: true });
+      for (const w of workload.warnings) problems.push(`${owner.kind}/${owner.metadata.name}: ${w}`);
+      // A Pod from the template, as its controller would create it: enforced.
+      // A StatefulSet's pods get a volume per claim template from the controller.
+      const claims = (owner.spec.volumeClaimTemplates ?? []).map((c: any) => ({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${owner.metadata.name}-0` } }));
+      const spec = { ...template.spec, volumes: [...(template.spec.volumes ?? []), ...claims] };
+      const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: `${owner.metadata.name}-probe`.slice(0, 63), labels: template.metadata.labels }, spec };
+      const res = await cp.apply(pod, namespace, { dryRun: true });
+      pods++;
+      if (res.status >= 300) problems.push(`Pod of ${owner.kind}/${owner.metadata.name}: ${res.status} ${res.body.message}`);
+    }
+    expect(problems).toEqual([]);
+    expect(pods).toBeGreaterThan(10);
+  },
+  300_000,
+);
+
+test("Pod Security `restricted` is enforced here: a pod that may escalate is refused, its workload warned about", async () => {
+  const objects = parseObjects(render("defaults"));
+  const template = structuredClone(objects.find((o) => o.kind === "Deployment" && o.metadata.name === "clinic-doctor")!.spec.template);
+  template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+  await createNamespace("psa-refused");
+  expect((await cp.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: template.spec.serviceAccountName } }, "psa-refused")).status).toBe(201);
+  const res = await cp.apply({ apiVersion: "v1", kind: "Pod", metadata: { name: "escalating", labels: template.metadata.labels }, spec: template.spec }, "psa-refused", { dryRun: true });
+  expect(res.status).toBe(403);
+  expect(res.body.message).toMatch(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+  // A workload with such a template is stored, with the warning the test above looks for.
+  const deployment = structuredClone(objects.find((o) => o.kind === "Deployment" && o.metadata.name === "clinic-doctor")!);
+  deployment.spec.template = template;
+  const warned = await cp.apply(deployment, "psa-refused", { dryRun: true });
+  expect([warned.status, warned.warnings.join("\n")]).toEqual([201, expect.stringMatching(/would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/)]);
+}, 60_000);
 
 test("helm upgrade to the canary values moves 10 % of booking calls to the canary", async () => {
   await helmCli(["upgrade", RELEASE, CHART, "--namespace", NAMESPACE, "-f", valuesFile("canary"), "--no-hooks"]);

@@ -98,7 +98,8 @@ export class ControlPlane {
       .join("\n");
   }
 
-  async request(method: string, urlPath: string, body?: string, contentType = "application/json"): Promise<{ status: number; body: any }> {
+  /** One API call; `warnings` are the server's Warning headers (PodSecurity's, deprecations). */
+  async request(method: string, urlPath: string, body?: string, contentType = "application/json"): Promise<{ status: number; body: any; warnings: string[] }> {
     const url = new URL(urlPath, this.server);
     return new Promise((resolve, reject) => {
       const req = https.request(
@@ -119,7 +120,9 @@ export class ControlPlane {
             } catch {
               // readyz and friends answer plain text
             }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
+            const warning = res.headers["warning"];
+            const warnings = (Array.isArray(warning) ? warning : warning ? [warning] : []).map((w) => w.replace(/^\d+ \S+ "(.*)"$/s, "$1").replace(/\\"/g, '"'));
+            resolve({ status: res.statusCode ?? 0, body: parsed, warnings });
           });
         },
       );
@@ -153,7 +156,7 @@ export class ControlPlane {
   }
 
   /** Server-side apply of one object; `dryRun` runs validation, defaulting and admission only. */
-  async apply(o: K8sObject, namespace: string, options: { dryRun?: boolean; fieldManager?: string } = {}): Promise<{ status: number; body: any }> {
+  async apply(o: K8sObject, namespace: string, options: { dryRun?: boolean; fieldManager?: string } = {}): Promise<{ status: number; body: any; warnings: string[] }> {
     const query = new URLSearchParams({ fieldManager: options.fieldManager ?? "clinic-test", force: "true" });
     if (options.dryRun) query.set("dryRun", "All");
     return this.request("PATCH", `${this.pathOf(o, namespace)}?${query}`, JSON.stringify(o), "application/apply-patch+yaml");

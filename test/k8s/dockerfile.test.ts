@@ -16,7 +16,8 @@ import { parseDockerfile, readIgnore, runStage, type StageResult } from "./docke
  *   for the one workspace, then only the files the image gets;
  * - the image's command, `node dist/src/main.js`, then starts from the runtime directory with no
  *   settings: it must load every module (production dependencies only) and stop with the
- *   configuration error (exit 78), never with a missing module.
+ *   configuration error (exit 78), never with a missing module; so must the chart's migrate init
+ *   container's `node dist/src/migrate.js`.
  * The production-deps directory is cached per lockfile and service in ~/.cache/clinic (like an
  * image layer), so only a lockfile change pays for the installs again.
  */
@@ -127,6 +128,20 @@ describe.each(SERVICES)("the %s image", (service) => {
     const started = spawnSync(bin!, args, {
       cwd: path.join(runtime.root, runtime.workdir),
       // No settings at all, and nothing from this checkout on the module path.
+      env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(started.stderr).not.toMatch(/Cannot find module|MODULE_NOT_FOUND/);
+    expect([started.status, started.stderr]).toEqual([78, expect.stringContaining(`${service}: invalid configuration`)]);
+  }, 60_000);
+
+  test("the chart's migrate init container, `node dist/src/migrate.js`, is in the image and loads every module", () => {
+    const chart = fs.readFileSync(path.join(ROOT, "deploy/helm/clinic/templates/services.yaml"), "utf8");
+    const command = /- name: migrate\n(?:\s+.*\n)*?\s+command: \[([^\]]+)\]/.exec(chart)?.[1]?.split(",").map((w) => w.trim());
+    expect(command).toEqual(["node", "dist/src/migrate.js"]);
+    const started = spawnSync(command![0]!, command!.slice(1), {
+      cwd: path.join(runtime.root, runtime.workdir),
       env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" },
       encoding: "utf8",
       timeout: 60_000,

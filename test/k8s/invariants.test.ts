@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { RULE_FILES, exporters, metricNamesOf, rulesOf, scrapeTargets, serviceMetricNames } from "./scrape-sources";
 import { CI_VALUES, NAMESPACE, RELEASE, ROOT, TOOLS_TIMEOUT_MS, WORKLOAD_KINDS, k8sTools, parseObjects, render, valuesFile, type K8sObject } from "./chart";
 
 /**
@@ -65,6 +66,60 @@ function ciValues(name: string): any {
 }
 
 const PROTO_METHODS = protoMethods();
+
+interface CallMap {
+  [callee: string]: { methods: Record<string, { idempotent: boolean }>; callers: Record<string, string[]> };
+}
+
+/** The chart's mesh call map (`clinic.calls` in templates/_components.tpl), as YAML. */
+function chartCallMap(): CallMap {
+  const tpl = fs.readFileSync(path.join(ROOT, "deploy/helm/clinic/templates/_components.tpl"), "utf8");
+  const body = /define "clinic\.calls" -\}\}\n([\s\S]*?)\{\{- end -\}\}/.exec(tpl)?.[1];
+  if (!body) throw new Error("no clinic.calls in templates/_components.tpl");
+  return parseYaml(body) as CallMap;
+}
+const CALLS = chartCallMap();
+const SERVICE_NAMES = ["edge", "doctor", "slot", "booking", "notifier"];
+const lowerFirst = (s: string) => s[0]!.toLowerCase() + s.slice(1);
+
+/** A service's own source (src/, tests excluded) as one text. */
+function serviceSource(service: string): string {
+  const texts: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) texts.push(fs.readFileSync(file, "utf8"));
+    }
+  };
+  walk(path.join(ROOT, "services", service, "src"));
+  return texts.join("\n");
+}
+
+/**
+ * Who calls what, read from the services' code: a caller opens a client of the callee
+ * (`openGrpcClient(…, <callee>V1.<Callee>ServiceClient` or the edge's `connect(<callee>V1.…`),
+ * and the callee's methods it calls are the generated client's methods (lowerCamelCase) it names.
+ */
+function callsInSource(): Record<string, Record<string, string[]>> {
+  const found: Record<string, Record<string, string[]>> = {};
+  for (const caller of SERVICE_NAMES) {
+    const text = serviceSource(caller);
+    for (const callee of Object.keys(CALLS)) {
+      if (callee === caller) continue;
+      const client = `${callee}V1\\.${callee[0]!.toUpperCase()}${callee.slice(1)}ServiceClient`;
+      if (!new RegExp(`\\b(?:openGrpcClient|connect)\\([^;]*?${client}\\b`).test(text)) continue;
+      const methods = Object.keys(CALLS[callee]!.methods).filter((m) => new RegExp(`\\.${lowerFirst(m)}\\b`).test(text));
+      (found[callee] ??= {})[caller] = methods;
+    }
+  }
+  return found;
+}
+const EXPORTERS = exporters(serviceMetricNames());
+/** Every metric name the alert and recording rules of alerts.yml read. */
+const ALERT_METRICS = new Set(rulesOf(RULE_FILES.alerts).flatMap((r) => [...metricNamesOf(r.expr)]));
+/** The names the chart-only recording rules (deploy/observability/prometheus/backup-recording.yml) record. */
+const BACKUP_RECORDED = new Set(rulesOf(RULE_FILES.backup).flatMap((r) => (r.record ? [r.record] : [])));
 const IDEMPOTENT = idempotentMethodNames();
 
 interface Pod {
@@ -476,6 +531,124 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     expect(bad).toEqual([]);
   });
 
+  test("every metric the alert rules read has a scrape source (the exporters' pods are scraped both ways)", () => {
+    const targets = scrapeTargets(objects);
+    const bad: string[] = [];
+    // Without the operator (annotations only) and with it: every exporter container rendered is
+    // scraped by prometheus.io annotations.
+    for (const { owner, spec } of podSpecsOf(objects).filter((p) => WORKLOAD_KINDS.has(p.owner.kind))) {
+      for (const c of spec.containers) {
+        const exporter = EXPORTERS.find((e) => e.isContainer(owner, c));
+        if (exporter && !targets.some((t) => t.via === "annotation" && t.owner === owner && t.container === c)) bad.push(`${id(owner)}/${c.name} (${exporter.name}): no annotation scrape`);
+      }
+    }
+    const alerts = ofKind("PrometheusRule").find((r) => r.metadata.name === `${RELEASE}-alerts`);
+    if (alerts) {
+      // The rules as rendered (alerts.yml and the chart-only recording rules), over ServiceMonitor targets.
+      const rules = ofKind("PrometheusRule").flatMap((r) => r.spec.groups.flatMap((g: any) => g.rules as { record?: string; expr: string }[]));
+      const recorded = new Map(rules.filter((r) => r.record).map((r) => [r.record!, r.expr]));
+      const operatorTargets = targets.filter((t) => t.via === "ServiceMonitor");
+      const sourced = (metric: string, seen: Set<string>): string | undefined => {
+        if (metric === "up") return operatorTargets.length ? undefined : "up: nothing is scraped";
+        const expr = recorded.get(metric);
+        if (expr !== undefined) {
+          if (seen.has(metric)) return undefined;
+          seen.add(metric);
+          return [...metricNamesOf(expr)].map((m) => sourced(m, seen)).find((why) => why !== undefined);
+        }
+        if (BACKUP_RECORDED.has(metric)) {
+          // From pgbackrest_exporter through the chart's recording rules, which are rendered with it.
+          const backups = podSpecsOf(objects).some(({ owner, spec }) => spec.containers.some((c: any) => EXPORTERS.some((e) => e.name === "pgbackrest_exporter" && e.isContainer(owner, c))));
+          return backups || name === "defaults" ? `${metric}: backup-recording.yml is not rendered as a PrometheusRule` : undefined;
+        }
+        const exporter = EXPORTERS.find((e) => e.serves(metric));
+        if (!exporter) return `${metric}: no exporter serves it (not declared by a service, no exporter's prefix)`;
+        const running = podSpecsOf(objects).some(({ owner, spec }) => spec.containers.some((c: any) => exporter.isContainer(owner, c)));
+        // A store outside the cluster (external-databases) is the provider's to monitor.
+        if (!running && name !== "defaults") return undefined;
+        const from = operatorTargets.filter((t) => exporter.isContainer(t.owner, t.container) && (!exporter.renamed || t.renamedTo.has(metric)));
+        return from.length ? undefined : `${metric}: ${exporter.name} ${running ? "runs but" : "does not run and"} no ServiceMonitor ${exporter.renamed ? "renames it" : "scrapes it"}`;
+      };
+      for (const metric of ALERT_METRICS) {
+        const why = sourced(metric, new Set());
+        if (why) bad.push(why);
+      }
+      // Patroni's series under the local stack's job name (its file_sd targets also give shard and member).
+      for (const t of operatorTargets.filter((x) => x.container.name === "patroni")) if (t.job !== "patroni") bad.push(`${id(t.owner)}: Patroni scraped as job ${t.job}`);
+    }
+    expect(bad).toEqual([]);
+    // The check reads something: the rules (with the chart's recording rules) name series of every exporter.
+    const read = [...ALERT_METRICS, ...rulesOf(RULE_FILES.backup).flatMap((r) => [...metricNamesOf(r.expr)])];
+    for (const e of EXPORTERS) expect([e.name, read.some((m) => e.serves(m))]).toEqual([e.name, true]);
+  });
+
+  test("each data store's NetworkPolicy admits exactly the pods whose settings name it (and its own peers)", () => {
+    const STORES = /^(kafka|redis|postgresql|booking-db-\d+|booking-db-\d+-pgbouncer)$/;
+    const policies = ofKind("NetworkPolicy");
+    const component = (labels: Record<string, string>) => labels["app.kubernetes.io/name"]!;
+    const stores = pods.filter((p) => STORES.test(component(p.labels)));
+    // Every store outside the cluster: nothing to protect here.
+    expect(stores.length > 0).toBe(!external);
+    if (external) expect(policies.map(id)).toEqual([]);
+    const podLabels = (o: K8sObject) => (o.kind === "CronJob" ? o.spec.jobTemplate.spec.template : o.spec.template).metadata.labels ?? {};
+    /** Everything a pod is told: its containers' env values, commands and args, and the ConfigMap keys it reads. */
+    const settingsText = (spec: any): string => {
+      const parts: string[] = [];
+      const cm = (n: string) => ofKind("ConfigMap").find((c) => c.metadata.name === n)?.data ?? {};
+      for (const c of allContainers(spec)) {
+        parts.push(...(c.command ?? []), ...(c.args ?? []), ...(c.env ?? []).map((e: any) => e.value ?? ""));
+        for (const e of c.envFrom ?? []) if (e.configMapRef) parts.push(...Object.values(cm(e.configMapRef.name)));
+      }
+      for (const vol of spec.volumes ?? []) {
+        for (const src of vol.projected?.sources ?? [vol]) {
+          if (!src.configMap) continue;
+          const data = cm(src.configMap.name);
+          const keys = src.configMap.items ? src.configMap.items.map((i: any) => i.key) : Object.keys(data);
+          parts.push(...keys.map((k: string) => data[k] ?? ""));
+        }
+      }
+      return parts.join("\n");
+    };
+    const bad: string[] = [];
+    const scrapePorts = new Set(scrapeTargets(objects).map((t) => t.containerPort));
+    for (const store of stores) {
+      const own = component(store.labels);
+      const policy = policies.filter((p) => matches(p.spec.podSelector.matchLabels, store.labels));
+      if (policy.length !== 1) {
+        bad.push(`${id(store.owner)}: ${policy.length} NetworkPolicies select it`);
+        continue;
+      }
+      // The names it is reached by: every Service selecting its pods (Patroni's role aside).
+      const names = ofKind("Service")
+        .filter((svc) => {
+          const sel = { ...(svc.spec.selector ?? {}) };
+          delete sel["role"];
+          return Object.keys(sel).length > 0 && matches(sel, store.labels);
+        })
+        .map((svc) => svc.metadata.name);
+      const named = new RegExp(`(^|[^\\w-])(${names.join("|")})($|[^\\w-])`, "m");
+      const clients = new Set(
+        podSpecsOf(objects)
+          .filter(({ spec }) => named.test(settingsText(spec)))
+          .map(({ owner }) => component(podLabels(owner)))
+          .filter((c) => c !== own),
+      );
+      const rules: any[] = policy[0]!.spec.ingress;
+      const admitted = new Set(
+        podSpecsOf(objects)
+          .filter(({ owner }) => rules.some((r) => (r.from ?? []).some((f: any) => f.podSelector && matches(f.podSelector.matchLabels, podLabels(owner)))))
+          .map(({ owner }) => component(podLabels(owner)))
+          .filter((c) => c !== own),
+      );
+      expect([own, [...admitted].sort()]).toEqual([own, [...clients].sort()]);
+      // Anyone (or networkPolicies.metricsFrom) only on ports Prometheus scrapes.
+      for (const r of rules.filter((x) => !(x.from ?? []).some((f: any) => f.podSelector))) {
+        for (const port of r.ports ?? [{ port: "every port" }]) if (!scrapePorts.has(port.port)) bad.push(`${id(policy[0]!)}: port ${port.port} open beyond its clients`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
   const istio = name !== "no-istio";
   // The mesh's own checks exist only for renderings with the mesh.
   const meshTest = istio ? test : () => undefined;
@@ -494,6 +667,24 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
       const allow = ofKind("AuthorizationPolicy").filter((p) => p.spec.action === "ALLOW" && p.spec.selector?.matchLabels["app.kubernetes.io/name"] === svc);
       expect([svc, allow.length]).toEqual([svc, 1]);
     }
+  });
+
+  meshTest("service pods wait for their sidecar, and their migrate init container reaches its databases around it", () => {
+    const bad: string[] = [];
+    const services = pods.filter((p) => ["edge", "doctor", "slot", "booking", "notifier"].includes(p.labels["app.kubernetes.io/name"]!));
+    expect(services.length).toBeGreaterThanOrEqual(5);
+    for (const p of services) {
+      const annotations = p.owner.spec.template.metadata.annotations ?? {};
+      const proxy = JSON.parse(annotations["proxy.istio.io/config"] ?? "{}");
+      if (proxy.holdApplicationUntilProxyStarts !== true) bad.push(`${id(p.owner)}: holdApplicationUntilProxyStarts not set`);
+      // Every database port in the service's own settings (PGPORT, the shards' host:port/db).
+      const cm = ofKind("ConfigMap").find((c) => c.metadata.name === p.spec.containers[0].envFrom[0].configMapRef.name)!.data!;
+      const ports = new Set<string>([cm["PGPORT"], ...[cm["BOOKING_SHARDS"], cm["BOOKING_SHARD_SESSIONS"]].flatMap((v) => [...(v ?? "").matchAll(/:(\d+)\//g)].map((m) => m[1]))].filter((x): x is string => !!x));
+      const excluded = new Set((annotations["traffic.sidecar.istio.io/excludeOutboundPorts"] ?? "").split(","));
+      for (const port of ports) if (!excluded.has(port)) bad.push(`${id(p.owner)}: database port ${port} goes through the sidecar, which is not up for the migrate init container`);
+      if (!(p.spec.initContainers ?? []).some((c: any) => c.name === "migrate")) bad.push(`${id(p.owner)}: no migrate init container`);
+    }
+    expect(bad).toEqual([]);
   });
 
   meshTest("AuthorizationPolicies name rendered ServiceAccounts, real gRPC methods and ports their pods open", () => {
@@ -527,6 +718,47 @@ describe.each(CI_VALUES)("ci/%s.yaml", (name) => {
     // Every method some caller needs is allowed for somebody (none forgotten).
     const allowed = new Set(ofKind("AuthorizationPolicy").flatMap((p) => (p.spec.rules ?? []).flatMap((r: any) => (r.to ?? []).flatMap((t: any) => t.operation.paths ?? []))));
     expect([...PROTO_METHODS].filter((m) => !allowed.has(m))).toEqual([]);
+  });
+
+  meshTest("each principal is the ServiceAccount of its caller's pods, allowed exactly the methods the call map gives that caller", () => {
+    // ServiceAccount -> the components whose pods run as it (every track: stable and canary).
+    const components = new Map<string, Set<string>>();
+    for (const p of pods) {
+      const sa = p.spec.serviceAccountName ?? "default";
+      if (!components.has(sa)) components.set(sa, new Set());
+      components.get(sa)!.add(p.labels["app.kubernetes.io/name"]!);
+    }
+    const bad: string[] = [];
+    const allowedFromSource: Record<string, Record<string, string[]>> = {};
+    for (const callee of Object.keys(CALLS)) {
+      const policy = ofKind("AuthorizationPolicy").find((p) => p.spec.action === "ALLOW" && p.spec.selector?.matchLabels["app.kubernetes.io/name"] === callee)!;
+      for (const rule of policy.spec.rules) {
+        for (const principal of (rule.from ?? []).flatMap((f: any) => f.source.principals ?? [])) {
+          const m = new RegExp(`^cluster\\.local/ns/${NAMESPACE}/sa/(.+)$`).exec(principal);
+          const owners = m ? [...(components.get(m[1]!) ?? [])] : [];
+          if (owners.length !== 1) {
+            bad.push(`${id(policy)}: ${principal} is the ServiceAccount of ${owners.length ? owners.join(", ") : "no pods"}`);
+            continue;
+          }
+          const caller = owners[0]!;
+          const methods = (rule.to ?? []).flatMap((t: any) => t.operation.paths ?? []).map((p: string) => p.split("/").pop()!).filter((m: string) => m !== "Check");
+          (allowedFromSource[callee] ??= {})[caller] = [...((allowedFromSource[callee] ?? {})[caller] ?? []), ...methods];
+        }
+      }
+      // Every pod of every caller runs as the ServiceAccount its principal names.
+      for (const caller of Object.keys(CALLS[callee]!.callers)) {
+        for (const p of pods.filter((x) => x.labels["app.kubernetes.io/name"] === caller)) {
+          const principal = `cluster.local/ns/${NAMESPACE}/sa/${p.spec.serviceAccountName}`;
+          const named = policy.spec.rules.some((r: any) => (r.from ?? []).some((f: any) => (f.source.principals ?? []).includes(principal)));
+          if (!named) bad.push(`${id(p.owner)} (a caller of ${callee}) runs as ${p.spec.serviceAccountName}, which ${id(policy)} does not name`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+    const sorted = (m: Record<string, Record<string, string[]>>) =>
+      Object.fromEntries(Object.entries(m).map(([callee, callers]) => [callee, Object.fromEntries(Object.entries(callers).map(([c, ms]) => [c, [...ms].sort()]))]));
+    const expected = Object.fromEntries(Object.entries(CALLS).map(([callee, v]) => [callee, v.callers]));
+    expect(sorted(allowedFromSource)).toEqual(sorted(expected));
   });
 
   meshTest("VirtualServices route to rendered Services and ports, and to subsets their DestinationRules define", () => {
@@ -659,5 +891,28 @@ describe("the certificate the chart generates for pgBackRest", () => {
   test("a Secret named in backup.tls.existingSecret replaces it", () => {
     const given = parseObjects(render("defaults"));
     expect(given.filter((o) => o.kind === "Secret" && o.metadata.name === `${RELEASE}-pgbackrest-tls`)).toEqual([]);
+  });
+});
+
+describe("the mesh's call map (templates/_components.tpl)", () => {
+  test("is exactly the gRPC clients the services open and the methods they call on them", () => {
+    const sorted = (m: Record<string, Record<string, string[]>>) =>
+      Object.fromEntries(
+        Object.entries(m)
+          .filter(([, callers]) => Object.keys(callers).length > 0)
+          .map(([callee, callers]) => [callee, Object.fromEntries(Object.entries(callers).map(([c, ms]) => [c, [...ms].sort()]))]),
+      );
+    const fromSource = callsInSource();
+    // The parse finds something: the edge calls every service.
+    expect(Object.keys(fromSource).sort()).toEqual(["booking", "doctor", "notifier", "slot"]);
+    expect(sorted(fromSource)).toEqual(sorted(Object.fromEntries(Object.entries(CALLS).map(([callee, v]) => [callee, v.callers]))));
+  });
+
+  test("lists every method of each service's proto, with its idempotency as the callers retry it", () => {
+    for (const [callee, v] of Object.entries(CALLS)) {
+      const protoMethods = [...PROTO_METHODS].filter((m) => m.startsWith(`/clinic.${callee}.v1.`)).map((m) => m.split("/").pop()!);
+      expect([callee, Object.keys(v.methods).sort()]).toEqual([callee, protoMethods.sort()]);
+      for (const [method, { idempotent }] of Object.entries(v.methods)) if (idempotent) expect([callee, method, IDEMPOTENT.has(method)]).toEqual([callee, method, true]);
+    }
   });
 });

@@ -95,6 +95,31 @@ describe("values.schema.json", () => {
     expect(fails(["--set-json", 'bookingDatabase.external.shards=["not a shard"]'])).toMatch(/\/bookingDatabase\/external\/shards\/0/);
   });
 
+  test("<svc>.env: names must be environment variable names, and may not repeat a variable the chart sets", () => {
+    expect(fails(["--set", "booking.env.db_pool_max=5"])).toMatch(/'db_pool_max' does not match pattern/);
+    expect(fails(["--set", "edge.env._X=1"])).toMatch(/'_X' does not match pattern/);
+    // A chart-set ConfigMap key would be a duplicate key (which lint lets through), and a
+    // Secret-backed variable in the ConfigMap would lose to the container's env: both refused.
+    expect(fails(["--set", "booking.env.HOLD_TTL_MS=5000"])).toMatch(/booking.env.HOLD_TTL_MS: the chart sets HOLD_TTL_MS itself/);
+    expect(fails(["--set", "edge.env.REDIS_URL=redis://elsewhere:6379"])).toMatch(/edge.env.REDIS_URL: the chart sets REDIS_URL itself/);
+    expect(fails(["--set", "notifier.env.SMTP_PASSWORD=x"])).toMatch(/notifier.env.SMTP_PASSWORD: the chart sets SMTP_PASSWORD itself/);
+    // A variable the chart leaves alone is added once.
+    const configMap = render("defaults", ["--set", "booking.env.DB_POOL_MAX=8", "--show-only", "templates/services.yaml"]);
+    expect(configMap.match(/^\s+DB_POOL_MAX: "8"$/gm)).toHaveLength(1);
+  });
+
+  test("clusterDomain names the mesh's hosts and the JWKS istiod fetches; kafka.external.replicationFactor the topics' replication", () => {
+    const mesh = render("defaults", ["--set", "clusterDomain=corp.internal", "--show-only", "templates/istio/security.yaml", "--show-only", "templates/istio/traffic.yaml"]);
+    expect(mesh).toContain('jwksUri: "http://clinic-edge.clinic.svc.corp.internal:8080/.well-known/jwks.json"');
+    expect(mesh).toMatch(/host: clinic-booking\.clinic\.svc\.corp\.internal$/m);
+    expect(mesh).not.toMatch(/svc\.cluster\.local/);
+    // Principals follow the mesh's trust domain (istio.trustDomain), not the DNS domain.
+    expect(mesh).toContain('"cluster.local/ns/clinic/sa/clinic-edge"');
+    expect(fails(["--set", "clusterDomain=Not A Domain"])).toMatch(/\/clusterDomain/);
+    const topics = render("external-databases", ["--set", "kafka.external.replicationFactor=2", "--show-only", "templates/kafka.yaml"]);
+    expect(topics.match(/--replication-factor (\d+)/g)!.every((m) => m.endsWith(" 2"))).toBe(true);
+  });
+
   test("missing secrets are named", () => {
     expect(fails(["--set", "secrets.redisPassword="])).toMatch(/a value for redis-password is required \(or set secrets.existingSecret\)/);
     expect(fails(["--set", "secrets.backupCipherPass="])).toMatch(/a value for backup-cipher-pass is required/);

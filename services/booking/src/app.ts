@@ -18,6 +18,7 @@ import type { BookingConfig } from "./config";
 import { ShardMaintenance } from "./maintenance";
 import { bookingService } from "./grpc-handlers";
 import { seatCountKey, type SeatCount } from "./seat-counts";
+import { shardConnection } from "./shard-connection";
 import { ShardMap } from "./shard-map";
 import { SlotDirectory } from "./slot-directory";
 import { SlotEventListener } from "./slot-event-listener";
@@ -31,13 +32,6 @@ export interface RunningBookingService extends RunningGrpcService {
   slotEvents: SlotEventListener;
   /** The reschedule sagas' step consumer (joined in the background). */
   rescheduleSteps: RescheduleConsumer;
-}
-
-function shardConnection(config: BookingConfig, entry: string): { host: string; port: number; database: string } {
-  const match = /^([^\s/:]+):(\d+)\/(.+)$/.exec(entry);
-  return match
-    ? { host: match[1]!, port: Number(match[2]), database: match[3]! }
-    : { host: config.PGHOST, port: config.PGPORT, database: entry };
 }
 
 function loadShardMap(config: BookingConfig): ShardMap {

@@ -191,6 +191,12 @@ pg1-path can never differ from the directory PostgreSQL runs in.
 {{- printf "http://%s.%s.svc:8080/.well-known/jwks.json" (include "clinic.name" (list . "edge")) .Release.Namespace -}}
 {{- end -}}
 
+{{/* A Service's fully qualified name, `<name>.<namespace>.svc.<clusterDomain>`; call with (list $ "component"). */}}
+{{- define "clinic.serviceFqdn" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s.%s.svc.%s" (include "clinic.name" .) $root.Release.Namespace $root.Values.clusterDomain -}}
+{{- end -}}
+
 {{/* The ServiceAccount principal of a component in the mesh; call with (list $ "component"). */}}
 {{- define "clinic.principal" -}}
 {{- $root := index . 0 -}}

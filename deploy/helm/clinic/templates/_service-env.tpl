@@ -5,6 +5,21 @@ validates them at start and names any bad one (each service's src/config.ts).
 {{- define "clinic.serviceConfig" -}}
 {{- $root := index . 0 -}}
 {{- $name := index . 1 -}}
+{{- $chartSet := include "clinic.serviceChartConfig" . -}}
+{{- $taken := keys ($chartSet | fromYaml) -}}
+{{- range $e := include "clinic.serviceSecretEnv" . | fromYamlArray }}{{ $taken = append $taken $e.name }}{{ end -}}
+{{- $chartSet }}
+{{- /* An override of a chart-set key would be a duplicate ConfigMap key (or lose to the container's env): refuse it, naming the value that sets it. */}}
+{{- range $key, $value := (get $root.Values $name).env }}
+{{- if has $key $taken }}{{ fail (printf "%s.env.%s: the chart sets %s itself (from its own values); set it there" $name $key $key) }}{{ end }}
+{{ $key }}: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The settings the chart derives from its values, without `<name>.env`; call with (list $ "name"). */}}
+{{- define "clinic.serviceChartConfig" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
 {{- $v := $root.Values -}}
 {{- $c := get (include "clinic.components" $root | fromYaml) $name -}}
 {{- $addr := dict -}}
@@ -66,9 +81,6 @@ HSTS_MAX_AGE_SECONDS: {{ $v.edge.hstsMaxAgeSeconds | int64 | quote }}
 {{- /* Behind the mesh the client address arrives through the ingress gateway and the sidecar. */}}
 HTTP_TRUSTED_PROXY_HOPS: {{ ternary "2" "0" $v.istio.enabled | quote }}
 {{- end }}
-{{- range $key, $value := (get $v $name).env }}
-{{ $key }}: {{ $value | quote }}
-{{- end }}
 {{- end -}}
 
 {{/* Secret settings of one service, as env entries; call with (list $ "name"). */}}
@@ -97,4 +109,22 @@ HTTP_TRUSTED_PROXY_HOPS: {{ ternary "2" "0" $v.istio.enabled | quote }}
   valueFrom:
     secretKeyRef: { name: {{ $secret }}, key: {{ get $optional $var }}, optional: true }
 {{- end }}
+{{- end -}}
+
+{{/*
+The database ports a service dials, comma-separated; call with (list $ "name"). With Istio its
+pods' traffic to them bypasses the sidecar: the migrate init container runs before the sidecar
+is up (Istio's redirect would drop its connections), and the stores run without sidecars anyway.
+*/}}
+{{- define "clinic.databasePorts" -}}
+{{- $root := index . 0 -}}
+{{- $ports := list -}}
+{{- if eq (index . 1) "booking" -}}
+{{- range $entry := concat (splitList "," (include "clinic.bookingShards" $root)) (splitList "," (include "clinic.bookingShardSessions" $root)) -}}
+{{- with regexFind ":[0-9]+/" $entry }}{{ $ports = append $ports (trimAll ":/" .) }}{{ end -}}
+{{- end -}}
+{{- else -}}
+{{- $ports = append $ports (include "clinic.postgresPort" $root) -}}
+{{- end -}}
+{{- $ports | uniq | sortAlpha | join "," -}}
 {{- end -}}
