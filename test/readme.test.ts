@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { resultsBlock } from "../loadtest/src/chaos/readme-results";
 
 const repo = path.join(__dirname, "..");
 
@@ -17,5 +18,10 @@ describe("README", () => {
     const section = readme.slice(readme.indexOf("## The API"));
     const block = /```sh\n([\s\S]*?)```/.exec(section);
     expect(block?.[1]).toBe(walkthroughBody());
+  });
+
+  it("shows the chaos suite's latest results exactly as chaos/run wrote them to chaos/results/latest.md", () => {
+    const readme = readFileSync(path.join(repo, "README.md"), "utf8");
+    expect(resultsBlock(readme)).toBe(readFileSync(path.join(repo, "chaos/results/latest.md"), "utf8"));
   });
 });

@@ -6,7 +6,7 @@ import { HealthBoard, healthServiceDefinition } from "./health";
 /**
  * A restarted peer is reached again within a second of serving, however long it was down: the
  * edge's promise after a booking service restart. grpc-js's reconnect backoff grows with the
- * outage up to `grpc.max_reconnect_backoff_ms`, plus up to 20 % jitter; with the old 1 s cap a
+ * outage up to `grpc.max_reconnect_backoff_ms`, plus up to 20 % jitter; with a 1 s cap a
  * channel could wait 1.2 s after the peer came back.
  */
 
