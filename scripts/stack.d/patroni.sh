@@ -315,13 +315,15 @@ SQL
 }
 
 # Prometheus scrapes every member's /metrics (file-based discovery, so the target list follows
-# the member count without editing the Prometheus config).
+# the member count without editing the Prometheus config). Each target carries its cluster's
+# `scope`, so a member that cannot be scraped (up == 0) still tells which shard it belongs to
+# (BookingShardWithoutPrimary fires when none of a shard's members can be scraped).
 patroni_write_scrape_targets() {
   local dir="$CLINIC_STATE_DIR/prometheus/targets" s m sep="" out="["
   mkdir -p "$dir"
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
     for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
-      out+="$sep{\"targets\":[\"127.0.0.1:$(patroni_port "REST_${s}_${m}")\"],\"labels\":{\"shard\":\"$s\",\"member\":\"$(patroni_member_name "$s" "$m")\"}}"
+      out+="$sep{\"targets\":[\"127.0.0.1:$(patroni_port "REST_${s}_${m}")\"],\"labels\":{\"scope\":\"$(patroni_scope "$s")\",\"shard\":\"$s\",\"member\":\"$(patroni_member_name "$s" "$m")\"}}"
       sep=","
     done
   done
