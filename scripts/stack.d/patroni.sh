@@ -426,15 +426,27 @@ patroni_running() {
 # Members, roles, timeline and lag of every shard, as Patroni sees them.
 patroni_detail() {
   patroni_resolve_ports 0
-  local s m conf
+  local s m conf listed out err
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
+    listed=0
     for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       if running_pid "$(patroni_member_name "$s" "$m")" >/dev/null; then
         conf="$(patroni_config_of "$s" "$m")"
-        timeout 10 patronictl -c "$conf" list 2>/dev/null | sed 's/^/    /'
+        err="$(mktemp)"
+        # patronictl reads the cluster from etcd: with etcd down it fails, and says so plainly
+        # here instead of leaving a blank where the shard's members would be.
+        if out="$(timeout 10 patronictl -c "$conf" list 2>"$err")"; then
+          sed 's/^/    /' <<< "$out"
+        else
+          printf '    %s: patronictl list failed (is etcd up? scripts/stack status etcd): %s\n' \
+            "$(patroni_scope "$s")" "$(tail -n 1 "$err")"
+        fi
+        rm -f "$err"
+        listed=1
         break
       fi
     done
+    ((listed)) || printf '    %s: no member running\n' "$(patroni_scope "$s")"
   done
 }
 
