@@ -1,8 +1,7 @@
-import * as grpc from "@grpc/grpc-js";
-import { healthServiceDefinition } from "@clinic/platform/grpc";
 import { Client } from "pg";
 import type { PgSettings } from "../config";
 import type { StackFaults } from "./faults";
+import { firstServing } from "./health-poll";
 import type { LoadRecord } from "./load";
 
 /** What a scenario found out besides the load's own numbers. */
@@ -126,35 +125,6 @@ async function leadership(ctx: ScenarioContext): Promise<{ leader: string; timel
   const leader = members.find((m) => m.role === "leader");
   if (!leader) throw new Error(`shard ${ctx.shard} has no leader: ${JSON.stringify(members)}`);
   return { leader: leader.name, timeline: leader.timeline };
-}
-
-const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "grpc.health.v1.Health");
-
-/**
- * One health check on a fresh channel: a long-lived channel would add its own reconnect backoff
- * to the moment measured. Answers whether the whole process said SERVING.
- */
-function serving(address: string, timeoutMs: number): Promise<boolean> {
-  const client = new HealthClient(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    Check: (req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void) => void;
-  };
-  return new Promise<boolean>((resolve) => {
-    client.Check({ service: "" }, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      client.close();
-      resolve(!err && res?.status === "SERVING");
-    });
-  });
-}
-
-/** Polls the health check every `everyMs` and answers when (performance.now) it first said SERVING. */
-async function firstServing(address: string, everyMs: number, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const started = performance.now();
-    if (await serving(address, everyMs * 4)) return performance.now();
-    if (started > deadline) throw new Error(`${address} did not serve its health check within ${timeoutMs / 1000} s`);
-    await sleep(Math.max(0, everyMs - (performance.now() - started)));
-  }
 }
 
 const syncStandbyOf = (ctx: ScenarioContext): Promise<number> =>

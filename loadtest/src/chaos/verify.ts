@@ -187,16 +187,18 @@ export async function checkNotifications(
   const bookings = new Set(acknowledged.map((a) => a.id));
   const expected = [...events].filter(([, e]) => e.type === "booking.confirmed" && bookings.has(e.bookingId)).map(([id]) => id);
   type Row = { id: string; event_id: string; status: string; duplicate_deliveries: number };
-  let rows: Row[] = [];
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    ({ rows } = await notifier.query<Row>(
-      "SELECT id, event_id, status, duplicate_deliveries FROM notifications WHERE channel = 'email' AND event_id = ANY($1::uuid[])",
-      [expected],
-    ));
-    const done = rows.filter((r) => r.status === "sent" || r.status === "dead_lettered").length;
-    if (done === expected.length || Date.now() > deadline) break;
+  const notificationsOf = async (): Promise<Row[]> =>
+    (
+      await notifier.query<Row>(
+        "SELECT id, event_id, status, duplicate_deliveries FROM notifications WHERE channel = 'email' AND event_id = ANY($1::uuid[])",
+        [expected],
+      )
+    ).rows;
+  let rows = await notificationsOf();
+  while (rows.filter((r) => r.status === "sent" || r.status === "dead_lettered").length < expected.length && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1_000));
+    rows = await notificationsOf();
   }
   const deliveries = new Map<string, number>();
   for (const line of readFileSync(sinksLog, "utf8").split("\n")) {
