@@ -271,9 +271,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const restartedAt = performance.now();
       // The moment booking is healthy is taken here, by polling its health check every 50 ms
       // from the restart on: `scripts/stack up` returns only after its own, slower, probe.
-      const restarted = ctx.faults.stackUp("booking");
-      const healthyAt = await firstServing(ctx.bookingAddress, 50, 120_000);
-      await restarted;
+      const [healthyAt] = await Promise.all([firstServing(ctx.bookingAddress, 50, 120_000), ctx.faults.stackUp("booking")]);
       await writesRecovered(ctx, healthyAt, 3_000);
       const firstOk = Math.min(
         ...[...ctx.record().answers.values()].map((list) => list.find((a) => a.ok && a.at > restartedAt)?.at ?? Infinity),
