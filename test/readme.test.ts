@@ -11,11 +11,23 @@ function walkthroughBody(): string {
   return match[1]!;
 }
 
+/** The chaos results block, between the markers chaos/run writes (loadtest/src/chaos/readme-results.ts). */
+function chaosResultsBlock(readme: string): string {
+  const match = /^<!-- chaos-results:start -->\n([\s\S]*?)^<!-- chaos-results:end -->$/m.exec(readme);
+  if (!match) throw new Error("README.md has lost its chaos-results markers");
+  return match[1]!;
+}
+
 describe("README", () => {
   it("shows the API walk-through exactly as scripts/api-walkthrough runs it (run by test/whole-platform.test.ts)", () => {
     const readme = readFileSync(path.join(repo, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## The API"));
     const block = /```sh\n([\s\S]*?)```/.exec(section);
     expect(block?.[1]).toBe(walkthroughBody());
+  });
+
+  it("shows the chaos suite's latest results exactly as chaos/run wrote them to chaos/results/latest.md", () => {
+    const readme = readFileSync(path.join(repo, "README.md"), "utf8");
+    expect(chaosResultsBlock(readme)).toBe(readFileSync(path.join(repo, "chaos/results/latest.md"), "utf8"));
   });
 });

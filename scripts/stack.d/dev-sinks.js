@@ -22,7 +22,10 @@ const smtp = new SMTPServer({
     stream.on("end", () => {
       const raw = Buffer.concat(chunks).toString("utf8");
       const subject = /^Subject: (.*)$/m.exec(raw)?.[1] ?? "";
-      record({ channel: "email", to: session.envelope.rcptTo.map((r) => r.address), subject, bytes: raw.length });
+      // The notifier's Message-ID carries its notification's reference, stable across retries:
+      // the chaos suite counts deliveries per reference from this log.
+      const reference = /^Message-ID: <([^@>\s]+)@/im.exec(raw)?.[1] ?? "";
+      record({ channel: "email", to: session.envelope.rcptTo.map((r) => r.address), subject, reference, bytes: raw.length });
       callback();
     });
   },
@@ -37,7 +40,7 @@ const sms = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/healthz") return res.writeHead(200).end("ok\n");
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      record({ channel: "sms", to: body.to, text: body.text });
+      record({ channel: "sms", to: body.to, text: body.text, reference: body.reference ?? "" });
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: `dev-${Date.now()}` }));
     } catch {
       res.writeHead(400).end();

@@ -315,13 +315,15 @@ SQL
 }
 
 # Prometheus scrapes every member's /metrics (file-based discovery, so the target list follows
-# the member count without editing the Prometheus config).
+# the member count without editing the Prometheus config). Each target carries its cluster's
+# `scope`, so a member that cannot be scraped (up == 0) still tells which shard it belongs to
+# (BookingShardWithoutPrimary fires when none of a shard's members can be scraped).
 patroni_write_scrape_targets() {
   local dir="$CLINIC_STATE_DIR/prometheus/targets" s m sep="" out="["
   mkdir -p "$dir"
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
     for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
-      out+="$sep{\"targets\":[\"127.0.0.1:$(patroni_port "REST_${s}_${m}")\"],\"labels\":{\"shard\":\"$s\",\"member\":\"$(patroni_member_name "$s" "$m")\"}}"
+      out+="$sep{\"targets\":[\"127.0.0.1:$(patroni_port "REST_${s}_${m}")\"],\"labels\":{\"scope\":\"$(patroni_scope "$s")\",\"shard\":\"$s\",\"member\":\"$(patroni_member_name "$s" "$m")\"}}"
       sep=","
     done
   done
@@ -424,15 +426,27 @@ patroni_running() {
 # Members, roles, timeline and lag of every shard, as Patroni sees them.
 patroni_detail() {
   patroni_resolve_ports 0
-  local s m conf
+  local s m conf listed out err
   for ((s = 0; s < CLINIC_BOOKING_SHARDS; s++)); do
+    listed=0
     for ((m = 0; m < $(patroni_members_of "$s"); m++)); do
       if running_pid "$(patroni_member_name "$s" "$m")" >/dev/null; then
         conf="$(patroni_config_of "$s" "$m")"
-        timeout 10 patronictl -c "$conf" list 2>/dev/null | sed 's/^/    /'
+        err="$(mktemp)"
+        # patronictl reads the cluster from etcd: with etcd down it fails, and says so plainly
+        # here instead of leaving a blank where the shard's members would be.
+        if out="$(timeout 10 patronictl -c "$conf" list 2>"$err")"; then
+          sed 's/^/    /' <<< "$out"
+        else
+          printf '    %s: patronictl list failed (is etcd up? scripts/stack status etcd): %s\n' \
+            "$(patroni_scope "$s")" "$(tail -n 1 "$err")"
+        fi
+        rm -f "$err"
+        listed=1
         break
       fi
     done
+    ((listed)) || printf '    %s: no member running\n' "$(patroni_scope "$s")"
   done
 }
 

@@ -58,6 +58,27 @@ export class LoadRecord {
     return (recovered?.at ?? performance.now()) - firstFail.at;
   }
 
+  /**
+   * The longest time the shard answered no write successfully, from `since` (a fault) to the
+   * last successful answer or now (ms). A write that hangs, waiting for a synchronous standby
+   * that is gone, is unavailable as surely as one answered 503, yet `outageMs` cannot see it.
+   */
+  longestPauseMs(shard: number, since: number): number {
+    let previous = since;
+    let longest = 0;
+    for (const a of this.answers.get(shard) ?? []) {
+      if (!a.ok || a.at < since) continue;
+      longest = Math.max(longest, a.at - previous);
+      previous = a.at;
+    }
+    return Math.max(longest, performance.now() - previous);
+  }
+
+  /** Failed answers of the shard (503 or none) at or after `since`. */
+  failedSince(shard: number, since: number): number {
+    return (this.answers.get(shard) ?? []).filter((a) => !a.ok && a.at >= since).length;
+  }
+
   /** Answers that asked for a retry (503 or none), per shard. */
   failedBeforeRetries(shard?: number): number {
     let n = 0;

@@ -51,14 +51,30 @@ export const commitOutcomeUnknown = (cause: unknown): DomainError =>
  */
 export async function inTransaction<T>(db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   let committing = false;
+  let connection: unknown;
   try {
     return await db.transaction(async (trx) => {
+      // Inside a transaction knex hands back the transaction's own connection.
+      connection = await trx.client.acquireConnection();
       const result = await work(trx);
       committing = true;
       return result;
     });
   } catch (err) {
     if (!isDatabaseUnavailable(err)) throw err;
+    disposeBroken(connection, err);
     throw committing ? commitOutcomeUnknown(err) : databaseUnavailable(err);
   }
+}
+
+/**
+ * Marks a connection whose server went away as unusable, so knex's pool destroys it at its next
+ * acquire instead of handing it out. knex marks it itself when the socket's "end" event arrives,
+ * but that can come after the failed query's error: a request acquiring at once would get the
+ * dead connection and fail too.
+ */
+export function disposeBroken(connection: unknown, err: unknown): void {
+  if (typeof connection !== "object" || connection === null) return;
+  const marked = connection as { __knex__disposed?: unknown };
+  marked.__knex__disposed ??= err;
 }

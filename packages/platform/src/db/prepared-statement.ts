@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { QueryResultRow } from "pg";
 import { isTransactionPooled } from "./database";
-import { commitOutcomeUnknown, databaseUnavailable, isDatabaseUnavailable } from "./database-errors";
+import { commitOutcomeUnknown, databaseUnavailable, disposeBroken, isDatabaseUnavailable } from "./database-errors";
 
 /**
  * A statement PostgreSQL parses and plans once per connection: node-postgres prepares it under
@@ -43,6 +43,7 @@ export async function runPrepared<R extends QueryResultRow>(db: Knex, statement:
     return rows;
   } catch (err) {
     if (!isDatabaseUnavailable(err)) throw err;
+    disposeBroken(connection, err);
     throw statement.readOnly ? databaseUnavailable(err) : commitOutcomeUnknown(err);
   } finally {
     // A connection that broke is marked disposed by knex's pg client and dropped at its next

@@ -24,6 +24,9 @@ export interface GrpcClientOptions {
   interceptors?: readonly grpc.Interceptor[];
 }
 
+export const INITIAL_RECONNECT_BACKOFF_MS = 100;
+export const MAX_RECONNECT_BACKOFF_MS = 500;
+
 /** Every call gets a deadline: a call without one can hang forever on a stuck peer. */
 function defaultDeadlineInterceptor(deadlineMs: number): grpc.Interceptor {
   return (options, nextCall) =>
@@ -60,9 +63,11 @@ export function createGrpcClient<C>(Client: ClientConstructor<C>, options: GrpcC
     "grpc.keepalive_time_ms": 30_000,
     // grpc-js backs off reconnects up to 120 s by default, growing with the outage: a peer that
     // was down for 15 s stayed unreachable for seconds after it came back. Internal peers are
-    // on the same network; retrying the connection every second at most costs nothing.
-    "grpc.initial_reconnect_backoff_ms": 100,
-    "grpc.max_reconnect_backoff_ms": 1_000,
+    // on the same network, so a connection attempt costs next to nothing. grpc-js adds ±20 %
+    // jitter to every backoff: 500 ms makes the worst case 600 ms, inside the promise that
+    // callers reach a restarted peer within a second of it serving.
+    "grpc.initial_reconnect_backoff_ms": INITIAL_RECONNECT_BACKOFF_MS,
+    "grpc.max_reconnect_backoff_ms": MAX_RECONNECT_BACKOFF_MS,
     ...(serviceConfig ? { "grpc.service_config": serviceConfig } : {}),
   });
 }
