@@ -76,6 +76,7 @@ export function AdminDoctorsPage() {
     change.run(async () => {
       await call(api.DELETE("/api/v1/doctors/{doctorId}", { params: { path: { doctorId: target.id } } }));
       if (editing?.id === target.id) setEditing(undefined);
+      setLogin((l) => (l.doctorId === target.id ? { ...l, doctorId: "" } : l));
       doctors.reload();
       return `Deleted ${target.name}.`;
     });
