@@ -42,6 +42,8 @@ const suffix = randomBytes(4).toString("hex");
 let stack: Stack;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/** The stack each context's pages talk to. */
+const stackOf = new Map<BrowserContext, Stack>();
 /** Every console error and CSP report of every page: none is expected. */
 const pageErrors: string[] = [];
 /** Pages checked by axe, as `<route name>@desktop|phone` (or `role-denied@...`), so the last test can say every route was. */
@@ -71,6 +73,7 @@ async function newPage(timezoneId: string, on: Stack = stack): Promise<Page> {
   const context = await browser.newContext({ viewport: DESKTOP, timezoneId, locale: "en-GB", baseURL: on.baseUrl });
   context.setDefaultTimeout(15_000);
   contexts.push(context);
+  stackOf.set(context, on);
   const page = await context.newPage();
   watchErrors(page);
   return page;
@@ -581,6 +584,8 @@ describe("the web client's sign-in and holds over time", () => {
   });
 
   afterAll(async () => {
+    // Its pages first: a page left open would log its calls to a stopped edge as errors.
+    for (const context of contexts.filter((c) => stackOf.get(c) === shortStack)) await context.close();
     await shortStack?.stop();
   });
 
