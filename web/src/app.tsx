@@ -8,6 +8,10 @@ import { DoctorsPage } from "./pages/doctors";
 import { MyBookingsPage } from "./pages/my-bookings";
 import { SchedulePage } from "./pages/schedule";
 import { homeOf, RegisterPage, SignInPage } from "./pages/sign-in";
+import { ROUTES } from "./routes";
+
+/** The route table (URL patterns by page), for whoever needs every page: the browser test does. */
+export { REDIRECT_ONLY, ROUTES } from "./routes";
 
 function Navigation() {
   const { account, status, signOut } = useSession();
@@ -105,20 +109,20 @@ export function App() {
       <Navigation />
       <main id="content" tabIndex={-1}>
         <Routes>
-          <Route path="/" element={<Home />} />
-          <Route path="/sign-in" element={<SignInPage />} />
-          <Route path="/register" element={<RegisterPage />} />
-          <Route path="/doctors" element={<DoctorsPage />} />
-          <Route path="/doctors/:doctorId" element={<DoctorWeekPage />} />
-          <Route path="/bookings" element={<RequireRole roles={["patient", "doctor", "admin"]}>{<MyBookingsPage />}</RequireRole>} />
-          <Route path="/schedule" element={<RequireRole roles={["doctor"]}>{<SchedulePage />}</RequireRole>} />
-          <Route path="/admin/doctors" element={<RequireRole roles={["admin"]}>{<AdminDoctorsPage />}</RequireRole>} />
-          <Route path="/admin/doctors/:doctorId/schedule" element={<RequireRole roles={["admin"]}>{<SchedulePage />}</RequireRole>} />
-          <Route path="/admin/bookings" element={<RequireRole roles={["admin"]}>{<AdminBookingsPage />}</RequireRole>} />
-          <Route path="/admin/bookings/:bookingId" element={<RequireRole roles={["admin"]}>{<AdminBookingPage />}</RequireRole>} />
-          <Route path="/admin/dead-letters" element={<RequireRole roles={["admin"]}>{<AdminDeadLettersPage />}</RequireRole>} />
-          <Route path="/admin/audit" element={<RequireRole roles={["admin"]}>{<AdminAuditPage />}</RequireRole>} />
-          <Route path="*" element={<NotFound />} />
+          <Route path={ROUTES.home} element={<Home />} />
+          <Route path={ROUTES.signIn} element={<SignInPage />} />
+          <Route path={ROUTES.register} element={<RegisterPage />} />
+          <Route path={ROUTES.doctors} element={<DoctorsPage />} />
+          <Route path={ROUTES.doctorWeek} element={<DoctorWeekPage />} />
+          <Route path={ROUTES.myBookings} element={<RequireRole roles={["patient", "doctor", "admin"]}>{<MyBookingsPage />}</RequireRole>} />
+          <Route path={ROUTES.schedule} element={<RequireRole roles={["doctor"]}>{<SchedulePage />}</RequireRole>} />
+          <Route path={ROUTES.adminDoctors} element={<RequireRole roles={["admin"]}>{<AdminDoctorsPage />}</RequireRole>} />
+          <Route path={ROUTES.adminDoctorSchedule} element={<RequireRole roles={["admin"]}>{<SchedulePage />}</RequireRole>} />
+          <Route path={ROUTES.adminBookings} element={<RequireRole roles={["admin"]}>{<AdminBookingsPage />}</RequireRole>} />
+          <Route path={ROUTES.adminBooking} element={<RequireRole roles={["admin"]}>{<AdminBookingPage />}</RequireRole>} />
+          <Route path={ROUTES.adminDeadLetters} element={<RequireRole roles={["admin"]}>{<AdminDeadLettersPage />}</RequireRole>} />
+          <Route path={ROUTES.adminAudit} element={<RequireRole roles={["admin"]}>{<AdminAuditPage />}</RequireRole>} />
+          <Route path={ROUTES.notFound} element={<NotFound />} />
         </Routes>
       </main>
     </BrowserRouter>

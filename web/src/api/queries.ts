@@ -2,7 +2,7 @@ import { api, call } from "./client";
 import type { Doctor, Slot, SlotAvailability } from "./types";
 
 /** Pages through a list until its end or `maxPages` (lists answer at most 100 a page). */
-async function allPages<T>(fetchPage: (pageToken: string | undefined) => Promise<{ items: T[]; next: string | undefined }>, maxPages = 10): Promise<T[]> {
+export async function allPages<T>(fetchPage: (pageToken: string | undefined) => Promise<{ items: T[]; next: string | undefined }>, maxPages = 10): Promise<T[]> {
   const items: T[] = [];
   let token: string | undefined;
   for (let page = 0; page < maxPages; page++) {

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, call } from "../api/client";
 import { describeError, ApiFailure } from "../api/errors";
-import { clearTokens, hasSession, onSessionEnded, refreshTokenOf, refreshTokens, storeTokens } from "../api/tokens";
+import { announceSignOut, clearTokens, hasSession, onSessionEnded, refreshTokenOf, refreshTokens, storeTokens } from "../api/tokens";
 import type { Account, TokenPair } from "../api/types";
 
 export type SessionStatus = "restoring" | "signed-out" | "signed-in";
@@ -75,6 +75,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       if (refreshToken) await call(api.POST("/api/v1/auth/logout", { body: { refreshToken } }));
     } finally {
+      if (refreshToken) announceSignOut(refreshToken);
       clearTokens();
       setAccount(undefined);
       setStatus("signed-out");

@@ -11,32 +11,29 @@ import { Pager, usePagedLoad } from "../components/pager";
 import { useAction, useLoad } from "../hooks";
 import { formatDateTime } from "../time";
 
-const DOCTOR_COLUMNS: Column<Doctor>[] = [
-  { header: "Name", cell: (d) => d.name },
-  { header: "Specialization", cell: (d) => d.specialization },
-  {
-    header: "Pages",
-    className: "links",
-    cell: (d) => (
-      <>
-        <Link to={`/admin/doctors/${d.id}/schedule`} aria-label={`Schedule of ${d.name}`}>
-          Schedule
-        </Link>{" "}
-        <Link to={`/doctors/${d.id}`} aria-label={`Patients' view of ${d.name}`}>
-          Patients' view
-        </Link>
-      </>
-    ),
-  },
-];
+/** Links to a doctor's pages, for the doctors table. */
+function DoctorLinks({ doctor }: { doctor: Doctor }) {
+  return (
+    <>
+      <Link to={`/admin/doctors/${doctor.id}/schedule`} aria-label={`Schedule of ${doctor.name}`}>
+        Schedule
+      </Link>{" "}
+      <Link to={`/doctors/${doctor.id}`} aria-label={`Patients' view of ${doctor.name}`}>
+        Patients' view
+      </Link>
+    </>
+  );
+}
 
-/** Doctors: add one, give one an account, open a doctor's schedule. */
+/** Doctors: add one, give one an account, change or delete one, open a doctor's schedule. */
 export function AdminDoctorsPage() {
   const doctors = useLoad(() => allDoctors(), []);
   const create = useAction();
   const account = useAction();
   const [doctor, setDoctor] = useState({ name: "", specialization: "" });
   const [login, setLogin] = useState({ email: "", password: "", doctorId: "" });
+  const change = useAction();
+  const [editing, setEditing] = useState<{ id: string; name: string; specialization: string }>();
 
   const addDoctor = (event: FormEvent) => {
     event.preventDefault();
@@ -59,13 +56,57 @@ export function AdminDoctorsPage() {
     });
   };
 
+  const saveDoctor = (event: FormEvent) => {
+    event.preventDefault();
+    if (!editing) return;
+    return change.run(async () => {
+      const saved = await call(
+        api.PATCH("/api/v1/doctors/{doctorId}", {
+          params: { path: { doctorId: editing.id } },
+          body: { name: editing.name.trim(), specialization: editing.specialization.trim() },
+        }),
+      );
+      setEditing(undefined);
+      doctors.reload();
+      return `Saved ${saved.name}.`;
+    });
+  };
+  // The API refuses (DOCTOR_HAS_ACTIVE_BOOKINGS) while patients hold upcoming bookings with the doctor.
+  const deleteDoctor = (target: Doctor) =>
+    change.run(async () => {
+      await call(api.DELETE("/api/v1/doctors/{doctorId}", { params: { path: { doctorId: target.id } } }));
+      if (editing?.id === target.id) setEditing(undefined);
+      setLogin((l) => (l.doctorId === target.id ? { ...l, doctorId: "" } : l));
+      doctors.reload();
+      return `Deleted ${target.name}.`;
+    });
+
+  const columns: Column<Doctor>[] = [
+    { header: "Name", cell: (d) => d.name },
+    { header: "Specialization", cell: (d) => d.specialization },
+    { header: "Pages", className: "links", cell: (d) => <DoctorLinks doctor={d} /> },
+    {
+      header: "Actions",
+      cell: (d) => (
+        <div className="actions">
+          <button type="button" className="secondary" disabled={change.busy} aria-label={`Edit ${d.name}`} onClick={() => setEditing({ id: d.id, name: d.name, specialization: d.specialization })}>
+            Edit
+          </button>
+          <button type="button" className="danger" disabled={change.busy} aria-label={`Delete ${d.name}`} onClick={() => void deleteDoctor(d)}>
+            Delete
+          </button>
+        </div>
+      ),
+    },
+  ];
+
   const list = doctors.data ?? [];
   return (
     <Page title="Doctors">
       <div className="columns">
         <FormCard id="add-doctor" title="Add a doctor" onSubmit={addDoctor} action={create} submitLabel="Add doctor">
-          <Field id="doctor-name" label="Name" required maxLength={200} value={doctor.name} onValue={(name) => setDoctor({ ...doctor, name })} />
-          <Field id="doctor-specialization" label="Specialization" required maxLength={100} value={doctor.specialization} onValue={(specialization) => setDoctor({ ...doctor, specialization })} />
+          <Field id="doctor-name" data-field="name" label="Name" required maxLength={200} value={doctor.name} onValue={(name) => setDoctor({ ...doctor, name })} />
+          <Field id="doctor-specialization" data-field="specialization" label="Specialization" required maxLength={100} value={doctor.specialization} onValue={(specialization) => setDoctor({ ...doctor, specialization })} />
         </FormCard>
         <FormCard id="add-account" title="Doctor account" onSubmit={addAccount} action={account} submitLabel="Create account">
           <label htmlFor="account-doctor">Doctor</label>
@@ -91,11 +132,27 @@ export function AdminDoctorsPage() {
           />
         </FormCard>
       </div>
-      <h2>All doctors</h2>
-      <LoadState loading={doctors.loading && !doctors.data} error={doctors.error} empty={!doctors.loading && list.length === 0 && "No doctors yet."} />
-      {list.length > 0 ? (
-        <DataTable label="All doctors" rows={list} columns={DOCTOR_COLUMNS} />
+      {editing ? (
+        <FormCard id="edit-doctor" title="Change a doctor" onSubmit={saveDoctor} action={{ busy: change.busy, message: undefined }} submitLabel="Save doctor">
+          <Field id="edit-doctor-name" data-field="name" label="New name" required maxLength={200} value={editing.name} onValue={(name) => setEditing({ ...editing, name })} />
+          <Field
+            id="edit-doctor-specialization"
+            data-field="specialization"
+            label="New specialization"
+            required
+            maxLength={100}
+            value={editing.specialization}
+            onValue={(specialization) => setEditing({ ...editing, specialization })}
+          />
+          <button type="button" className="secondary" onClick={() => setEditing(undefined)}>
+            Do not change
+          </button>
+        </FormCard>
       ) : null}
+      <h2>All doctors</h2>
+      <Outcome message={change.message} />
+      <LoadState loading={doctors.loading && !doctors.data} error={doctors.error} empty={!doctors.loading && list.length === 0 && "No doctors yet."} />
+      {list.length > 0 ? <DataTable label="All doctors" rows={list} columns={columns} /> : null}
     </Page>
   );
 }

@@ -190,9 +190,10 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
       </h2>
       {state.step === "details" ? (
         <form className="form" onSubmit={hold}>
-          <Field id="booking-name" label="Your name" autoComplete="name" required maxLength={200} value={details.name} onValue={(name) => setDetails({ ...details, name })} />
+          <Field id="booking-name" data-field="patientName" label="Your name" autoComplete="name" required maxLength={200} value={details.name} onValue={(name) => setDetails({ ...details, name })} />
           <Field
             id="booking-contact"
+            data-field="patientContact"
             label="E-mail address or phone number"
             hint="For the confirmation. A phone number starts with + and the country code."
             autoComplete="email"
@@ -202,6 +203,7 @@ function BookingPanel({ slot, doctorName, onDone, onSeatsChanged }: { slot: Slot
           />
           <Field
             id="booking-phone"
+            data-field="patientPhone"
             label="Mobile for text messages (optional)"
             type="tel"
             autoComplete="tel"

@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { api, call } from "../api/client";
-import { doctorsById } from "../api/queries";
+import { allPages, doctorsById } from "../api/queries";
 import type { Booking, Doctor } from "../api/types";
 import { useSession } from "../auth/session";
 import { DataTable } from "../components/data-table";
@@ -16,6 +16,10 @@ const STATUS_LABEL: Record<Booking["status"], string> = {
   expired: "Hold lapsed",
 };
 
+/** Bookings a request: small pages, so a long history arrives in steps (up to 1000 bookings). */
+const MY_BOOKINGS_PAGE_SIZE = 25;
+const MY_BOOKINGS_MAX_PAGES = 40;
+
 const isActive = (b: Booking) => b.status === "pending" || b.status === "confirmed";
 const startOf = (b: Booking) => (b.slotStartTime ? new Date(b.slotStartTime).getTime() : 0);
 
@@ -24,9 +28,17 @@ export function MyBookingsPage() {
   const { account } = useSession();
   const patientId = account?.id ?? "";
   const bookings = useLoad(async () => {
-    const page = await call(api.GET("/api/v1/patients/{patientId}/bookings", { params: { path: { patientId }, query: { pageSize: 100 } } }));
-    const doctors = await doctorsById(page.bookings.map((b) => b.doctorId));
-    return { list: page.bookings, doctors };
+    // Every page: upcoming and past are sorted by the slot's time, the list comes by booking time.
+    const list = await allPages(async (pageToken) => {
+      const page = await call(
+        api.GET("/api/v1/patients/{patientId}/bookings", {
+          params: { path: { patientId }, query: { pageSize: MY_BOOKINGS_PAGE_SIZE, ...(pageToken ? { pageToken } : {}) } },
+        }),
+      );
+      return { items: page.bookings, next: page.nextPageToken };
+    }, MY_BOOKINGS_MAX_PAGES);
+    const doctors = await doctorsById(list.map((b) => b.doctorId));
+    return { list, doctors };
   }, [patientId]);
   const action = useAction();
 

@@ -14,3 +14,4 @@ export {
   type RemoteError,
   toGrpcStatus,
 } from "./errors";
+export { ERROR_CODES, type ErrorCode, isErrorCode } from "./error-codes";

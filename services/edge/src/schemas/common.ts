@@ -1,3 +1,4 @@
+import { ERROR_CODES } from "@clinic/platform/errors";
 import { Type, type SchemaOptions, type Static, type TArray, type TOptional, type TProperties, type TSchema, type TString, type TUnsafe } from "@sinclair/typebox";
 
 /**
@@ -80,7 +81,8 @@ export const ErrorSchema = Type.Object(
   {
     error: Type.Object(
       {
-        code: Type.String({
+        // The platform's one list of codes, so a client generated from this document knows them all.
+        code: StringEnum(ERROR_CODES, {
           description: "Machine-readable reason, stable across releases, e.g. `SLOT_FULL`, `VALIDATION_FAILED`.",
         }),
         message: Type.String({ description: "Human-readable explanation; not meant to be parsed." }),
