@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -51,5 +52,63 @@ describe("scripts/stack", () => {
     const id = readFileSync(path.join(kafkaDir, "cluster.id"), "utf8");
     expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
     expect(readFileSync(meta, "utf8")).toContain(`cluster.id=${id}`);
+  });
+
+  describe("a Patroni member whose saved state stops it", () => {
+    // One shard of one member: the smallest cluster that shows the failure and the recovery.
+    const patroniDir = mkdtempSync(path.join(tmpdir(), "clinic-stack-patroni-"));
+    const patroniEnv = { ...isolatedStackEnv(patroniDir), CLINIC_BOOKING_SHARDS: "1", CLINIC_PATRONI_MEMBERS: "1" };
+    const patroni = (...args: string[]) => run("bash", [path.join(repo, "scripts/stack"), ...args], { env: patroniEnv, timeout: 240_000 });
+    const failureOf = (...args: string[]) =>
+      patroni(...args).then(
+        () => undefined,
+        (err: { stderr: string }) => err.stderr,
+      );
+    const portOf = (file: string, name: string) => Number(new RegExp(`^${name}=(\\d+)$`, "m").exec(readFileSync(file, "utf8"))![1]);
+    const initializeKey = () => `http://127.0.0.1:${portOf(path.join(patroniDir, "ports.env"), "CLINIC_ETCD_PORT")}/v2/keys/clinic/clinic-booking-0/initialize`;
+    const hint = `CLINIC_STATE_DIR=${patroniDir} scripts/stack reset patroni`;
+
+    afterAll(async () => {
+      await patroni("reset").catch(() => undefined);
+    });
+
+    it("prints patroni's recovery hint, and following it (`reset patroni`, then up) recovers", async () => {
+      await patroni("up", "patroni");
+      await patroni("down", "patroni");
+      // The cluster's key in etcd names another system: the member refuses to start, on every run.
+      const put = await fetch(initializeKey(), { method: "PUT", body: new URLSearchParams({ value: "7000000000000000001" }) });
+      expect(put.ok).toBe(true);
+      const failed = await failureOf("up", "patroni");
+      expect(failed).toContain("stack: booking-0-m0: exited during startup");
+      expect(failed).toContain("system ID mismatch");
+      expect(failed).toContain("start patroni from scratch (deletes every booking shard's data on every member, and the clusters' keys in etcd)");
+      expect(failed).toContain(hint);
+
+      // The hint's reset clears the keys as well as the data: a new member would otherwise wait
+      // forever for a leader of the cluster the key describes.
+      const { stdout } = await patroni("reset", "patroni");
+      expect(stdout).toMatch(/^patroni +cleared its clusters in etcd/m);
+      expect(stdout).toMatch(/^patroni +removed /m);
+      await patroni("up", "patroni");
+      const key = (await (await fetch(initializeKey())).json()) as { node: { value: string } };
+      expect(key.node.value).toMatch(/^\d+$/);
+      expect(key.node.value).not.toBe("7000000000000000001");
+    });
+
+    it("prints no reset hint when the saved state cannot be the cause (a port in use)", async () => {
+      await patroni("down", "patroni");
+      const pgPort = portOf(path.join(patroniDir, "patroni", "ports.env"), "PG_0_0");
+      const squatter = createServer();
+      await new Promise<void>((resolve) => squatter.listen(pgPort, "127.0.0.1", resolve));
+      try {
+        const failed = await failureOf("up", "patroni");
+        expect(failed).toContain(`port ${pgPort}`);
+        expect(failed).toContain("already in use");
+        expect(failed).not.toContain("scripts/stack reset");
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
+      await patroni("up", "patroni");
+    });
   });
 });

@@ -12,6 +12,15 @@ PG_BIN=""
 
 postgres_addr() { printf '127.0.0.1:%s' "${CLINIC_PG_PORT:--}"; }
 
+# What `scripts/stack reset postgres` deletes (see recovery_hint in common.sh).
+postgres_state_lost() {
+  if [[ "$CLINIC_BOOKING_HA" == none ]]; then
+    printf "the services' databases, the booking shards' included"
+  else
+    printf "the services' databases (doctors, slots, accounts, notifications)"
+  fi
+}
+
 pg_shard_dbs() {
   local i out=()
   [[ "$CLINIC_BOOKING_SHARDS" =~ ^[1-9][0-9]*$ ]] \
@@ -182,7 +191,7 @@ postgres_health() {
 }
 
 postgres_up() {
-  pg_find_bindir || fail_component postgres "no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin)"
+  pg_find_bindir || fail_component postgres "no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin)" 0
   pg_ensure_user
   local lf sock pid
   lf="$(logfile_of postgres)"
