@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -109,6 +109,52 @@ describe("scripts/stack", () => {
         await new Promise((resolve) => squatter.close(resolve));
       }
       await patroni("up", "patroni");
+    });
+  });
+
+  describe("a state dir whose path has a space and a quote", () => {
+    const parent = mkdtempSync(path.join(tmpdir(), "clinic-stack-"));
+    const spacedDir = path.join(parent, "with space", "it's");
+    const spacedEnv = { ...isolatedStackEnv(spacedDir), CLINIC_BOOKING_HA: "none", CLINIC_BOOKING_SHARDS: "1" };
+    const spaced = (...args: string[]) => run("bash", [path.join(repo, "scripts/stack"), ...args], { env: spacedEnv, timeout: 240_000 });
+    const port = () => /^CLINIC_PG_PORT=(\d+)$/m.exec(readFileSync(path.join(spacedDir, "ports.env"), "utf8"))![1]!;
+    // As the superuser over the cluster's socket: pg_switch_wal is not for the services' role.
+    const superuser = async (sql: string) =>
+      (await run("runuser", ["-u", "postgres", "--", "psql", "-X", "-At", "-h", path.join(spacedDir, "postgres", "run"), "-p", port(), "-d", "postgres", "-c", sql])).stdout.trim();
+    const archiver = async () => {
+      const [archived, failed] = (await superuser("SELECT archived_count, failed_count FROM pg_stat_archiver")).split("|").map(Number);
+      return { archived: archived!, failed: failed! };
+    };
+    const untilArchived = async (count: number) => {
+      for (let i = 0; i < 100 && (await archiver()).archived < count; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      return archiver();
+    };
+
+    afterAll(async () => {
+      await spaced("reset").catch(() => undefined);
+      rmSync(parent, { recursive: true, force: true });
+    });
+
+    it("archives WAL from PostgreSQL, before and after pgBackRest's stanza exists", async () => {
+      await spaced("up", "postgres");
+      const before = await archiver();
+      expect(before.failed).toBe(0);
+      await superuser("CREATE TABLE IF NOT EXISTS wal_mark (x int); INSERT INTO wal_mark VALUES (1)");
+      await superuser("SELECT pg_switch_wal()");
+      const letGo = await untilArchived(before.archived + 1);
+      expect(letGo).toEqual({ archived: before.archived + 1, failed: 0 });
+
+      // With the stanza, each segment is pushed into the repository in the state dir.
+      await spaced("up", "pgbackrest");
+      await superuser("INSERT INTO wal_mark VALUES (2)");
+      const segment = await superuser("SELECT pg_walfile_name(pg_current_wal_lsn())");
+      await superuser("SELECT pg_switch_wal()");
+      const pushed = await untilArchived(letGo.archived + 1);
+      expect(pushed.failed).toBe(0);
+      expect(pushed.archived).toBeGreaterThan(letGo.archived);
+      const archive = path.join(spacedDir, "pgbackrest", "repo", "archive", "services");
+      const { stdout } = await run("find", [archive, "-name", `${segment}-*`]);
+      expect(stdout.trim()).not.toBe("");
     });
   });
 });

@@ -27,6 +27,7 @@ CLINIC_STATE_DIR="${CLINIC_STATE_DIR:-$REPO_ROOT/.state/dev}"
 # paths; -m because `status` must not create the directory.
 CLINIC_STATE_DIR="$(realpath -m -- "$CLINIC_STATE_DIR")"
 CLINIC_CACHE_DIR="${CLINIC_CACHE_DIR:-${HOME:-/root}/.cache/clinic}"
+CLINIC_CACHE_DIR="$(realpath -m -- "$CLINIC_CACHE_DIR")"
 CLINIC_BOOKING_SHARDS="${CLINIC_BOOKING_SHARDS:-4}"
 CLINIC_BOOKING_HA="${CLINIC_BOOKING_HA:-patroni}"
 [[ "$CLINIC_BOOKING_HA" == patroni || "$CLINIC_BOOKING_HA" == none ]] \

@@ -128,9 +128,12 @@ patroni_addr() {
 # stopped.
 patroni_archive_parameters() {
   [[ "$CLINIC_BACKUP" == on ]] || return 0
-  printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: '%s'\n" \
-    "$CLINIC_ARCHIVE_TIMEOUT" "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")" "$2")"
+  printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: %s\n" \
+    "$CLINIC_ARCHIVE_TIMEOUT" "$(yaml_quote "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")" "$2")")"
 }
+
+# $1 as a single-quoted YAML string (a single quote inside is doubled; nothing else is special).
+yaml_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
 patroni_write_config() {
   local s="$1" m="$2" name conf data sock fsync="${CLINIC_PG_FSYNC:-on}"
@@ -193,9 +196,9 @@ bootstrap:
 postgresql:
   listen: 127.0.0.1:$(patroni_port "PG_${s}_${m}")
   connect_address: 127.0.0.1:$(patroni_port "PG_${s}_${m}")
-  data_dir: $data
-  bin_dir: $PG_BIN
-  pgpass: $PATRONI_DIR/$name/pgpass
+  data_dir: $(yaml_quote "$data")
+  bin_dir: $(yaml_quote "$PG_BIN")
+  pgpass: $(yaml_quote "$PATRONI_DIR/$name/pgpass")
   use_unix_socket: true
   authentication:
     superuser: {username: postgres, password: $PATRONI_SUPERUSER_PASSWORD}
@@ -206,7 +209,7 @@ postgresql:
     - host replication replicator 127.0.0.1/32 scram-sha-256
     - host all all 127.0.0.1/32 scram-sha-256
   parameters:
-    unix_socket_directories: '$sock'
+    unix_socket_directories: $(yaml_quote "$sock")
 $(patroni_archive_parameters "$s" "$data")
     fsync: '$fsync'
     logging_collector: 'off'

@@ -115,7 +115,7 @@ pg_write_conf() {
     echo "# Written by scripts/stack on every start; edit the script, not this file."
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $CLINIC_PG_PORT"
-    echo "unix_socket_directories = '$sock'"
+    echo "unix_socket_directories = $(pg_conf_quote "$sock")"
     echo "max_connections = 300"
     echo "shared_buffers = 256MB"
     echo "fsync = $fsync"
@@ -132,7 +132,7 @@ pg_write_conf() {
       # The services' databases into their pgBackRest stanza (scripts/stack.d/pgbackrest.sh).
       echo "archive_mode = on"
       echo "archive_timeout = $CLINIC_ARCHIVE_TIMEOUT"
-      echo "archive_command = '$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA" "$PG_DATA")'"
+      echo "archive_command = $(pg_conf_quote "$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA" "$PG_DATA")")"
     fi
   } > "$conf.tmp"
   mv -f "$conf.tmp" "$conf"

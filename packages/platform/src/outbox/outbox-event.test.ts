@@ -6,7 +6,7 @@ describe("protoOutboxEvent: events are checked against their proto type before e
   const event = { topic: "clinic.doctors.v1", type: "doctor.created", key: "d1", messageType: "clinic.events.v1.DoctorEvent" };
 
   it("encodes a well-formed event with the envelope given to both the row and the message", () => {
-    const row = protoOutboxEvent(eventsV1.DoctorEvent, event, (envelope) => ({
+    const row = protoOutboxEvent(eventsV1.DoctorEvent, event, (envelope): eventsV1.DoctorEvent => ({
       ...envelope,
       doctorId: "d1",
       payload: { $case: "created", value: { name: "Dr. A", specialization: "cardiology" } },
@@ -23,7 +23,7 @@ describe("protoOutboxEvent: events are checked against their proto type before e
     expect((eventsV1.DoctorEvent.decode(unchecked.finish()).payload?.value as eventsV1.DoctorCreated).specialization).toBe("undefined");
 
     const build = () =>
-      protoOutboxEvent(eventsV1.DoctorEvent, event, (envelope) => ({ ...envelope, doctorId: "d1", payload: { $case: "created", value: plain } }));
+      protoOutboxEvent(eventsV1.DoctorEvent, event, (envelope): eventsV1.DoctorEvent => ({ ...envelope, doctorId: "d1", payload: { $case: "created", value: plain } }));
     expect(build).toThrow(MalformedMessageError);
     expect(build).toThrow(
       "clinic.events.v1.DoctorEvent is malformed: DoctorEvent.payload.created: DoctorCreated.specialization is missing; expected string",
