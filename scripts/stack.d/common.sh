@@ -120,6 +120,20 @@ recovery_hint() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# stack.env is sourced by shells (`set -a; . stack.env`: scripts/test, loadtest/run, chaos/run)
+# and read by the tests (readStackSettings in @clinic/test-stack), so every value is written as
+# one shell word: as it is when it holds only characters no shell treats specially, else in
+# single quotes (a quote inside as '\''). A password or a state dir with a space, a quote or a
+# `$` comes back as it was.
+env_line() {
+  local key="$1" value="$2" q="'\\''"
+  if [[ "$value" =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
+    printf '%s=%s\n' "$key" "$value"
+  else
+    printf "%s='%s'\n" "$key" "${value//\'/$q}"
+  fi
+}
+
 # ---------------------------------------------------------------- apt
 
 # Installs only what is missing; `apt-get update` runs once per invocation

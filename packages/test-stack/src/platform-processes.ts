@@ -61,10 +61,41 @@ export function isolatedStackEnv(stateDir: string): NodeJS.ProcessEnv {
 
 /** The settings a stack wrote to `stateDir/stack.env` (addresses, credentials), by name. */
 export function readStackSettings(stateDir: string): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(path.join(stateDir, "stack.env"), "utf8")
-      .split("\n")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+  return parseStackEnv(readFileSync(path.join(stateDir, "stack.env"), "utf8"));
+}
+
+/**
+ * stack.env's `KEY=VALUE` lines, each value one shell word as scripts/stack writes it (`env_line`):
+ * bare, or in single quotes with a quote inside written `'\''`. Read the way a shell sourcing the
+ * file reads it, so a password or path with a space, a quote or a `$` comes back as it was set.
+ */
+export function parseStackEnv(text: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match) settings[match[1]!] = shellWord(match[2]!, line);
+  }
+  return settings;
+}
+
+/** One shell word of single-quoted parts, backslash escapes and plain characters, unquoted. */
+function shellWord(word: string, line: string): string {
+  let value = "";
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    if (c === "'") {
+      const end = word.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`stack.env: unterminated quote in ${JSON.stringify(line)}`);
+      value += word.slice(i + 1, end);
+      i = end;
+    } else if (c === "\\" && i + 1 < word.length) {
+      value += word[++i];
+    } else if (/[\s"`$;&|<>()]/.test(c)) {
+      // scripts/stack never writes these bare: the file was written some other way.
+      throw new Error(`stack.env: ${JSON.stringify(c)} outside quotes in ${JSON.stringify(line)}`);
+    } else {
+      value += c;
+    }
+  }
+  return value;
 }
