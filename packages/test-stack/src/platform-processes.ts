@@ -21,18 +21,18 @@ export interface PlatformProcesses {
 }
 
 /**
- * Starts `components` (in the stack's own order) in `stateDir`, or a new temporary dir. The test
- * stack's CLINIC_* settings (its ports above all) and its OTEL_* exporter settings must not leak
- * into this one.
+ * Starts `components` (in the stack's own order) in `stateDir`, or a new temporary dir, with the
+ * stack settings `stackSettings` (e.g. CLINIC_ADMIN_PASSWORD). The test stack's CLINIC_* settings
+ * (its ports above all) and its OTEL_* exporter settings must not leak into this one.
  */
-export async function startPlatform(components: string[], stateDir?: string): Promise<PlatformProcesses> {
+export async function startPlatform(components: string[], stateDir?: string, stackSettings: Record<string, string> = {}): Promise<PlatformProcesses> {
   const dir = stateDir ?? mkdtempSync(path.join(tmpdir(), "clinic-platform-"));
   mkdirSync(dir, { recursive: true });
   // The booking shards as databases of the one PostgreSQL: Patroni clusters (12 servers with the
   // defaults) would only slow these tests down; chaos/run tests the shards' failover.
   // Every request of these tests comes from one address: the anonymous per-address budget (10 a
   // minute) would refuse the sign-ups and sign-ins of the later tests.
-  const env = { ...isolatedStackEnv(dir), CLINIC_LOG_LEVEL: "warn", CLINIC_BOOKING_HA: "none", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000" };
+  const env = { ...isolatedStackEnv(dir), CLINIC_LOG_LEVEL: "warn", CLINIC_BOOKING_HA: "none", RATE_LIMIT_ANONYMOUS_PER_MINUTE: "1000", ...stackSettings };
   const stack = (...args: string[]) => run("bash", [path.join(repoRoot, "scripts/stack"), ...args], { env, timeout: 540_000 });
   const stop = async () => {
     await stack("reset").catch(() => undefined);
