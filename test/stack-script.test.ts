@@ -118,9 +118,15 @@ describe("scripts/stack", () => {
     const spacedEnv = { ...isolatedStackEnv(spacedDir), CLINIC_BOOKING_HA: "none", CLINIC_BOOKING_SHARDS: "1" };
     const spaced = (...args: string[]) => run("bash", [path.join(repo, "scripts/stack"), ...args], { env: spacedEnv, timeout: 240_000 });
     const port = () => /^CLINIC_PG_PORT=(\d+)$/m.exec(readFileSync(path.join(spacedDir, "ports.env"), "utf8"))![1]!;
-    // As the superuser over the cluster's socket: pg_switch_wal is not for the services' role.
+    // As the superuser over the cluster's socket: pg_switch_wal is not for the services' role. No
+    // PG* settings of the test stack's (its PGUSER above all) may reach psql.
+    const psqlEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PG")));
     const superuser = async (sql: string) =>
-      (await run("runuser", ["-u", "postgres", "--", "psql", "-X", "-At", "-h", path.join(spacedDir, "postgres", "run"), "-p", port(), "-d", "postgres", "-c", sql])).stdout.trim();
+      (
+        await run("runuser", ["-u", "postgres", "--", "psql", "-X", "-At", "-U", "postgres", "-h", path.join(spacedDir, "postgres", "run"), `--port=${port()}`, "-d", "postgres", "-c", sql], {
+          env: psqlEnv,
+        })
+      ).stdout.trim();
     const archiver = async () => {
       const [archived, failed] = (await superuser("SELECT archived_count, failed_count FROM pg_stat_archiver")).split("|").map(Number);
       return { archived: archived!, failed: failed! };
