@@ -96,7 +96,7 @@ pgbackrest_recover() {
   sock="$(pg_socket_dir)"
   # pg_ctl hands -o to a shell: each setting is one word quoted for it (printf %q), whatever the
   # paths contain.
-  if [[ -n "$stanza" ]]; then printf -v archive '-c %q' "archive_command=$(pgbackrest_archive_command "$stanza" "$data")"; fi
+  if [[ -n "$stanza" ]]; then printf -v archive -- '-c %q' "archive_command=$(pgbackrest_archive_command "$stanza" "$data")"; fi
   local paths
   printf -v paths -- '-c %q ' "unix_socket_directories=$sock" "hba_file=$data/pg_hba.conf" "ident_file=$data/pg_ident.conf"
   as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$lf" -w -t 600 -s start \
