@@ -73,6 +73,7 @@ pgbackrest_write_archive_script() {
   ready="$(sh_quote "$PGBACKREST_DIR/ready")"
   conf="$(sh_quote "$PGBACKREST_CONF")"
   mkdir -p "$(dirname "$PGBACKREST_ARCHIVE_SCRIPT")"
+  # shellcheck disable=SC2016  # $1, $2 and $(pwd -P) are the written script's, expanded when it runs
   {
     printf '#!/bin/sh\n'
     printf '# Written by scripts/stack (scripts/stack.d/pgbackrest/archive.sh): archive_command of the\n'
