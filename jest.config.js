@@ -9,6 +9,7 @@ module.exports = {
   },
   moduleNameMapper: {
     "^@clinic/(proto|test-stack)$": "<rootDir>/packages/$1/src",
+    "^@clinic/proto/shapes$": "<rootDir>/packages/proto/src/shapes",
     "^@clinic/platform/(.*)$": "<rootDir>/packages/platform/src/$1",
     // A service's package entry (services/<name>/src/index.ts), as its package.json exports it.
     "^@clinic/(doctor|slot|booking|notifier|edge)-service$": "<rootDir>/services/$1/src",

@@ -54,10 +54,15 @@ describe("the whole platform as processes", () => {
   let platform: PlatformProcesses;
   let settings: Record<string, string>;
 
+  // The first admin's password as a person might choose it: spaces, quotes and a `$` must reach
+  // the edge, stack.env and the README's walk-through intact.
+  const adminPassword = `it's a "local" admin $password`;
+
   beforeAll(async () => {
     platform = await startPlatform(
       ["postgres", "redis", "kafka", "jaeger", "zipkin", "sinks", "pgbackrest", "doctor", "slot", "booking", "notifier", "edge", "prometheus", "victoriametrics"],
       process.env["CLINIC_PLATFORM_STATE_DIR"],
+      { CLINIC_ADMIN_PASSWORD: adminPassword },
     );
     settings = platform.settings;
   });
@@ -73,6 +78,7 @@ describe("the whole platform as processes", () => {
   describe("distributed tracing through Jaeger", () => {
     it("follows a booking from the HTTP request to the sent e-mail", async () => {
       const edgeUrl = settings["EDGE_URL"]!;
+      expect(settings["ADMIN_PASSWORD"]).toBe(adminPassword);
       const http = await signIn(edgeUrl, settings["ADMIN_EMAIL"]!, settings["ADMIN_PASSWORD"]!);
       const patientEmail = `trace-${randomUUID()}@example.org`;
       expect((await new Http(edgeUrl).post("/api/v1/auth/register", { email: patientEmail, password: "trace-patient-password" })).status).toBe(201);

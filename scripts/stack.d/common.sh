@@ -27,6 +27,7 @@ CLINIC_STATE_DIR="${CLINIC_STATE_DIR:-$REPO_ROOT/.state/dev}"
 # paths; -m because `status` must not create the directory.
 CLINIC_STATE_DIR="$(realpath -m -- "$CLINIC_STATE_DIR")"
 CLINIC_CACHE_DIR="${CLINIC_CACHE_DIR:-${HOME:-/root}/.cache/clinic}"
+CLINIC_CACHE_DIR="$(realpath -m -- "$CLINIC_CACHE_DIR")"
 CLINIC_BOOKING_SHARDS="${CLINIC_BOOKING_SHARDS:-4}"
 CLINIC_BOOKING_HA="${CLINIC_BOOKING_HA:-patroni}"
 [[ "$CLINIC_BOOKING_HA" == patroni || "$CLINIC_BOOKING_HA" == none ]] \
@@ -61,41 +62,77 @@ init_state() {
 
 logfile_of() { printf '%s/%s.log' "$STATE_LOGS" "$1"; }
 
+# fail_component NAME MESSAGE [WHY]
 # Prints the last 30 lines of a component's log and exits; used whenever a
-# start or health wait fails, so the cause is visible without digging.
-# A third argument of 0 leaves the log out (when it can't explain the error).
+# start or health wait fails, so the cause is visible without digging. WHY says
+# what can have caused the failure:
+#   1 (default)  anything, the saved state included: the log, and how to start
+#                from scratch (recovery_hint)
+#   log          something the log explains but the saved state cannot (a
+#                download or build into the cache, a generated config): the log only
+#   0            something outside both (a port in use, a missing program, a
+#                setting): neither
 fail_component() {
-  local name="$1" msg="$2" show_log="${3:-1}" lf
+  local name="$1" msg="$2" why="${3:-1}" lf
   lf="$(logfile_of "$name")"
   {
     printf 'stack: %s: %s\n' "$name" "$msg"
     printf 'stack: %s: log file: %s\n' "$name" "$lf"
-    if [[ "$show_log" == 1 && -s "$lf" ]]; then
+    if [[ "$why" != 0 && -s "$lf" ]]; then
       printf -- '----- last 30 lines of %s -----\n' "$lf"
       tail -n 30 "$lf"
       printf -- '-----\n'
     fi
-    recovery_hint "$name"
+    if [[ "$why" == 1 ]]; then recovery_hint "$name"; fi
   } >&2
   exit 1
 }
 
 # The data a component keeps between starts (its directory in the state dir). A component whose
 # start failed because of that data would fail the same way on every run; `reset <name>` clears
-# just that component.
+# just that component (and whatever its optional <c>_reset clears besides, e.g. patroni's keys in
+# etcd).
 component_state_dir() { printf '%s/%s' "$CLINIC_STATE_DIR" "$1"; }
 
+# The component a failing process belongs to: a Patroni member (booking-<shard>-m<member>) is
+# the patroni component's, every other process is its component's own.
+component_of() {
+  case "$1" in
+    booking-[0-9]-m[0-9]) printf 'patroni' ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
+# How to start a component from scratch, and what that deletes: its <c>_state_lost says it when
+# that is more than a scratch copy (the booking shards, the backups); without one, "its data".
 recovery_hint() {
-  local name="$1" prefix=""
-  [[ -d "$(component_state_dir "$name")" ]] || return 0
+  local name component prefix="" lost="its data"
+  name="$1"
+  component="$(component_of "$name")"
+  [[ -d "$(component_state_dir "$component")" ]] || return 0
   if [[ "$CLINIC_STATE_DIR" != "$REPO_ROOT/.state/dev" ]]; then
     printf -v prefix 'CLINIC_STATE_DIR=%q ' "$CLINIC_STATE_DIR"
   fi
-  printf 'stack: %s: if its saved state is the cause, start it from scratch (deletes its data):\n' "$name"
-  printf '  %sscripts/stack reset %s && %sscripts/stack up\n' "$prefix" "$name" "$prefix"
+  if declare -F "${component}_state_lost" >/dev/null; then lost="$("${component}_state_lost")"; fi
+  printf 'stack: %s: if its saved state is the cause, start %s from scratch (deletes %s):\n' "$name" "$component" "$lost"
+  printf '  %sscripts/stack reset %s && %sscripts/stack up\n' "$prefix" "$component" "$prefix"
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# stack.env is sourced by shells (`set -a; . stack.env`: scripts/test, loadtest/run, chaos/run)
+# and read by the tests (readStackSettings in @clinic/test-stack), so every value is written as
+# one shell word: as it is when it holds only characters no shell treats specially, else in
+# single quotes (a quote inside as '\''). A password or a state dir with a space, a quote or a
+# `$` comes back as it was.
+env_line() {
+  local key="$1" value="$2" q="'\\''"
+  if [[ "$value" =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
+    printf '%s=%s\n' "$key" "$value"
+  else
+    printf "%s='%s'\n" "$key" "${value//\'/$q}"
+  fi
+}
 
 # ---------------------------------------------------------------- apt
 
@@ -570,7 +607,7 @@ go_tool_build() {
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         rm -f "$tmp"
-        fail_component "$name" "build not finished after ${o[timeout]}s (${o[timeout_var]})"
+        fail_component "$name" "build not finished after ${o[timeout]}s (${o[timeout_var]})" log
       fi
       if ((o[progress] && SECONDS - last >= 30)); then
         last=$SECONDS
@@ -582,7 +619,7 @@ go_tool_build() {
     done
     if ! wait "$pid"; then
       rm -f "$tmp"
-      fail_component "$name" "go build $pkg failed"
+      fail_component "$name" "go build $pkg failed" log
     fi
     mv -f "$tmp" "$bin"
     log "stack: $name: built $bin in $((SECONDS - started))s"

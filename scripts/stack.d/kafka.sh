@@ -41,7 +41,7 @@ kafka_fetch() {
   {
     flock 9
     [[ -f "$KAFKA_MARKER" ]] && return 0
-    have mvn || fail_component kafka "mvn not found (needed once to fetch Kafka jars)"
+    have mvn || fail_component kafka "mvn not found (needed once to fetch Kafka jars)" 0
     tmp="$KAFKA_HOME.tmp.$$"
     rm -rf "$tmp"
     log "stack: kafka: fetching Kafka $KAFKA_VERSION jars into $KAFKA_LIBS (once per machine)"
@@ -49,10 +49,10 @@ kafka_fetch() {
         dependency:copy-dependencies -DincludeScope=runtime \
         -DoutputDirectory="$tmp/libs" >> "$lf" 2>&1; then
       rm -rf "$tmp"
-      fail_component kafka "fetching jars with Maven failed"
+      fail_component kafka "fetching jars with Maven failed" log
     fi
     [[ -f "$tmp/libs/kafka_2.13-$KAFKA_VERSION.jar" ]] \
-      || fail_component kafka "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing in $tmp/libs"
+      || fail_component kafka "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing in $tmp/libs" log
     mkdir -p "$KAFKA_HOME"
     rm -rf "$KAFKA_LIBS"
     mv "$tmp/libs" "$KAFKA_LIBS"
@@ -68,7 +68,7 @@ KAFKAJS_RESOLVED=0
 KAFKA_NODE_PATH="${NODE_PATH:-}"
 kafka_resolve_kafkajs() {
   [[ "$KAFKAJS_RESOLVED" -eq 1 ]] && return 0
-  have node || fail_component kafka "node not found (needed to create topics)"
+  have node || fail_component kafka "node not found (needed to create topics)" 0
   # Loaded, not just resolved: a half-finished npm install leaves a package
   # that resolves but cannot load.
   if node -e 'require(require.resolve("kafkajs", { paths: [process.argv[1]] }))' "$STACK_D/kafka" 2>/dev/null; then
@@ -77,12 +77,12 @@ kafka_resolve_kafkajs() {
   fi
   local dir="$CLINIC_CACHE_DIR/node-kafkajs-$KAFKAJS_VERSION"
   if [[ ! -f "$dir/node_modules/kafkajs/package.json" ]]; then
-    have npm || fail_component kafka "kafkajs is not installed and npm is missing (run npm ci at the repo root)"
+    have npm || fail_component kafka "kafkajs is not installed and npm is missing (run npm ci at the repo root)" 0
     log "stack: kafka: kafkajs not in the repo's node_modules; installing kafkajs@$KAFKAJS_VERSION into $dir"
     mkdir -p "$dir"
     npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund \
       "kafkajs@$KAFKAJS_VERSION" >> "$(logfile_of kafka)" 2>&1 \
-      || fail_component kafka "npm install kafkajs@$KAFKAJS_VERSION failed"
+      || fail_component kafka "npm install kafkajs@$KAFKAJS_VERSION failed" log
   fi
   KAFKA_NODE_PATH="$dir/node_modules${NODE_PATH:+:$NODE_PATH}"
   KAFKAJS_RESOLVED=1
@@ -154,7 +154,7 @@ kafka_format() {
   if [[ ! -s "$cid_file" ]]; then
     # The id is the last line: the tool's logging shares its stdout.
     cid="$(kafka_storage_tool random-uuid 2>> "$(logfile_of kafka)" | tail -n 1)"
-    [[ "$cid" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail_component kafka "kafka-storage random-uuid printed no cluster id ('$cid')"
+    [[ "$cid" =~ ^[A-Za-z0-9_-]{22}$ ]] || fail_component kafka "kafka-storage random-uuid printed no cluster id ('$cid')" log
     printf '%s' "$cid" > "$cid_file"
   fi
   cid="$(cat "$cid_file")"
@@ -174,7 +174,7 @@ kafka_up() {
   lf="$(logfile_of kafka)"
   deadline=$((SECONDS + KAFKA_HEALTH_TIMEOUT))
   if ! running_pid kafka >/dev/null; then
-    have java || fail_component kafka "java not found"
+    have java || fail_component kafka "java not found" 0
     kafka_fetch
     require_port_free kafka CLINIC_KAFKA_PORT
     require_port_free kafka CLINIC_KAFKA_CONTROLLER_PORT

@@ -128,9 +128,12 @@ patroni_addr() {
 # stopped.
 patroni_archive_parameters() {
   [[ "$CLINIC_BACKUP" == on ]] || return 0
-  printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: '%s'\n" \
-    "$CLINIC_ARCHIVE_TIMEOUT" "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")" "$2")"
+  printf "    archive_mode: 'on'\n    archive_timeout: %s\n    archive_command: %s\n" \
+    "$CLINIC_ARCHIVE_TIMEOUT" "$(yaml_quote "$(pgbackrest_archive_command "$(pgbackrest_shard_stanza "$1")" "$2")")"
 }
+
+# $1 as a single-quoted YAML string (a single quote inside is doubled; nothing else is special).
+yaml_quote() { printf "'%s'" "${1//\'/\'\'}"; }
 
 patroni_write_config() {
   local s="$1" m="$2" name conf data sock fsync="${CLINIC_PG_FSYNC:-on}"
@@ -193,9 +196,9 @@ bootstrap:
 postgresql:
   listen: 127.0.0.1:$(patroni_port "PG_${s}_${m}")
   connect_address: 127.0.0.1:$(patroni_port "PG_${s}_${m}")
-  data_dir: $data
-  bin_dir: $PG_BIN
-  pgpass: $PATRONI_DIR/$name/pgpass
+  data_dir: $(yaml_quote "$data")
+  bin_dir: $(yaml_quote "$PG_BIN")
+  pgpass: $(yaml_quote "$PATRONI_DIR/$name/pgpass")
   use_unix_socket: true
   authentication:
     superuser: {username: postgres, password: $PATRONI_SUPERUSER_PASSWORD}
@@ -206,7 +209,7 @@ postgresql:
     - host replication replicator 127.0.0.1/32 scram-sha-256
     - host all all 127.0.0.1/32 scram-sha-256
   parameters:
-    unix_socket_directories: '$sock'
+    unix_socket_directories: $(yaml_quote "$sock")
 $(patroni_archive_parameters "$s" "$data")
     fsync: '$fsync'
     logging_collector: 'off'
@@ -336,7 +339,7 @@ patroni_up() {
   have patroni || fail_component patroni "patroni not found (Debian package patroni)" 0
   load_component postgres
   load_component etcd
-  pg_find_bindir || fail_component patroni "no PostgreSQL server binaries found"
+  pg_find_bindir || fail_component patroni "no PostgreSQL server binaries found" 0
   pg_ensure_user
   etcd_health || etcd_up
   mkdir -p "$PATRONI_DIR"
@@ -409,6 +412,33 @@ patroni_down() {
     done
   done
   return 0
+}
+
+# What `scripts/stack reset patroni` deletes (see recovery_hint in common.sh).
+patroni_state_lost() { printf "every booking shard's data on every member, and the clusters' keys in etcd"; }
+
+# `reset patroni` clears the clusters' keys in etcd with their data directories: a new member
+# that finds a cluster's initialize key but no leader waits forever to clone from one, and one
+# whose data has another system id than that key exits ("system ID mismatch"). Every scope a
+# shard count could have made (clinic-booking-0..8) goes; etcd's other data stays. A stopped etcd
+# is started for it and stopped again; an etcd without state (or reset with patroni, which
+# comes first) holds no keys.
+patroni_reset() {
+  [[ -d "$ETCD_DIR" ]] || return 0
+  local started=0 s
+  if ! etcd_health; then
+    [[ -n "${CLINIC_ETCD_PORT:-}" ]] || return 0
+    ( etcd_up ) >/dev/null || die "patroni: etcd did not start, so the clusters' keys could not be cleared (reset etcd too: scripts/stack reset etcd patroni)"
+    started=1
+  fi
+  for ((s = 0; s < 9; s++)); do
+    node -e '
+      fetch(process.argv[1], { method: "DELETE", signal: AbortSignal.timeout(5000) })
+        .then((res) => process.exit(res.ok || res.status === 404 ? 0 : 1))
+        .catch(() => process.exit(1));' "http://127.0.0.1:$CLINIC_ETCD_PORT/v2/keys/clinic/$(patroni_scope "$s")?recursive=true"       || die "patroni: clearing $(patroni_scope "$s")'s keys in etcd failed"
+  done
+  printf '%-10s cleared its clusters in etcd (/clinic/%s)\n' patroni "$(patroni_scope '*')"
+  if ((started)); then stop_bg etcd; fi
 }
 
 # Running while any member runs; the health check and the detail below tell what is missing.

@@ -40,6 +40,18 @@ pgbackrest_repo_description() {
   if [[ "$CLINIC_BACKUP_REPO" == s3 ]]; then printf 's3://%s%s' "${CLINIC_BACKUP_S3_BUCKET:-?}" "${CLINIC_BACKUP_S3_PATH:-/clinic}"; else printf '%s' "$CLINIC_BACKUP_REPO_PATH"; fi
 }
 
+# What `scripts/stack reset pgbackrest` deletes (see recovery_hint in common.sh): the backups
+# themselves when the repository is the state dir's, always the repository's encryption key.
+pgbackrest_state_lost() {
+  if [[ "$CLINIC_BACKUP_REPO" == local && "$CLINIC_BACKUP_REPO_PATH" == "$PGBACKREST_DIR"/* ]]; then
+    printf 'every backup and archived WAL segment: no restore to any earlier moment is possible afterwards'
+  elif [[ -n "${CLINIC_BACKUP_CIPHER_PASS:-}" ]]; then
+    printf 'its configuration; the repository at %s is kept' "$(pgbackrest_repo_description)"
+  else
+    printf 'the encryption key of the repository at %s: its backups cannot be read afterwards unless the key is kept elsewhere' "$(pgbackrest_repo_description)"
+  fi
+}
+
 pgbackrest_check_settings() {
   [[ "$CLINIC_BACKUP" == on ]] || fail_component pgbackrest "CLINIC_BACKUP=off: WAL is not archived, so there is nothing to back up consistently" 0
   [[ "$CLINIC_BACKUP_REPO" == local || "$CLINIC_BACKUP_REPO" == s3 ]] || die "CLINIC_BACKUP_REPO must be local or s3, got '$CLINIC_BACKUP_REPO'"
@@ -179,7 +191,7 @@ pgbackrest_agent_targets() {
 pgbackrest_up() {
   pgbackrest_check_settings
   have pgbackrest || fail_component pgbackrest "pgbackrest not found (Debian package pgbackrest)" 0
-  pg_find_bindir || fail_component pgbackrest "no PostgreSQL binaries found"
+  pg_find_bindir || fail_component pgbackrest "no PostgreSQL binaries found" 0
   postgres_health || fail_component pgbackrest "PostgreSQL (component postgres) must run first" 0
   if [[ "$CLINIC_BOOKING_HA" == patroni ]]; then
     patroni_resolve_ports 0

@@ -115,7 +115,7 @@ pgbouncer_up() {
   [[ "$CLINIC_BOOKING_HA" == patroni ]] || fail_component pgbouncer "PgBouncer fronts the shards' Patroni primaries: it needs CLINIC_BOOKING_HA=patroni" 0
   [[ -x "$(pgbouncer_bin)" ]] || fail_component pgbouncer "pgbouncer not found (Debian package pgbouncer)" 0
   [[ "$CLINIC_PGBOUNCER_POOL_SIZE" =~ ^[1-9][0-9]*$ ]] || die "CLINIC_PGBOUNCER_POOL_SIZE must be a positive number, got '$CLINIC_PGBOUNCER_POOL_SIZE'"
-  pg_find_bindir || fail_component pgbouncer "no PostgreSQL client binaries found"
+  pg_find_bindir || fail_component pgbouncer "no PostgreSQL client binaries found" 0
   pg_ensure_user
   patroni_resolve_ports 1
   if ! running_pid pgbouncer >/dev/null; then

@@ -12,6 +12,15 @@ PG_BIN=""
 
 postgres_addr() { printf '127.0.0.1:%s' "${CLINIC_PG_PORT:--}"; }
 
+# What `scripts/stack reset postgres` deletes (see recovery_hint in common.sh).
+postgres_state_lost() {
+  if [[ "$CLINIC_BOOKING_HA" == none ]]; then
+    printf "the services' databases, the booking shards' included"
+  else
+    printf "the services' databases (doctors, slots, accounts, notifications)"
+  fi
+}
+
 pg_shard_dbs() {
   local i out=()
   [[ "$CLINIC_BOOKING_SHARDS" =~ ^[1-9][0-9]*$ ]] \
@@ -106,7 +115,7 @@ pg_write_conf() {
     echo "# Written by scripts/stack on every start; edit the script, not this file."
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $CLINIC_PG_PORT"
-    echo "unix_socket_directories = '$sock'"
+    echo "unix_socket_directories = $(pg_conf_quote "$sock")"
     echo "max_connections = 300"
     echo "shared_buffers = 256MB"
     echo "fsync = $fsync"
@@ -123,7 +132,7 @@ pg_write_conf() {
       # The services' databases into their pgBackRest stanza (scripts/stack.d/pgbackrest.sh).
       echo "archive_mode = on"
       echo "archive_timeout = $CLINIC_ARCHIVE_TIMEOUT"
-      echo "archive_command = '$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA" "$PG_DATA")'"
+      echo "archive_command = $(pg_conf_quote "$(pgbackrest_archive_command "$PGBACKREST_SERVICES_STANZA" "$PG_DATA")")"
     fi
   } > "$conf.tmp"
   mv -f "$conf.tmp" "$conf"
@@ -182,7 +191,7 @@ postgres_health() {
 }
 
 postgres_up() {
-  pg_find_bindir || fail_component postgres "no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin)"
+  pg_find_bindir || fail_component postgres "no PostgreSQL server binaries found (looked in pg_config --bindir and /usr/lib/postgresql/*/bin)" 0
   pg_ensure_user
   local lf sock pid
   lf="$(logfile_of postgres)"

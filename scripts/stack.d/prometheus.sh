@@ -59,7 +59,7 @@ prometheus_write_config() {
   mv -f "$PROMETHEUS_CONFIG.tmp" "$PROMETHEUS_CONFIG"
   # Checks the rule file too; a broken rule would otherwise only show in the log.
   promtool check config "$PROMETHEUS_CONFIG" >> "$(logfile_of prometheus)" 2>&1 \
-    || fail_component prometheus "promtool check config $PROMETHEUS_CONFIG failed"
+    || fail_component prometheus "promtool check config $PROMETHEUS_CONFIG failed" log
 }
 
 prometheus_up() {

@@ -16,7 +16,7 @@ redis_health() {
 }
 
 redis_up() {
-  have redis-server || fail_component redis "redis-server not found"
+  have redis-server || fail_component redis "redis-server not found (Debian package redis-server)" 0
   if ! running_pid redis >/dev/null; then
     require_port_free redis CLINIC_REDIS_PORT
     mkdir -p "$REDIS_DIR"

@@ -66,7 +66,7 @@ EOF
   mv -f "$VM_CONFIG.tmp" "$VM_CONFIG"
   rm -rf "$VM_DASHBOARDS.tmp"
   node "$VM_GENERATOR" --vmui "$VM_DASHBOARDS.tmp" >> "$(logfile_of victoriametrics)" 2>&1 \
-    || fail_component victoriametrics "generating the vmui dashboards failed ($VM_GENERATOR)"
+    || fail_component victoriametrics "generating the vmui dashboards failed ($VM_GENERATOR)" log
   rm -rf "$VM_DASHBOARDS"
   mv "$VM_DASHBOARDS.tmp" "$VM_DASHBOARDS"
 }

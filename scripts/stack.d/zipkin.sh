@@ -45,10 +45,10 @@ zipkin_prepare() {
         -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" \
         -DoutputDirectory="$tmp" >> "$lf" 2>&1 8>&-; then
       rm -rf "$tmp"
-      fail_component zipkin "fetching io.zipkin:zipkin-server:$ZIPKIN_VERSION with Maven failed"
+      fail_component zipkin "fetching io.zipkin:zipkin-server:$ZIPKIN_VERSION with Maven failed" log
     fi
     [[ -s "$tmp/$(basename "$ZIPKIN_JAR")" ]] \
-      || fail_component zipkin "Maven finished but $(basename "$ZIPKIN_JAR") is missing in $tmp"
+      || fail_component zipkin "Maven finished but $(basename "$ZIPKIN_JAR") is missing in $tmp" log
     rm -rf "$ZIPKIN_HOME"
     mv "$tmp" "$ZIPKIN_HOME"
     : > "$ZIPKIN_MARKER"

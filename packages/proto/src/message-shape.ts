@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createFileRegistry, fromBinary, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { createFileRegistry, fromBinary, ScalarType, type DescField, type DescMessage, type DescOneof, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 
 /**
@@ -8,40 +8,59 @@ import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
  * ts-proto's `encode` trusts its input's type: a plain object that lacks a string field (built
  * without `fromPartial`, or passed through `any`) is encoded with that field set to the text
  * "undefined", which the receiver cannot tell from a real value. The generated types forbid that
- * at compile time; this check stops the ones that slip past the compiler at the gRPC boundary.
+ * at compile time; this check stops the ones that slip past the compiler at the gRPC boundary
+ * and before an event or command is written for Kafka.
  *
  * Only what the encoder would turn into a wrong value is checked: scalar and enum fields without
- * explicit presence (proto3 `optional` fields and oneof members may be absent), repeated and map
- * fields, and present nested messages, recursively. Well-known types (`google.protobuf.*`, e.g.
- * Timestamp as a `Date`) are mapped to JS types by ts-proto and left alone.
+ * explicit presence (proto3 `optional` fields may be absent), every element of a repeated field
+ * and every value of a map by its kind, the set member of a oneof (`{ $case, value }`, as
+ * ts-proto's `oneof=unions-value` writes it), and present nested messages, recursively.
+ * Well-known types (`google.protobuf.*`, e.g. Timestamp as a `Date`) are mapped to JS types by
+ * ts-proto and left alone.
  */
 export type ShapeCheck = (value: unknown) => string | undefined;
 
+/** Checks one value of a field (a singular value, a list element, a map value); `where` names it. */
+type ValueCheck = (value: unknown, where: string) => string | undefined;
+
+/** What a field's values are: the shape shared by singular fields, list elements and map values. */
+type ValueKind =
+  | { kind: "scalar"; scalar: ScalarType }
+  | { kind: "enum" }
+  | { kind: "message"; message: DescMessage };
+
 /** The JS type ts-proto uses for a scalar (forceLong=number: every integer is a number). */
-function expectedJsType(field: DescField & { fieldKind: "scalar" }): string | undefined {
-  switch (field.scalar) {
+function expectedJsType(scalar: ScalarType): "string" | "boolean" | "number" | "bytes" {
+  switch (scalar) {
     case ScalarType.STRING:
       return "string";
     case ScalarType.BOOL:
       return "boolean";
     case ScalarType.BYTES:
-      return undefined; // Uint8Array or Buffer: checked for presence only
+      return "bytes";
     default:
       return "number";
   }
 }
 
 function describe(value: unknown): string {
-  return value === undefined ? "missing" : `a ${typeof value} (${JSON.stringify(value)?.slice(0, 40)})`;
+  if (value === undefined) return "missing";
+  if (value === null) return "null";
+  return `a ${typeof value} (${JSON.stringify(value)?.slice(0, 40)})`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
 }
 
 export class MessageShapes {
   private readonly checks = new Map<string, ShapeCheck>();
   private readonly methods = new Map<string, { input: DescMessage; output: DescMessage }>();
+  private readonly registry: FileRegistry;
 
   constructor(descriptorSet: Uint8Array) {
-    const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
-    for (const file of registry.files) {
+    this.registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
+    for (const file of this.registry.files) {
       for (const service of file.services) {
         for (const method of service.methods) {
           this.methods.set(`/${service.typeName}/${method.name}`, { input: method.input, output: method.output });
@@ -61,14 +80,20 @@ export class MessageShapes {
     return this.forMessage(side === "request" ? method.input : method.output);
   }
 
+  /** The check for a message by its full name (`clinic.events.v1.SlotEvent`); undefined for unknown names. */
+  forType(typeName: string): ShapeCheck | undefined {
+    const message = this.registry.getMessage(typeName);
+    return message ? this.forMessage(message) : undefined;
+  }
+
   forMessage(message: DescMessage): ShapeCheck {
     const known = this.checks.get(message.typeName);
     if (known) return known;
     const fieldChecks: ((value: Record<string, unknown>) => string | undefined)[] = [];
     const check: ShapeCheck = (value) => {
-      if (typeof value !== "object" || value === null) return `${message.name} is ${describe(value)}, not an object`;
+      if (!isObject(value)) return `${message.name} is ${describe(value)}, not an object`;
       for (const fieldCheck of fieldChecks) {
-        const problem = fieldCheck(value as Record<string, unknown>);
+        const problem = fieldCheck(value);
         if (problem) return problem;
       }
       return undefined;
@@ -79,37 +104,110 @@ export class MessageShapes {
       const fieldCheck = this.fieldCheck(message, field);
       if (fieldCheck) fieldChecks.push(fieldCheck);
     }
+    for (const oneof of message.oneofs) fieldChecks.push(this.oneofCheck(message, oneof));
     return check;
   }
 
   private fieldCheck(message: DescMessage, field: DescField): ((value: Record<string, unknown>) => string | undefined) | undefined {
     const name = field.localName;
     const where = `${message.name}.${name}`;
+    // Oneof members are checked with their oneof (below); a proto3 `optional` may be absent.
     if (field.oneof || field.proto.proto3Optional) return undefined;
     switch (field.fieldKind) {
-      case "scalar": {
-        const jsType = expectedJsType(field);
+      case "scalar":
+        return this.required(where, name, this.valueCheck({ kind: "scalar", scalar: field.scalar }));
+      case "enum":
+        return this.required(where, name, this.valueCheck({ kind: "enum" }));
+      case "message": {
+        const check = this.valueCheck({ kind: "message", message: field.message });
+        // A singular message field may be absent (encoded as not set).
+        return (value) => (value[name] === undefined ? undefined : check(value[name], where));
+      }
+      case "list": {
+        const element = this.valueCheck(
+          field.listKind === "scalar"
+            ? { kind: "scalar", scalar: field.scalar }
+            : field.listKind === "enum"
+              ? { kind: "enum" }
+              : { kind: "message", message: field.message },
+        );
         return (value) => {
-          const v = value[name];
-          if (v === undefined || v === null || (jsType !== undefined && typeof v !== jsType)) {
-            return `${where} is ${describe(v)}; expected ${jsType ?? "bytes"}`;
+          const list = value[name];
+          if (!Array.isArray(list)) return `${where} is ${describe(list)}; expected an array`;
+          for (let i = 0; i < list.length; i++) {
+            const problem = element(list[i], `${where}[${i}]`);
+            if (problem) return problem;
           }
           return undefined;
         };
       }
-      case "enum":
-        return (value) => (typeof value[name] === "number" ? undefined : `${where} is ${describe(value[name])}; expected an enum number`);
-      case "list":
-        return (value) => (Array.isArray(value[name]) ? undefined : `${where} is ${describe(value[name])}; expected an array`);
-      case "map":
-        return (value) =>
-          typeof value[name] === "object" && value[name] !== null ? undefined : `${where} is ${describe(value[name])}; expected an object`;
-      case "message": {
-        if (field.message.typeName.startsWith("google.protobuf.")) return undefined;
-        const nested = field.message;
+      case "map": {
+        const entry = this.valueCheck(
+          field.mapKind === "scalar"
+            ? { kind: "scalar", scalar: field.scalar }
+            : field.mapKind === "enum"
+              ? { kind: "enum" }
+              : { kind: "message", message: field.message },
+        );
         return (value) => {
-          const v = value[name];
-          return v === undefined ? undefined : this.forMessage(nested)(v);
+          const map = value[name];
+          if (!isObject(map) || Array.isArray(map)) return `${where} is ${describe(map)}; expected an object`;
+          for (const [key, v] of Object.entries(map)) {
+            const problem = entry(v, `${where}[${JSON.stringify(key)}]`);
+            if (problem) return problem;
+          }
+          return undefined;
+        };
+      }
+    }
+  }
+
+  /** A field that must hold a value (no presence): absent is as wrong as the wrong type. */
+  private required(where: string, name: string, check: ValueCheck): (value: Record<string, unknown>) => string | undefined {
+    return (value) => check(value[name], where);
+  }
+
+  /**
+   * A oneof is absent (none set) or `{ $case, value }` with `$case` one of its members' names and
+   * `value` that member's value; ts-proto's encoder writes nothing for an unknown `$case`.
+   */
+  private oneofCheck(message: DescMessage, oneof: DescOneof): (value: Record<string, unknown>) => string | undefined {
+    const where = `${message.name}.${oneof.localName}`;
+    const members = new Map<string, ValueCheck>();
+    for (const field of oneof.fields) {
+      // Only singular fields can be oneof members.
+      if (field.fieldKind === "scalar") members.set(field.localName, this.valueCheck({ kind: "scalar", scalar: field.scalar }));
+      else if (field.fieldKind === "enum") members.set(field.localName, this.valueCheck({ kind: "enum" }));
+      else if (field.fieldKind === "message") members.set(field.localName, this.valueCheck({ kind: "message", message: field.message }));
+    }
+    return (value) => {
+      const set = value[oneof.localName];
+      if (set === undefined) return undefined;
+      if (!isObject(set)) return `${where} is ${describe(set)}; expected { $case, value }`;
+      const member = typeof set.$case === "string" ? members.get(set.$case) : undefined;
+      if (!member) return `${where}.$case is ${describe(set.$case)}; expected one of ${[...members.keys()].join(", ")}`;
+      return member(set.value, `${where}.${set.$case}`);
+    };
+  }
+
+  private valueCheck(kind: ValueKind): ValueCheck {
+    switch (kind.kind) {
+      case "scalar": {
+        const jsType = expectedJsType(kind.scalar);
+        return (v, where) => {
+          const ok = jsType === "bytes" ? v instanceof Uint8Array : typeof v === jsType;
+          return ok ? undefined : `${where} is ${describe(v)}; expected ${jsType}`;
+        };
+      }
+      case "enum":
+        return (v, where) => (typeof v === "number" ? undefined : `${where} is ${describe(v)}; expected an enum number`);
+      case "message": {
+        const { message } = kind;
+        if (message.typeName.startsWith("google.protobuf.")) return () => undefined;
+        // Resolved on first use: the nested type's check may still be under construction.
+        return (v, where) => {
+          const problem = this.forMessage(message)(v);
+          return problem === undefined ? undefined : `${where}: ${problem}`;
         };
       }
     }

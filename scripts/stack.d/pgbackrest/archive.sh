@@ -30,11 +30,58 @@ pgbackrest_ready_marker() { printf '%s/ready/%s' "$PGBACKREST_DIR" "$1"; }
 # every segment in pg_wal for good. From the stanza's creation on, every segment is pushed, and
 # the first backup checks that it was.
 #
-# The data directory is named on the command line because PostgreSQL passes %p relative to it and
-# pgBackRest resolves it against pg1-path (refusing to push when they differ): a shard's stanza
-# lists every member, pg1 being member 0, so without it a primary other than member 0 (after a
-# failover, or a bootstrap won by another member) could never archive.
+# The command runs a script written into the state dir (pgbackrest_write_archive_script) instead
+# of spelling out pgBackRest's options: the state dir may contain spaces or quotes, and the command
+# passes through postgresql.conf's quoting (which takes backslashes as escapes), Patroni's YAML or
+# pg_ctl's shell, and then PostgreSQL's sh. So the only path in it is the script's, quoted once for
+# sh here; each caller quotes the whole command for where it writes it (pg_conf_quote, YAML's
+# doubled single quotes, printf %q).
+#
+# The data directory is where PostgreSQL runs archive_command, and the script passes it to
+# pgBackRest as --pg1-path: PostgreSQL gives %p relative to it and pgBackRest resolves it against
+# pg1-path (refusing to push when they differ). A shard's stanza lists every member, pg1 being
+# member 0, so without it a primary other than member 0 (after a failover, or a bootstrap won by
+# another member) could never archive.
 pgbackrest_archive_command() {
-  printf 'test ! -f %s || pgbackrest --config=%s --stanza=%s --pg1-path=%s archive-push %%p' \
-    "$(pgbackrest_ready_marker "$1")" "$PGBACKREST_CONF" "$1" "$2"
+  [[ "$1" =~ ^[a-z0-9-]+$ ]] || die "pgbackrest_archive_command: stanza '$1' is not a plain name"
+  [[ -n "${2:-}" ]] || die "pgbackrest_archive_command: no data directory for stanza $1"
+  pgbackrest_write_archive_script
+  printf '%s %s %%p' "$(sh_quote "$PGBACKREST_ARCHIVE_SCRIPT")" "$1"
+}
+
+# In the state dir's run/, which `reset <component>` keeps: a cluster still running after `reset
+# pgbackrest` finds it and lets its segments go again.
+PGBACKREST_ARCHIVE_SCRIPT="$CLINIC_STATE_DIR/run/pgbackrest-archive-push"
+
+# $1 quoted for sh: between single quotes, each single quote inside written as '\''.
+sh_quote() {
+  local q="'\\''"
+  printf "'%s'" "${1//\'/$q}"
+}
+
+# $1 as a single-quoted postgresql.conf string: that parser takes a backslash as an escape and a
+# doubled single quote as one quote.
+pg_conf_quote() {
+  local v="${1//\\/\\\\}"
+  printf "'%s'" "${v//\'/\'\'}"
+}
+
+# `pgbackrest-archive-push STANZA WAL_PATH`, run by PostgreSQL in the cluster's data directory.
+# Written by every start of a database component (it makes the command), readable by postgres.
+pgbackrest_write_archive_script() {
+  local tmp="$PGBACKREST_ARCHIVE_SCRIPT.tmp.$$" ready conf
+  ready="$(sh_quote "$PGBACKREST_DIR/ready")"
+  conf="$(sh_quote "$PGBACKREST_CONF")"
+  mkdir -p "$(dirname "$PGBACKREST_ARCHIVE_SCRIPT")"
+  # shellcheck disable=SC2016  # $1, $2 and $(pwd -P) are the written script's, expanded when it runs
+  {
+    printf '#!/bin/sh\n'
+    printf '# Written by scripts/stack (scripts/stack.d/pgbackrest/archive.sh): archive_command of the\n'
+    printf "# clusters of this state dir. \$1: the stanza, \$2: the WAL segment (%%p).\n"
+    printf 'set -eu\n'
+    printf 'test -f %s/"$1" || exit 0\n' "$ready"
+    printf 'exec pgbackrest --config=%s --stanza="$1" --pg1-path="$(pwd -P)" archive-push "$2"\n' "$conf"
+  } > "$tmp"
+  chmod 755 "$tmp"
+  mv -f "$tmp" "$PGBACKREST_ARCHIVE_SCRIPT"
 }

@@ -94,9 +94,13 @@ cmd_backup() {
 pgbackrest_recover() {
   local data="$1" port="$2" keep="$3" lf="$4" stanza="${5:-}" sock deadline state archive=""
   sock="$(pg_socket_dir)"
-  if [[ -n "$stanza" ]]; then archive="-c archive_command='$(pgbackrest_archive_command "$stanza" "$data")'"; fi
+  # pg_ctl hands -o to a shell: each setting is one word quoted for it (printf %q), whatever the
+  # paths contain.
+  if [[ -n "$stanza" ]]; then printf -v archive -- '-c %q' "archive_command=$(pgbackrest_archive_command "$stanza" "$data")"; fi
+  local paths
+  printf -v paths -- '-c %q ' "unix_socket_directories=$sock" "hba_file=$data/pg_hba.conf" "ident_file=$data/pg_ident.conf"
   as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$lf" -w -t 600 -s start \
-    -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$sock' -c hba_file='$data/pg_hba.conf' -c ident_file='$data/pg_ident.conf' -c primary_conninfo='' -c primary_slot_name='' -c synchronous_standby_names='' -c hot_standby=on $archive" \
+    -o "-c port=$port -c listen_addresses=127.0.0.1 $paths-c primary_conninfo='' -c primary_slot_name='' -c synchronous_standby_names='' -c hot_standby=on $archive" \
     >> "$lf" 2>&1 8>&- || { tail -n 20 "$lf" >&2; die "restore: PostgreSQL did not start on the restored data (log: $lf)"; }
   deadline=$((SECONDS + 1800))
   while true; do

@@ -23,7 +23,7 @@ export function bookingEvent(topic: string, type: BookingEventType, row: Booking
         : type === "booking.cancelled"
           ? { $case: "cancelled", value: { ...contact, rescheduledTo: row.rescheduled_to ?? "" } }
           : { $case: "expired", value: contact };
-  return protoOutboxEvent(eventsV1.BookingEvent, { topic, type, key: row.slot_id, occurTime: occurredAt }, (envelope) => ({
+  return protoOutboxEvent(eventsV1.BookingEvent, { topic, type, key: row.slot_id, messageType: "clinic.events.v1.BookingEvent", occurTime: occurredAt }, (envelope) => ({
     ...envelope,
     bookingId: row.id,
     slotId: row.slot_id,

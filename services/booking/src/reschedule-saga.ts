@@ -3,6 +3,7 @@ import { inTransaction, type Knex } from "@clinic/platform/db";
 import type { Logger } from "@clinic/platform/logging";
 import { writeOutbox, type OutboxEvent } from "@clinic/platform/outbox";
 import { eventsV1 } from "@clinic/proto";
+import { encodeChecked } from "@clinic/proto/shapes";
 import { decodeBookingId } from "./booking-id";
 import { bookingEvent } from "./booking-events";
 import { effectiveStatus, Rollback, SAGA_HOLD_UNTIL, type BookingRow, type BookingShardRepository, type CreateOutcome, type RescheduleInput, type RescheduleOutcome } from "./booking-repository";
@@ -61,10 +62,14 @@ export class RescheduleSaga {
     private readonly logger: Logger,
   ) {}
 
-  /** The command for a saga's next step, keyed by saga id so its steps stay in order. */
+  /**
+   * The command for a saga's next step, keyed by saga id so its steps stay in order; checked
+   * against its proto type before it is encoded, as the services' events are.
+   */
   private command(sagaId: string, bookingId: string, step: Step): OutboxEvent {
     const command: eventsV1.RescheduleCommand = { commandId: randomUUID(), occurTime: new Date(), sagaId, bookingId, step };
-    return { eventId: command.commandId, topic: this.topic, key: sagaId, type: `reschedule.${step.$case}`, payload: eventsV1.RescheduleCommand.encode(command).finish() };
+    const payload = encodeChecked("clinic.events.v1.RescheduleCommand", eventsV1.RescheduleCommand, command);
+    return { eventId: command.commandId, topic: this.topic, key: sagaId, type: `reschedule.${step.$case}`, payload };
   }
 
   /** Step one, on the old booking's shard: the same checks as a move within a shard, then the saga. */

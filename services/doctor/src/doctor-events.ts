@@ -13,5 +13,5 @@ export function doctorEvent(topic: string, type: DoctorEventType, row: DoctorRow
       : type === "doctor.updated"
         ? { $case: "updated", value: details }
         : { $case: "deleted", value: {} };
-  return protoOutboxEvent(eventsV1.DoctorEvent, { topic, type, key: row.id }, (envelope) => ({ ...envelope, doctorId: row.id, payload }));
+  return protoOutboxEvent(eventsV1.DoctorEvent, { topic, type, key: row.id, messageType: "clinic.events.v1.DoctorEvent" }, (envelope) => ({ ...envelope, doctorId: row.id, payload }));
 }

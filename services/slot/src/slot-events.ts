@@ -12,7 +12,7 @@ export function slotEvent(topic: string, type: SlotEventType, row: SlotRow): Out
       : type === "slot.updated"
         ? { $case: "updated", value: { capacity: row.capacity } }
         : { $case: "deleted", value: {} };
-  return protoOutboxEvent(eventsV1.SlotEvent, { topic, type, key: row.id }, (envelope) => ({
+  return protoOutboxEvent(eventsV1.SlotEvent, { topic, type, key: row.id, messageType: "clinic.events.v1.SlotEvent" }, (envelope) => ({
     ...envelope,
     slotId: row.id,
     doctorId: row.doctor_id,

@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { bookingV1, doctorV1 } from "@clinic/proto";
+import { bookingV1, doctorV1, eventsV1, slotV1 } from "@clinic/proto";
 import { createGrpcClient, unary } from "./grpc-client";
 import { createGrpcServer, defineService, type GrpcServer } from "./grpc-server";
 import { createLogger } from "../logging/logger";
@@ -8,6 +8,7 @@ import { createServiceMetrics } from "../metrics/metrics";
 import type { CallerResolver } from "../auth/caller";
 
 const SERVICE = "clinic.doctor.v1.DoctorService";
+const SLOT_SERVICE = "clinic.slot.v1.SlotService";
 const CREATE_BOOKING = "/clinic.booking.v1.BookingService/CreateBooking";
 const anonymous: CallerResolver = { resolve: async () => ({ kind: "anonymous" }) };
 
@@ -37,21 +38,74 @@ describe("message shapes checked before encoding", () => {
     expect(response({ booking, replayed: false })).toBeUndefined();
     const withoutSlot: Partial<bookingV1.Booking> = { ...booking };
     delete withoutSlot.slotId;
-    expect(response({ booking: withoutSlot, replayed: false })).toBe("Booking.slotId is missing; expected string");
+    expect(response({ booking: withoutSlot, replayed: false })).toBe(
+      "CreateBookingResponse.booking: Booking.slotId is missing; expected string",
+    );
   });
 
-  it("knows nothing of methods that do not exist", () => {
+  it("checks every element of a repeated field by its kind: scalars, enums and messages", () => {
+    const doctors = messageShapes().forMethod("/clinic.doctor.v1.DoctorService/ListDoctors", "response")!;
+    const doctor = doctorV1.Doctor.fromPartial({ id: "d1", name: "Dr. A", specialization: "cardiology" });
+    expect(doctors({ doctors: [doctor, doctor], nextPageToken: "" })).toBeUndefined();
+    const nameless: Partial<doctorV1.Doctor> = { ...doctor };
+    delete nameless.name;
+    expect(doctors({ doctors: [doctor, nameless], nextPageToken: "" })).toBe(
+      "ListDoctorsResponse.doctors[1]: Doctor.name is missing; expected string",
+    );
+    expect(doctors({ doctors: [doctor, null], nextPageToken: "" })).toBe("ListDoctorsResponse.doctors[1]: Doctor is null, not an object");
+
+    const ids = messageShapes().forMethod("/clinic.slot.v1.SlotService/BatchGetSlots", "request")!;
+    expect(ids({ ids: ["a", "b"] })).toBeUndefined();
+    expect(ids({ ids: ["a", undefined] })).toBe("BatchGetSlotsRequest.ids[1] is missing; expected string");
+    expect(ids({ ids: ["a", 7] })).toBe("BatchGetSlotsRequest.ids[1] is a number (7); expected string");
+
+    const statuses = messageShapes().forMethod("/clinic.booking.v1.BookingService/ListAllBookings", "request")!;
+    const listAll = bookingV1.ListAllBookingsRequest.fromPartial({ statuses: [bookingV1.BookingStatus.BOOKING_STATUS_CONFIRMED] });
+    expect(statuses(listAll)).toBeUndefined();
+    expect(statuses({ ...listAll, statuses: ["CONFIRMED"] })).toBe(
+      'ListAllBookingsRequest.statuses[0] is a string ("CONFIRMED"); expected an enum number',
+    );
+  });
+
+  it("checks the set member of a oneof, and refuses an unknown one", () => {
+    const command = messageShapes().forType("clinic.events.v1.RescheduleCommand")!;
+    const base = eventsV1.RescheduleCommand.fromPartial({ commandId: "c", sagaId: "s", bookingId: "b" });
+    expect(command(base)).toBeUndefined();
+    const takeSeat = eventsV1.RescheduleTakeSeat.fromPartial({});
+    expect(command({ ...base, step: { $case: "takeSeat", value: takeSeat } })).toBeUndefined();
+    const withoutSlot: Partial<eventsV1.RescheduleTakeSeat> = { ...takeSeat };
+    delete withoutSlot.slotId;
+    expect(command({ ...base, step: { $case: "takeSeat", value: withoutSlot } })).toBe(
+      "RescheduleCommand.step.takeSeat: RescheduleTakeSeat.slotId is missing; expected string",
+    );
+    expect(command({ ...base, step: { $case: "jump", value: {} } })).toMatch(
+      /^RescheduleCommand.step.\$case is a string \("jump"\); expected one of takeSeat, releaseOld, /,
+    );
+  });
+
+  it("knows nothing of methods or types that do not exist", () => {
     expect(messageShapes().forMethod("/no.Such/Method", "request")).toBeUndefined();
+    expect(messageShapes().forType("no.Such")).toBeUndefined();
   });
 });
 
 describe("message shapes at the gRPC boundary", () => {
   let server: GrpcServer;
   let client: doctorV1.DoctorServiceClient;
+  let slots: slotV1.SlotServiceClient;
   let created = 0;
+  let batchGets = 0;
+  // What the ListDoctors handler answers: a test sets it.
+  let listed: doctorV1.ListDoctorsResponse;
+
+  const unused = async (): Promise<never> => {
+    throw new Error("not used by these tests");
+  };
 
   beforeEach(async () => {
     created = 0;
+    batchGets = 0;
+    listed = { doctors: [], nextPageToken: "" };
     server = createGrpcServer({
       logger: createLogger({ service: "test", level: "silent" }),
       metrics: createServiceMetrics("test"),
@@ -64,19 +118,33 @@ describe("message shapes at the gRPC boundary", () => {
           },
           // A handler that forgot a field: its answer must not go out as "undefined".
           getDoctor: async () => ({ doctor: { id: "d", name: "n" } }) as unknown as doctorV1.GetDoctorResponse,
-          listDoctors: async () => ({ doctors: [], nextPageToken: "" }),
+          listDoctors: async () => listed,
           updateDoctor: async () => ({ doctor: undefined }),
           deleteDoctor: async () => ({}),
+        }),
+        defineService(SLOT_SERVICE, slotV1.SlotServiceService, {
+          batchGetSlots: async (req) => {
+            batchGets += 1;
+            return { slots: [], missingIds: req.ids };
+          },
+          createSlot: unused,
+          createSlots: unused,
+          getSlot: unused,
+          listSlots: unused,
+          updateSlotCapacity: unused,
+          deleteSlot: unused,
         }),
       ],
     });
     const port = await server.listen("127.0.0.1", 0);
     server.health.setAll("SERVING");
     client = createGrpcClient(doctorV1.DoctorServiceClient, { address: `127.0.0.1:${port}`, serviceName: SERVICE, deadlineMs: 5_000 });
+    slots = createGrpcClient(slotV1.SlotServiceClient, { address: `127.0.0.1:${port}`, serviceName: SLOT_SERVICE, deadlineMs: 5_000 });
   });
 
   afterEach(() => {
     client.close();
+    slots.close();
     server.server.forceShutdown();
   });
 
@@ -94,6 +162,29 @@ describe("message shapes at the gRPC boundary", () => {
 
   it("answers INTERNAL instead of sending a response with a missing field", async () => {
     await expect(unary(client.getDoctor.bind(client), { id: "d" })).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: "internal error",
+    });
+  });
+
+  it("refuses to send a request whose list holds a malformed element, and the server never sees it", async () => {
+    const plain = { ids: ["s1", undefined] } as unknown as slotV1.BatchGetSlotsRequest;
+    await expect(unary(slots.batchGetSlots.bind(slots), plain)).rejects.toThrow(
+      "request of /clinic.slot.v1.SlotService/BatchGetSlots is malformed: BatchGetSlotsRequest.ids[1] is missing; expected string",
+    );
+    expect(batchGets).toBe(0);
+    await expect(unary(slots.batchGetSlots.bind(slots), { ids: ["s1", "s2"] })).resolves.toMatchObject({ missingIds: ["s1", "s2"] });
+    expect(batchGets).toBe(1);
+  });
+
+  it("answers INTERNAL instead of sending a list whose element lacks a field", async () => {
+    const doctor = doctorV1.Doctor.fromPartial({ id: "d1", name: "Dr. A", specialization: "cardiology" });
+    listed = { doctors: [doctor], nextPageToken: "" };
+    await expect(unary(client.listDoctors.bind(client), doctorV1.ListDoctorsRequest.fromPartial({}))).resolves.toMatchObject({
+      doctors: [{ id: "d1", name: "Dr. A" }],
+    });
+    listed = { doctors: [doctor, { id: "d2", specialization: "cardiology" } as doctorV1.Doctor], nextPageToken: "" };
+    await expect(unary(client.listDoctors.bind(client), doctorV1.ListDoctorsRequest.fromPartial({}))).rejects.toMatchObject({
       code: grpc.status.INTERNAL,
       details: "internal error",
     });

@@ -1,28 +1,17 @@
 import * as grpc from "@grpc/grpc-js";
-import { descriptorSetPath, MessageShapes } from "@clinic/proto";
+import { MalformedMessageError, messageShapes } from "@clinic/proto/shapes";
 
 /**
  * Every message this process sends over gRPC is checked against its proto schema first (see
  * MessageShapes in @clinic/proto): a request or response with a missing field fails loudly
  * instead of being encoded with the text "undefined" in it.
  */
-let shapes: MessageShapes | undefined;
-export function messageShapes(): MessageShapes {
-  shapes ??= MessageShapes.fromFile(descriptorSetPath);
-  return shapes;
-}
-
-export class MalformedMessageError extends Error {
-  constructor(path: string, side: "request" | "response", problem: string) {
-    super(`${side} of ${path} is malformed: ${problem} (build messages with <Message>.fromPartial or create)`);
-    this.name = "MalformedMessageError";
-  }
-}
+export { MalformedMessageError, messageShapes };
 
 /** Throws when `value` is not a well-formed request or response of the method at `path`. */
 export function assertMessageShape(path: string, side: "request" | "response", value: unknown): void {
   const problem = messageShapes().forMethod(path, side)?.(value);
-  if (problem) throw new MalformedMessageError(path, side, problem);
+  if (problem) throw new MalformedMessageError(`${side} of ${path}`, problem);
 }
 
 /**
