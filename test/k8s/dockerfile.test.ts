@@ -122,31 +122,28 @@ describe.each(SERVICES)("the %s image", (service) => {
     expect(runtime.env["NODE_ENV"]).toBe("production");
   });
 
-  test("`node dist/src/main.js` loads every module and stops at the missing settings", () => {
-    expect(runtime.cmd).toEqual(["node", "dist/src/main.js"]);
-    const [bin, ...args] = runtime.cmd!;
+  /** Runs a command in the image's working directory with no settings at all and nothing from this checkout on the module path: it must load every module and stop at the missing settings. */
+  function expectLoadsAndStopsAtMissingSettings(command: readonly string[]): void {
+    const [bin, ...args] = command;
     const started = spawnSync(bin!, args, {
       cwd: path.join(runtime.root, runtime.workdir),
-      // No settings at all, and nothing from this checkout on the module path.
       env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" },
       encoding: "utf8",
       timeout: 60_000,
     });
     expect(started.stderr).not.toMatch(/Cannot find module|MODULE_NOT_FOUND/);
     expect([started.status, started.stderr]).toEqual([78, expect.stringContaining(`${service}: invalid configuration`)]);
+  }
+
+  test("`node dist/src/main.js` loads every module and stops at the missing settings", () => {
+    expect(runtime.cmd).toEqual(["node", "dist/src/main.js"]);
+    expectLoadsAndStopsAtMissingSettings(runtime.cmd!);
   }, 60_000);
 
   test("the chart's migrate init container, `node dist/src/migrate.js`, is in the image and loads every module", () => {
     const chart = fs.readFileSync(path.join(ROOT, "deploy/helm/clinic/templates/services.yaml"), "utf8");
     const command = /- name: migrate\n(?:\s+.*\n)*?\s+command: \[([^\]]+)\]/.exec(chart)?.[1]?.split(",").map((w) => w.trim());
     expect(command).toEqual(["node", "dist/src/migrate.js"]);
-    const started = spawnSync(command![0]!, command!.slice(1), {
-      cwd: path.join(runtime.root, runtime.workdir),
-      env: { PATH: process.env["PATH"] ?? "", NODE_ENV: "production" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    expect(started.stderr).not.toMatch(/Cannot find module|MODULE_NOT_FOUND/);
-    expect([started.status, started.stderr]).toEqual([78, expect.stringContaining(`${service}: invalid configuration`)]);
+    expectLoadsAndStopsAtMissingSettings(command!);
   }, 60_000);
 });

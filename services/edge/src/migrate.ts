@@ -1,14 +1,7 @@
 // The edge's migrations (accounts, tokens, audit events) alone, then exit: the chart's init
 // container (node dist/src/migrate.js).
-import { databaseSettingsFrom } from "@clinic/platform/db";
-import { runMigrationsMain } from "@clinic/platform/service";
+import { runOwnDatabaseMigrationsMain } from "@clinic/platform/service";
 import { migrations } from "../migrations";
 import { loadConfig } from "./config";
 
-const config = loadConfig();
-runMigrationsMain(
-  "edge",
-  config.LOG_LEVEL,
-  () => [{ name: config.PGDATABASE, settings: databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: "edge" }) }],
-  migrations,
-);
+runOwnDatabaseMigrationsMain("edge", loadConfig(), migrations);

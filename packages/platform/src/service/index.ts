@@ -2,6 +2,6 @@
 export { openGrpcClient, type RunningGrpcService, serveGrpc } from "./grpc-service";
 export { Lifecycle, runMain, SHUTDOWN_STAGES, type ShutdownStage, startOrRelease } from "./lifecycle";
 export { openOwnDatabase, openOwnDatabaseWithOutbox, openOutbox } from "./service-database";
-export { type MigrationTarget, runMigrationsMain } from "./run-migrations";
+export { type MigrationTarget, runMigrationsMain, runOwnDatabaseMigrationsMain } from "./run-migrations";
 export { type ServiceHost, startServiceHost } from "./service-host";
 export { type ServiceContext, startService } from "./start-service";

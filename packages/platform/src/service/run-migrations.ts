@@ -1,4 +1,5 @@
-import { createDatabase, migrateLatest, type DatabaseSettings, type Migration } from "../db/database";
+import type { DatabaseConfig } from "../config/shared-schemas";
+import { createDatabase, databaseSettingsFrom, migrateLatest, type DatabaseSettings, type Migration } from "../db/database";
 import { createLogger, type LoggerSettings } from "../logging/logger";
 import { runMain } from "./lifecycle";
 
@@ -29,4 +30,18 @@ export function runMigrationsMain(service: string, logLevel: LoggerSettings["lev
       }
     }
   });
+}
+
+/** `runMigrationsMain` for a service with one database of its own (PGDATABASE). */
+export function runOwnDatabaseMigrationsMain(
+  service: string,
+  config: DatabaseConfig & { LOG_LEVEL: LoggerSettings["level"]; PGDATABASE: string },
+  migrations: readonly Migration[],
+): void {
+  runMigrationsMain(
+    service,
+    config.LOG_LEVEL,
+    () => [{ name: config.PGDATABASE, settings: databaseSettingsFrom(config, { database: config.PGDATABASE, applicationName: service }) }],
+    migrations,
+  );
 }
