@@ -20,7 +20,17 @@ export class RescheduleConsumer {
     private readonly saga: RescheduleSaga,
     private readonly logger: Logger,
   ) {
-    this.consumer = kafka.consumer({ groupId: settings.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+    // A replica that vanished without leaving (killed, or stopped mid-join) holds its partitions,
+    // and every rebalance, until its session times out: 10 s instead of kafkajs's 30 s, which a
+    // step (one short transaction) never comes near, heartbeats every second to match.
+    this.consumer = kafka.consumer({
+      groupId: settings.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
   }
 
   /**

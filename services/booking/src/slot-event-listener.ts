@@ -50,9 +50,9 @@ export class SlotEventListener {
     return this.listener.caughtUp();
   }
 
-  /** Leaves the group, waiting at most `timeoutMs` for a broker that does not answer. */
-  stop(timeoutMs = 2_000): Promise<void> {
-    return this.listener.stop(timeoutMs);
+  /** Leaves the group, waiting briefly for a broker that does not answer (BroadcastListener.stop). */
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 
   private async handle(value: Buffer | null, handlers: SlotEventHandlers): Promise<void> {

@@ -45,6 +45,8 @@ export class BroadcastListener {
   private readonly consumer: Consumer;
   private stopped = false;
   private everJoined = false;
+  /** Connected to a broker at least once: a stop then waits for the consumer to leave cleanly. */
+  private reachedBroker = false;
   private positionsPending = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -74,6 +76,7 @@ export class BroadcastListener {
       options.caughtUp?.();
       this.resolveFirstCatchUp();
     });
+    this.consumer.on(events.CONNECT, () => (this.reachedBroker = true));
     this.consumer.on(events.DISCONNECT, () => options.connectionChanged?.(false));
     this.consumer.on(events.CRASH, (event) => {
       options.connectionChanged?.(false);
@@ -98,12 +101,17 @@ export class BroadcastListener {
   }
 
   /**
-   * Leaves and deletes the group. Neither waits beyond `timeoutMs` for a broker that does not
-   * answer: there is nothing to commit, and a start still retrying gives up once it sees the stop.
+   * Leaves and deletes the group. Neither waits long for a broker that does not answer: there is
+   * nothing to commit, and a start still retrying gives up once it sees the stop. A consumer that
+   * reached its broker gets `answeringMs` to finish the fetch, join or sync in flight and leave
+   * (on a loaded machine that takes more than a second or two, and a consumer left behind keeps
+   * talking to Kafka after its owner believes it stopped); one that never reached it gets
+   * `unreachableMs`.
    */
-  async stop(timeoutMs = 2_000): Promise<void> {
+  async stop(unreachableMs = 2_000, answeringMs = 8_000): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    const timeoutMs = this.reachedBroker ? Math.max(unreachableMs, answeringMs) : unreachableMs;
     await withinMs(timeoutMs, Promise.all([this.consumer.disconnect().catch(() => undefined), this.loop]));
     if (this.everJoined) await withinMs(timeoutMs, this.deleteGroup());
   }
