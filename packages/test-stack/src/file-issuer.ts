@@ -7,6 +7,10 @@ let issuer: Promise<TestIssuer> | undefined;
  * The token issuer (standing in for the edge) that every service started by `startDoctor`,
  * `startSlot`, `startBooking` trusts and every client here signs with. One per test file, since
  * jest loads modules per file: started on first use, closed once the file's tests are done.
+ * After that it stays the same, closed issuer: still signing, its JWKS address refusing. The file's
+ * own afterAll hooks run after the close (jest runs them in the order they were declared, and this
+ * module is imported first), and a client there asking for the issuer again must not start a
+ * second one that nothing closes, which would keep the worker alive past its last file.
  */
 export const testIssuer = (): Promise<TestIssuer> => (issuer ??= startTestIssuer());
 
@@ -14,9 +18,7 @@ export const testIssuer = (): Promise<TestIssuer> => (issuer ??= startTestIssuer
 // that never used the issuer has nothing to close.
 if (typeof afterAll === "function") {
   afterAll(async () => {
-    const started = issuer;
-    issuer = undefined;
-    await (await started)?.close();
+    await (await issuer)?.close();
   });
 }
 
