@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from "@clinic/platform/kafka";
+import { consumerRetry, type Consumer, type Kafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 import type { RescheduleSaga } from "./reschedule-saga";
@@ -30,6 +30,7 @@ export class RescheduleConsumer {
       sessionTimeout: 10_000,
       rebalanceTimeout: 10_000,
       heartbeatInterval: 1_000,
+      retry: consumerRetry(() => this.stopped),
     });
   }
 

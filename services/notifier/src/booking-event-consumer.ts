@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka } from "@clinic/platform/kafka";
+import { consumerRetry, type Admin, type Consumer, type Kafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import type { Gauge } from "prom-client";
 import type { BookingEventHandler } from "./booking-event-handler";
@@ -45,6 +45,7 @@ export class BookingEventConsumer {
       // is over, not at every single event: fewer, fuller fetches for the broker and the notifier,
       // at most 250 ms later.
       minBytes: 16_384,
+      retry: consumerRetry(() => this.stopping.signal.aborted),
     });
   }
 

@@ -3,6 +3,7 @@ export { BroadcastListener, type BroadcastListenerOptions, type BroadcastMessage
 export {
   type Admin,
   type Consumer,
+  consumerRetry,
   createKafka,
   type EachMessagePayload,
   Kafka,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Consumer, Kafka } from "kafkajs";
 import type { Logger } from "../logging/logger";
+import { consumerRetry } from "./kafka";
 
 /** One record as a broadcast listener's handler sees it. */
 export interface BroadcastMessage {
@@ -60,6 +61,7 @@ export class BroadcastListener {
       groupId: this.groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
+      retry: consumerRetry(() => this.stopped),
     });
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, () => {

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from "kafkajs";
+import { Kafka, logLevel, type LogEntry, type logCreator, type RetryOptions } from "kafkajs";
 import type { Logger } from "../logging/logger";
 
 export { Kafka, Partitioners } from "kafkajs";
@@ -27,4 +27,14 @@ export function createKafka(settings: { clientId: string; brokers: readonly stri
     logCreator: pinoLogCreator(settings.logger),
     retry: { initialRetryTime: 200, retries: 8 },
   });
+}
+
+/**
+ * A consumer's retry settings (kafkajs's consumer default of 5 retries) that never restart a
+ * consumer its owner has stopped. kafkajs restarts a crashed consumer on a timer of its own, and a
+ * crash caused by the owner's own disconnect (a stop landing mid-join) would bring it back: running,
+ * holding a broker connection and its process open, after everyone believes it stopped.
+ */
+export function consumerRetry(stopped: () => boolean): RetryOptions & { restartOnFailure: () => Promise<boolean> } {
+  return { retries: 5, restartOnFailure: () => Promise.resolve(!stopped()) };
 }
