@@ -7,10 +7,12 @@ const HealthClient = grpc.makeClientConstructor(healthServiceDefinition, "grpc.h
 
 /**
  * One health check on a fresh channel: a long-lived channel would add its own reconnect backoff
- * to the moment measured. Answers whether the whole process said SERVING.
+ * to the moment measured. Its own subchannel pool, or grpc-js would share the connection (and its
+ * backoff) of the previous "fresh" channel through the process-wide pool, and keep reconnecting
+ * to an address nobody serves after the channel closed. Answers whether the process said SERVING.
  */
 function serving(address: string, timeoutMs: number): Promise<boolean> {
-  const client = new HealthClient(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+  const client = new HealthClient(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }) as unknown as grpc.Client & {
     Check: (req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void) => void;
   };
   return new Promise<boolean>((resolve) => {
