@@ -225,7 +225,9 @@ describe("the web client", () => {
     const monday = nextMonday(DOCTOR_ZONE);
     await page.waitForURL(`**/schedule?week=${monday}`);
     expect(await page.getByLabel("Time zone").inputValue()).toBe(DOCTOR_ZONE);
-    expect(await page.getByLabel("From").inputValue()).toBe(monday);
+    // The form takes the shown week's dates when the page has drawn that week (an effect after the
+    // navigation), not at the moment the URL changes.
+    await eventually(async () => ((await page.getByLabel("From").inputValue()) === monday ? true : undefined), 10_000, 100);
     await page.getByLabel("Day starts").fill("09:00");
     await page.getByLabel("Day ends").fill("12:00");
     await page.getByLabel("Minutes per slot").fill("30");
