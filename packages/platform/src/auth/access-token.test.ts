@@ -59,10 +59,12 @@ describe("createTokenVerifier", () => {
   it("stops accepting a remembered token when it expires", async () => {
     const verifier = createTokenVerifier(options());
     const verify = (token: string) => verifier.verify(token);
-    const now = Math.floor(Date.now() / 1000);
-    const token = await sign(2, now - 1);
+    // exp two whole seconds after this second began: more than a second left for the first check,
+    // however late in the second the test runs; then wait past exp by the clock.
+    const expiresAt = (Math.floor(Date.now() / 1000) + 2) * 1000;
+    const token = await sign(2, expiresAt / 1000 - 2);
     expect((await verify(token)).ok).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt + 100 - Date.now())));
     expect(await verify(token)).toMatchObject({ ok: false, failure: "expired" });
   });
 
