@@ -1,6 +1,12 @@
 /** One jest run over every workspace; TypeScript is type-checked by `tsc -b`, not here. */
+const path = require("node:path");
+
 module.exports = {
-  testEnvironment: "node",
+  // CLINIC_TEST_HANDLE_REPORT=<dir>: each file's handles left open after it, written to <dir>
+  // (tools/jest/open-handle-report-environment.js), for a worker that "failed to exit gracefully".
+  testEnvironment: process.env.CLINIC_TEST_HANDLE_REPORT
+    ? path.join(__dirname, "tools", "jest", "open-handle-report-environment.js")
+    : "node",
   roots: ["<rootDir>/packages", "<rootDir>/services", "<rootDir>/test", "<rootDir>/loadtest", "<rootDir>/tools"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
