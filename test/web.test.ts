@@ -128,6 +128,49 @@ async function photograph(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
 }
 
+/** Where a failed test's pages are photographed (not docs/web/: those are the README's). */
+const FAILURE_SHOTS = resolve(__dirname, "../.state/web-failures");
+
+/**
+ * What every open page showed when a test failed: its address, its alerts and status lines, the
+ * start of its text, and a screenshot. A failed wait says only what it waited for, and the page
+ * (an error sentence, a spinner, a stale list) is what says why.
+ */
+async function describeOpenPages(testName: string): Promise<string> {
+  const lines: string[] = [];
+  const pages = contexts.flatMap((context) => context.pages()).filter((page) => !page.isClosed());
+  mkdirSync(FAILURE_SHOTS, { recursive: true });
+  const slug = testName.replace(/[^A-Za-z0-9]+/g, "-").slice(0, 60);
+  for (const [index, page] of pages.entries()) {
+    try {
+      const shot = join(FAILURE_SHOTS, `${slug}-${index}.png`);
+      await page.screenshot({ path: shot, timeout: 5_000 });
+      const said = await page.locator('[role="alert"], [role="status"]').allInnerTexts();
+      const text = (await page.locator("body").innerText({ timeout: 5_000 })).replace(/\s+/g, " ").slice(0, 600);
+      lines.push(`page ${index}: ${page.url()} (${shot})\n  alerts/status: ${JSON.stringify(said)}\n  text: ${text}`);
+    } catch (err) {
+      lines.push(`page ${index}: ${page.url()} (could not be read: ${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** A browser test whose failure also reports what the open pages showed (describeOpenPages). */
+function browserTest(name: string, body: () => Promise<void>): void {
+  it(name, async () => {
+    try {
+      await body();
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      const shown = `\n\nThe open pages showed:\n${await describeOpenPages(name)}`;
+      // jest prints the stack (message, then frames): the pages go before the frames.
+      const firstFrame = err.stack?.search(/\n\s+at /) ?? -1;
+      if (err.stack && firstFrame >= 0) err.stack = `${err.stack.slice(0, firstFrame)}${shown}${err.stack.slice(firstFrame)}`;
+      throw err;
+    }
+  });
+}
+
 /** Answers the next matching request with the API's error body, as the edge would; later ones pass. */
 async function answerOnceWithError(page: Page, path: string, method: string, status: number, error: { code: string; message: string }, headers: Record<string, string> = {}): Promise<() => number> {
   let answered = 0;
@@ -147,13 +190,26 @@ async function signIn(page: Page, email: string, password: string): Promise<void
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
 
-/** Monday (YYYY-MM-DD) of the week after this one, in a time zone. */
-function nextMonday(timeZone: string): string {
+/** Monday (YYYY-MM-DD) of the week after this one (or `weeksAhead` weeks after it), in a time zone. */
+function nextMonday(timeZone: string, weeksAhead = 1): string {
   const today = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   const date = new Date(`${today}T12:00:00Z`);
   const daysSinceMonday = (date.getUTCDay() + 6) % 7;
-  date.setUTCDate(date.getUTCDate() - daysSinceMonday + 7);
+  date.setUTCDate(date.getUTCDate() - daysSinceMonday + 7 * weeksAhead);
   return date.toISOString().slice(0, 10);
+}
+
+/**
+ * Clicks "Next week →" until the page shows the week starting `monday`. How many clicks that takes
+ * depends on the viewer's time zone: late on a Sunday in Berlin it is Monday, in New York not yet.
+ */
+async function goToWeek(page: Page, monday: string): Promise<void> {
+  for (let clicks = 0; new URL(page.url()).searchParams.get("week") !== monday; clicks++) {
+    if (clicks === 4) throw new Error(`"Next week →" did not reach the week of ${monday} (at ${page.url()})`);
+    const before = page.url();
+    await page.getByRole("link", { name: "Next week →" }).click();
+    await page.waitForURL((url) => url.toString() !== before);
+  }
 }
 
 const localTime = (iso: string, timeZone: string): string =>
@@ -167,8 +223,12 @@ describe("the web client", () => {
   const patient = { email: `grace.${suffix}@example.org`, password: "patient password 123", phone: `+1555${String(Date.now()).slice(-7)}` };
   let bookingId: string;
   let doctorPage: Page;
+  // The week the doctor publishes: the week after next, so that its first slot (Monday 09:00 in
+  // Berlin) is always more than the 24 h cancellation window away and the patient may cancel it
+  // (next week's Monday is tomorrow on a Sunday).
+  const scheduleMonday = nextMonday(DOCTOR_ZONE, 2);
 
-  it("an admin adds the doctor and the doctor's account through the forms, changes and deletes another doctor", async () => {
+  browserTest("an admin adds the doctor and the doctor's account through the forms, changes and deletes another doctor", async () => {
     const page = await newPage(DOCTOR_ZONE);
     await signIn(page, ADMIN.email, ADMIN.password);
     await page.getByRole("heading", { name: "Doctors", exact: true }).waitFor();
@@ -215,14 +275,14 @@ describe("the web client", () => {
     await expectAccessible(page, "not found");
   });
 
-  it("the doctor signs in with that account, publishes a week in their time zone, changes a capacity, deletes a slot", async () => {
+  browserTest("the doctor signs in with that account, publishes a week in their time zone, changes a capacity, deletes a slot", async () => {
     expect(doctorId).toBeDefined();
     const page = await newPage(DOCTOR_ZONE);
     doctorPage = page;
     await signIn(page, doctorAccount.email, doctorAccount.password);
     await page.getByRole("heading", { name: "My schedule" }).waitFor();
-    await page.getByRole("link", { name: "Next week →" }).click();
-    const monday = nextMonday(DOCTOR_ZONE);
+    const monday = scheduleMonday;
+    await goToWeek(page, monday);
     await page.waitForURL(`**/schedule?week=${monday}`);
     expect(await page.getByLabel("Time zone").inputValue()).toBe(DOCTOR_ZONE);
     // The form takes the shown week's dates when the page has drawn that week (an effect after the
@@ -256,7 +316,7 @@ describe("the web client", () => {
     await photograph(page, "doctor-schedule");
   });
 
-  it("a patient registers, finds the doctor, holds a seat, confirms, sees the booking and cancels it", async () => {
+  browserTest("a patient registers, finds the doctor, holds a seat, confirms, sees the booking and cancels it", async () => {
     const page = await newPage(PATIENT_ZONE);
     await page.goto("/");
     await page.getByRole("heading", { name: "Find a doctor" }).waitFor();
@@ -278,7 +338,8 @@ describe("the web client", () => {
     await page.waitForURL(/[?&]q=/);
     await page.getByRole("status").filter({ hasText: "1 doctor" }).waitFor();
     await page.getByRole("link", { name: doctorName }).click();
-    await page.getByRole("link", { name: "Next week →" }).click();
+    await page.getByRole("heading", { name: doctorName }).waitFor();
+    await goToWeek(page, scheduleMonday);
 
     // Seats and times as the patient sees them: New York time.
     const first = ((await stack.http().get(`/api/v1/doctors/${doctorId}/slots?pageSize=1`)).body.slots as { id: string; startTime: string; endTime: string }[])[0]!;
@@ -332,7 +393,7 @@ describe("the web client", () => {
     expect((await stack.http().get(`/api/v1/availability?slotIds=${first.id}`)).body.availability[0].remaining).toBe(2);
 
     // The doctor sees who booked that time (the booking is cancelled now, and still listed).
-    await doctorPage.goto(`/schedule?week=${nextMonday(DOCTOR_ZONE)}`);
+    await doctorPage.goto(`/schedule?week=${scheduleMonday}`);
     const doctorRow = doctorPage.locator(`li[data-slot-id="${first.id}"]`);
     await doctorRow.getByRole("button", { name: /^Who booked/ }).click();
     await doctorRow.getByRole("region", { name: /^Bookings for / }).getByRole("cell", { name: "Grace Hopper" }).waitFor();
@@ -359,7 +420,7 @@ describe("the web client", () => {
     await expectAccessible(page, "sign in");
   });
 
-  it("an admin sees the booking's notifications and replays its dead letter once the provider recovers", async () => {
+  browserTest("an admin sees the booking's notifications and replays its dead letter once the provider recovers", async () => {
     expect(bookingId).toBeDefined();
     const page = await newPage(DOCTOR_ZONE);
     await signIn(page, ADMIN.email, ADMIN.password);
@@ -395,7 +456,7 @@ describe("the web client", () => {
     await expectAccessible(page, "audit log");
   });
 
-  it("two patients race for the last seat: one holds it, the other is told it is full without reloading", async () => {
+  browserTest("two patients race for the last seat: one holds it, the other is told it is full without reloading", async () => {
     const admin = stack.http();
     // The availability streams each page opened (an EventSource request never completes, so
     // resource timing never lists it).
@@ -465,7 +526,7 @@ describe("the web client", () => {
     expect(new URLSearchParams(streamsOpened.get(loser)![0]!.split("?")[1]).get("slotIds")!.split(",")).toContain(slot.id);
   });
 
-  it("keeps seats up to date by polling when the availability stream cannot be had", async () => {
+  browserTest("keeps seats up to date by polling when the availability stream cannot be had", async () => {
     const admin = stack.http();
     const monday = nextMonday("UTC");
     const start = new Date(`${monday}T17:00:00Z`);
@@ -491,7 +552,7 @@ describe("the web client", () => {
     expect(refused.length).toBeGreaterThan(0);
   });
 
-  it("says what went wrong in words: a wrong password, then too many failed sign-ins with the wait", async () => {
+  browserTest("says what went wrong in words: a wrong password, then too many failed sign-ins with the wait", async () => {
     const email = `locked.${suffix}@example.org`;
     const anonymous = stack.http().anonymous();
     expect((await anonymous.post("/api/v1/auth/register", { email, password: "the right password" })).status).toBe(201);
@@ -510,7 +571,7 @@ describe("the web client", () => {
     expect(await alert.textContent()).toMatch(/Wait \d+ seconds and try again\./);
   });
 
-  it("an admin is told a doctor with booked patients cannot be deleted", async () => {
+  browserTest("an admin is told a doctor with booked patients cannot be deleted", async () => {
     const admin = stack.http();
     const start = new Date(`${nextMonday("UTC")}T18:00:00Z`);
     start.setUTCDate(start.getUTCDate() + 4);
@@ -527,16 +588,16 @@ describe("the web client", () => {
     expect((await admin.get(`/api/v1/doctors/${doctorId}`)).status).toBe(200);
   });
 
-  it("pages through a patient's bookings: every booking shows, however many pages they take", async () => {
+  browserTest("pages through a patient's bookings: every booking shows, however many pages they take", async () => {
     const admin = stack.http();
     const email = `many.${suffix}@example.org`;
     const registered = await admin.anonymous().post("/api/v1/auth/register", { email, password: "many bookings 123" });
     expect(registered.status).toBe(201);
     const holder = admin.asPatient(registered.body.id);
-    // More than one page of My bookings (25 a page), in the week after next.
+    // More than one page of My bookings (25 a page), three weeks ahead: clear of the week the
+    // doctor published (the week after next), where slots of its own would overlap.
     const count = 27;
-    const first = new Date(`${nextMonday("UTC")}T06:00:00Z`);
-    first.setUTCDate(first.getUTCDate() + 7);
+    const first = new Date(`${nextMonday("UTC", 3)}T06:00:00Z`);
     for (let i = 0; i < count; i++) {
       const start = new Date(first.getTime() + i * 1_800_000);
       const slot = (await admin.post(`/api/v1/doctors/${doctorId}/slots`, { startTime: start.toISOString(), endTime: new Date(start.getTime() + 1_800_000).toISOString(), capacity: 1 })).body;
@@ -559,7 +620,7 @@ describe("the web client", () => {
     expect(pageRequests.some((search) => new URLSearchParams(search).get("pageToken"))).toBe(true);
   });
 
-  it("was built against the OpenAPI document the running edge serves", async () => {
+  browserTest("was built against the OpenAPI document the running edge serves", async () => {
     const served = await (await fetch(`${stack.baseUrl}/openapi.json`)).json();
     const built = JSON.parse(readFileSync(resolve(__dirname, "../web/src/api/generated/openapi.json"), "utf8"));
     expect(served).toEqual(built);
@@ -608,7 +669,7 @@ describe("the web client's sign-in and holds over time", () => {
     return slot as { id: string };
   }
 
-  it("a hold that lapsed at the API is reported when confirming it, and the seat is free again", async () => {
+  browserTest("a hold that lapsed at the API is reported when confirming it, and the seat is free again", async () => {
     const { page, email, password } = await patientPage("lapse");
     const slot = await newSlot(14);
     // The page's clock stands still after the hold, so its own countdown never ends: the lapse
@@ -633,7 +694,7 @@ describe("the web client's sign-in and holds over time", () => {
     await page.getByText("Your hold lapsed after two minutes and the seat was given back. Hold it again if it is still free.").waitFor();
   });
 
-  it("refreshes the sign-in silently before the access token expires, and keeps no token in localStorage", async () => {
+  browserTest("refreshes the sign-in silently before the access token expires, and keeps no token in localStorage", async () => {
     const { page, email, password } = await patientPage("refresh");
     await signIn(page, email, password);
     expect(await page.evaluate(() => (globalThis as any).localStorage.length as number)).toBe(0);
@@ -650,7 +711,7 @@ describe("the web client's sign-in and holds over time", () => {
     await page.getByText("Nothing booked.").waitFor();
   });
 
-  it("an access token that expired on the way is refreshed and the call sent again", async () => {
+  browserTest("an access token that expired on the way is refreshed and the call sent again", async () => {
     const { page, email, password } = await patientPage("expired");
     await signIn(page, email, password);
     const sent: string[] = [];
@@ -669,7 +730,7 @@ describe("the web client's sign-in and holds over time", () => {
     await page.getByRole("button", { name: "Sign out" }).waitFor();
   });
 
-  it("two tabs of one sign-in (a duplicated tab shares the refresh token) refresh without revoking it", async () => {
+  browserTest("two tabs of one sign-in (a duplicated tab shares the refresh token) refresh without revoking it", async () => {
     const { page: first, email, password } = await patientPage("tabs");
     await signIn(first, email, password);
     const refreshAnswers: { tab: string; status: number }[] = [];
