@@ -43,6 +43,24 @@ function expectedJsType(scalar: ScalarType): "string" | "boolean" | "number" | "
   }
 }
 
+/** What one value of a field is: the field's own value, a list's element, or a map's value. */
+function valueKindOf(field: DescField): ValueKind {
+  switch (field.fieldKind) {
+    case "list":
+      if (field.listKind === "scalar") return { kind: "scalar", scalar: field.scalar };
+      return field.listKind === "enum" ? { kind: "enum" } : { kind: "message", message: field.message };
+    case "map":
+      if (field.mapKind === "scalar") return { kind: "scalar", scalar: field.scalar };
+      return field.mapKind === "enum" ? { kind: "enum" } : { kind: "message", message: field.message };
+    case "scalar":
+      return { kind: "scalar", scalar: field.scalar };
+    case "enum":
+      return { kind: "enum" };
+    case "message":
+      return { kind: "message", message: field.message };
+  }
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return "missing";
   if (value === null) return "null";
@@ -113,58 +131,36 @@ export class MessageShapes {
     const where = `${message.name}.${name}`;
     // Oneof members are checked with their oneof (below); a proto3 `optional` may be absent.
     if (field.oneof || field.proto.proto3Optional) return undefined;
+    const check = this.valueCheck(valueKindOf(field));
     switch (field.fieldKind) {
       case "scalar":
-        return this.required(where, name, this.valueCheck({ kind: "scalar", scalar: field.scalar }));
       case "enum":
-        return this.required(where, name, this.valueCheck({ kind: "enum" }));
-      case "message": {
-        const check = this.valueCheck({ kind: "message", message: field.message });
+        // No presence: absent is as wrong as the wrong type.
+        return (value) => check(value[name], where);
+      case "message":
         // A singular message field may be absent (encoded as not set).
         return (value) => (value[name] === undefined ? undefined : check(value[name], where));
-      }
-      case "list": {
-        const element = this.valueCheck(
-          field.listKind === "scalar"
-            ? { kind: "scalar", scalar: field.scalar }
-            : field.listKind === "enum"
-              ? { kind: "enum" }
-              : { kind: "message", message: field.message },
-        );
+      case "list":
         return (value) => {
           const list = value[name];
           if (!Array.isArray(list)) return `${where} is ${describe(list)}; expected an array`;
           for (let i = 0; i < list.length; i++) {
-            const problem = element(list[i], `${where}[${i}]`);
+            const problem = check(list[i], `${where}[${i}]`);
             if (problem) return problem;
           }
           return undefined;
         };
-      }
-      case "map": {
-        const entry = this.valueCheck(
-          field.mapKind === "scalar"
-            ? { kind: "scalar", scalar: field.scalar }
-            : field.mapKind === "enum"
-              ? { kind: "enum" }
-              : { kind: "message", message: field.message },
-        );
+      case "map":
         return (value) => {
           const map = value[name];
           if (!isObject(map) || Array.isArray(map)) return `${where} is ${describe(map)}; expected an object`;
           for (const [key, v] of Object.entries(map)) {
-            const problem = entry(v, `${where}[${JSON.stringify(key)}]`);
+            const problem = check(v, `${where}[${JSON.stringify(key)}]`);
             if (problem) return problem;
           }
           return undefined;
         };
-      }
     }
-  }
-
-  /** A field that must hold a value (no presence): absent is as wrong as the wrong type. */
-  private required(where: string, name: string, check: ValueCheck): (value: Record<string, unknown>) => string | undefined {
-    return (value) => check(value[name], where);
   }
 
   /**
@@ -174,12 +170,7 @@ export class MessageShapes {
   private oneofCheck(message: DescMessage, oneof: DescOneof): (value: Record<string, unknown>) => string | undefined {
     const where = `${message.name}.${oneof.localName}`;
     const members = new Map<string, ValueCheck>();
-    for (const field of oneof.fields) {
-      // Only singular fields can be oneof members.
-      if (field.fieldKind === "scalar") members.set(field.localName, this.valueCheck({ kind: "scalar", scalar: field.scalar }));
-      else if (field.fieldKind === "enum") members.set(field.localName, this.valueCheck({ kind: "enum" }));
-      else if (field.fieldKind === "message") members.set(field.localName, this.valueCheck({ kind: "message", message: field.message }));
-    }
+    for (const field of oneof.fields) members.set(field.localName, this.valueCheck(valueKindOf(field)));
     return (value) => {
       const set = value[oneof.localName];
       if (set === undefined) return undefined;
