@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { parseConfig } from "@clinic/platform/config";
-import { createKafka } from "@clinic/platform/kafka";
+import { type Admin, createKafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import type { Lifecycle } from "@clinic/platform/service";
 import { configSchema as bookingConfigSchema, startBookingService, type RunningBookingService } from "@clinic/booking-service";
@@ -10,6 +10,7 @@ import { configSchema as notifierConfigSchema, startNotifierService } from "@cli
 import { configSchema as slotConfigSchema, startSlotService } from "@clinic/slot-service";
 import { Fixtures } from "./fixtures";
 import { freePort } from "./free-port";
+import { withKafkaAdmin } from "./kafka-admin";
 import { Http, edgeSigner, type Signer } from "./http-client";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
 import { TestSmsProvider } from "./sms-provider";
@@ -106,15 +107,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let jwksUrl = "";
 
   const kafka = createKafka({ clientId: "e2e-harness", brokers: (options.kafkaBrokers ?? stackEnv("KAFKA_BROKERS")).split(","), logger: testLogger() });
-  const withAdmin = async (work: (admin: ReturnType<typeof kafka.admin>) => Promise<unknown>) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await work(admin);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const withAdmin = (work: (admin: Admin) => Promise<unknown>) => withKafkaAdmin(kafka, work);
   /**
    * Topics that consumers subscribe to must exist (production creates them up front); these are
    * this stack's own and go when it stops.

@@ -5,6 +5,7 @@ import { configSchema as bookingConfigSchema, startBookingService, type RunningB
 import { configSchema as doctorConfigSchema, startDoctorService } from "@clinic/doctor-service";
 import { configSchema as slotConfigSchema, startSlotService, type RunningSlotService } from "@clinic/slot-service";
 import { testIssuer } from "./file-issuer";
+import { withKafkaAdmin } from "./kafka-admin";
 import { createScratchDatabase, type ScratchDatabase } from "./scratch-database";
 import { stackServiceEnv, testLogger } from "./stack-env";
 
@@ -78,15 +79,8 @@ export interface StartedBooking {
 /** Replicas started per shard set, so the last one to stop removes the set's step topic. */
 const replicasOfShards = new Map<string, number>();
 
-async function withKafkaAdmin(work: (admin: ReturnType<ReturnType<typeof createKafka>["admin"]>) => Promise<unknown>): Promise<void> {
-  const admin = createKafka({ clientId: "booking-test-steps", brokers: stackServiceEnv()["KAFKA_BROKERS"]!.split(","), logger: testLogger("kafka") }).admin();
-  await admin.connect();
-  try {
-    await work(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** A Kafka client of the test stack's brokers, for creating and removing a shard set's step topic. */
+const stepsKafka = () => createKafka({ clientId: "booking-test-steps", brokers: stackServiceEnv()["KAFKA_BROKERS"]!.split(","), logger: testLogger("kafka") });
 
 /**
  * The booking service over the given shard databases (several replicas may share them), on
@@ -104,7 +98,7 @@ export async function startBooking(
   const steps = `test.reschedules.${shards[0]?.name ?? "none"}`;
   const ownSteps = env["RESCHEDULE_TOPIC"] === undefined;
   if (ownSteps && !replicasOfShards.has(shardSet)) {
-    await withKafkaAdmin((admin) => admin.createTopics({ topics: [{ topic: steps, numPartitions: 3 }], waitForLeaders: true }));
+    await withKafkaAdmin(stepsKafka(), (admin) => admin.createTopics({ topics: [{ topic: steps, numPartitions: 3 }], waitForLeaders: true }));
   }
   const config = parseConfig(bookingConfigSchema, {
     ...(await commonEnv()),
@@ -126,7 +120,7 @@ export async function startBooking(
       const left = (replicasOfShards.get(shardSet) ?? 1) - 1;
       if (left > 0) return void replicasOfShards.set(shardSet, left);
       replicasOfShards.delete(shardSet);
-      await withKafkaAdmin((admin) => admin.deleteTopics({ topics: [steps] })).catch(() => undefined);
+      await withKafkaAdmin(stepsKafka(), (admin) => admin.deleteTopics({ topics: [steps] })).catch(() => undefined);
     },
   };
 }
