@@ -10,9 +10,6 @@ import { SchedulePage } from "./pages/schedule";
 import { homeOf, RegisterPage, SignInPage } from "./pages/sign-in";
 import { ROUTES } from "./routes";
 
-/** The route table (URL patterns by page), for whoever needs every page: the browser test does. */
-export { REDIRECT_ONLY, ROUTES } from "./routes";
-
 function Navigation() {
   const { account, status, signOut } = useSession();
   const navigate = useNavigate();
