@@ -126,12 +126,18 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # single quotes (a quote inside as '\''). A password or a state dir with a space, a quote or a
 # `$` comes back as it was.
 env_line() {
-  local key="$1" value="$2" q="'\\''"
+  local key="$1" value="$2"
   if [[ "$value" =~ ^[A-Za-z0-9_@%+=:,./-]*$ ]]; then
     printf '%s=%s\n' "$key" "$value"
   else
-    printf "%s='%s'\n" "$key" "${value//\'/$q}"
+    printf '%s=%s\n' "$key" "$(sh_quote "$value")"
   fi
+}
+
+# $1 quoted for sh: between single quotes, each single quote inside written as '\''.
+sh_quote() {
+  local q="'\\''"
+  printf "'%s'" "${1//\'/$q}"
 }
 
 # ---------------------------------------------------------------- apt

@@ -53,12 +53,6 @@ pgbackrest_archive_command() {
 # pgbackrest` finds it and lets its segments go again.
 PGBACKREST_ARCHIVE_SCRIPT="$CLINIC_STATE_DIR/run/pgbackrest-archive-push"
 
-# $1 quoted for sh: between single quotes, each single quote inside written as '\''.
-sh_quote() {
-  local q="'\\''"
-  printf "'%s'" "${1//\'/$q}"
-}
-
 # $1 as a single-quoted postgresql.conf string: that parser takes a backslash as an escape and a
 # doubled single quote as one quote.
 pg_conf_quote() {
