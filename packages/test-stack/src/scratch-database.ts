@@ -29,10 +29,31 @@ export async function createScratchDatabase(prefix: string): Promise<ScratchData
       await knex.destroy();
       const cleanup = createDatabase({ ...databaseSettings("postgres"), poolMax: 1 });
       try {
-        await cleanup.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await dropForcibly(cleanup, name);
       } finally {
         await cleanup.destroy();
       }
     },
   };
+}
+
+/** PostgreSQL's insufficient_privilege. */
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+/**
+ * DROP DATABASE ... WITH (FORCE), which ends the sessions a test left behind. PostgreSQL 15
+ * refuses it while an autovacuum worker is in the database (the worker has no role the `clinic`
+ * role may signal: "must be a member of the role whose process is being terminated"); that worker
+ * is done with a scratch database's few rows in moments, so the drop is asked again meanwhile.
+ */
+async function dropForcibly(db: Knex, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== INSUFFICIENT_PRIVILEGE || attempt === 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
