@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
-import { eventually, Fixtures, Http, isolatedStackEnv, SseClient, type Stack, startStackWithFixtures } from "@clinic/test-stack";
+import { eventually, Fixtures, Http, isolatedStackEnv, LogRecorder, metricValue, SseClient, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 const run = promisify(execFile);
 const repo = path.join(__dirname, "..");
@@ -33,9 +33,17 @@ class PrivateKafka {
   }
 }
 
-async function outboxBacklog(stack: Stack): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${stack.booking.metricsPort}/metrics`)).text();
-  return [...text.matchAll(/^outbox_backlog\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+const outboxBacklog = (stack: Stack): Promise<number> => metricValue(stack.booking.metricsPort, "outbox_backlog");
+
+/** Where the events stand, for a failure message: still in the outbox, failing to go out, or unread. */
+async function eventPipeline(stack: Stack): Promise<string> {
+  const [backlog, relayFailures, published, lag] = await Promise.all([
+    outboxBacklog(stack),
+    metricValue(stack.booking.metricsPort, "outbox_publish_failures_total"),
+    metricValue(stack.booking.metricsPort, "outbox_published_total"),
+    metricValue(stack.notifier!.metricsPort, "notifier_consumer_lag"),
+  ]);
+  return `outbox backlog ${backlog}, published ${published}, relay failures ${relayFailures}; notifier consumer lag ${lag}`;
 }
 
 /**
@@ -47,6 +55,7 @@ async function outboxBacklog(stack: Stack): Promise<number> {
 describe("a Kafka outage during bookings", () => {
   jest.setTimeout(240_000);
   const kafka = new PrivateKafka();
+  const logs = new LogRecorder();
   let stack: Stack, http: Http, make: Fixtures;
 
   beforeAll(async () => {
@@ -54,6 +63,7 @@ describe("a Kafka outage during bookings", () => {
     ({ stack, http, make } = await startStackWithFixtures({
       name: "e2e_kafka_outage",
       kafkaBrokers: kafka.brokers,
+      logger: logs.logger,
       notifier: { eventsTopic: "clinic.booking.events.v1", dlqTopic: "bookings.dlq", group: "notifier" },
     }));
   });
@@ -73,13 +83,17 @@ describe("a Kafka outage during bookings", () => {
       expect(created.status).toBe(201);
       expect((await http.post(`/api/v1/bookings/${created.body.id}/confirm`)).status).toBe(200);
     };
-    const allNotified = async (): Promise<true | undefined> => {
+    // Throws what is still missing, and where the events stand, so a timeout says which part stalled.
+    const allNotified = async (): Promise<true> => {
       const { smtp, sms } = stack.notifier!;
-      return patients.every((p) => smtp.mailsTo(p.email).length >= 1 && sms.requestsTo(p.phone).length >= 1) || undefined;
+      const noMail = patients.filter((p) => smtp.mailsTo(p.email).length === 0).length;
+      const noText = patients.filter((p) => sms.requestsTo(p.phone).length === 0).length;
+      if (noMail === 0 && noText === 0) return true;
+      throw new Error(`of ${patients.length} patients ${noMail} have no e-mail and ${noText} no SMS yet; ${await eventPipeline(stack)}`);
     };
 
     for (let i = 0; i < 5; i += 1) await bookAndConfirm();
-    await eventually(allNotified, 60_000, 200);
+    await logs.explain(eventually(allNotified, 60_000, 200));
     // A patient's page watching the slot live, through the outage.
     const watcher = await SseClient.open(stack.baseUrl, `/api/v1/availability/stream?slotIds=${slot.id}`);
     const remaining = () => watcher.availability().at(-1)?.remaining;
@@ -91,7 +105,7 @@ describe("a Kafka outage during bookings", () => {
     await eventually(async () => ((await outboxBacklog(stack)) >= 20 ? true : undefined), 10_000);
 
     await kafka.up();
-    await eventually(allNotified, 150_000, 500);
+    await logs.explain(eventually(allNotified, 150_000, 500));
     await eventually(async () => ((await outboxBacklog(stack)) === 0 ? true : undefined), 30_000);
     // The edge's event feed came back by itself, and the stream shows the seats booked meanwhile.
     await watcher.waitFor(() => (remaining() === 35 ? true : undefined), 60_000, "35 seats left");

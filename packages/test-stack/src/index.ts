@@ -5,6 +5,7 @@ export * from "./stack-env";
 export * from "./scratch-database";
 export * from "./free-port";
 export * from "./eventually";
+export * from "./log-recorder";
 export * from "./time";
 export * from "./metrics";
 

@@ -1,4 +1,4 @@
-import { consumerRetry, type Consumer, type Kafka } from "@clinic/platform/kafka";
+import { SupervisedConsumer, type Kafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import { eventsV1 } from "@clinic/proto";
 import type { RescheduleSaga } from "./reschedule-saga";
@@ -11,8 +11,7 @@ import type { RescheduleSaga } from "./reschedule-saga";
  * partition. Steps are idempotent, so a step seen twice changes nothing twice.
  */
 export class RescheduleConsumer {
-  private readonly consumer: Consumer;
-  private stopped = false;
+  private readonly supervised: SupervisedConsumer;
 
   constructor(
     kafka: Kafka,
@@ -23,14 +22,16 @@ export class RescheduleConsumer {
     // A replica that vanished without leaving (killed, or stopped mid-join) holds its partitions,
     // and every rebalance, until its session times out: 10 s instead of kafkajs's 30 s, which a
     // step (one short transaction) never comes near, heartbeats every second to match.
-    this.consumer = kafka.consumer({
-      groupId: settings.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 250,
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      retry: consumerRetry(() => this.stopped),
+    this.supervised = new SupervisedConsumer({
+      kafka,
+      config: { groupId: settings.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250, sessionTimeout: 10_000, rebalanceTimeout: 10_000, heartbeatInterval: 1_000 },
+      name: "reschedule step consumer",
+      logger,
+      begin: async (consumer) => {
+        // A new group starts at the beginning: a step sent before the first replica joined is kept.
+        await consumer.subscribe({ topic: settings.topic, fromBeginning: true });
+        await consumer.run({ autoCommit: true, partitionsConsumedConcurrently: 3, eachMessage: ({ message }) => this.step(message.value, message.offset) });
+      },
     });
   }
 
@@ -40,32 +41,11 @@ export class RescheduleConsumer {
    * capped backoff until `stop`: steps wait in the topic meanwhile, none is lost.
    */
   async start(): Promise<void> {
-    const joined = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
-      if (event.payload.restart || this.stopped) return;
-      this.logger.warn({ err: event.payload.error }, "reschedule step consumer crashed; starting again");
-      void this.run();
-    });
-    void this.run();
+    const { consumer } = this.supervised;
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    this.supervised.start();
     await joined;
     this.logger.info({ topic: this.settings.topic, group: this.settings.groupId }, "reschedule consumer joined its group");
-  }
-
-  private async run(): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        await this.consumer.connect();
-        // A new group starts at the beginning: a step sent before the first replica joined is kept.
-        await this.consumer.subscribe({ topic: this.settings.topic, fromBeginning: true });
-        await this.consumer.run({ autoCommit: true, partitionsConsumedConcurrently: 3, eachMessage: ({ message }) => this.step(message.value, message.offset) });
-        return;
-      } catch (err) {
-        if (this.stopped) return;
-        if (attempt === 1) this.logger.warn({ err }, "reschedule step consumer cannot start; retrying in the background");
-        await this.consumer.disconnect().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))).unref());
-      }
-    }
   }
 
   private async step(value: Buffer | null, offset: string): Promise<void> {
@@ -86,8 +66,7 @@ export class RescheduleConsumer {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.consumer.disconnect();
+  stop(): Promise<void> {
+    return this.supervised.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { consumerRetry, type Admin, type Consumer, type Kafka } from "@clinic/platform/kafka";
+import { SupervisedConsumer, type Admin, type Consumer, type Kafka } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import type { Gauge } from "prom-client";
 import type { BookingEventHandler } from "./booking-event-handler";
@@ -23,7 +23,7 @@ const HEARTBEAT_EVERY_MS = 1_000;
  * handler's deduplication sorts it out.
  */
 export class BookingEventConsumer {
-  private readonly consumer: Consumer;
+  private readonly supervised: SupervisedConsumer;
   private readonly stopping = new AbortController();
 
   constructor(
@@ -32,26 +32,60 @@ export class BookingEventConsumer {
     private readonly handler: BookingEventHandler,
     private readonly logger: Logger,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: settings.groupId,
-      sessionTimeout: settings.sessionTimeoutMs,
-      rebalanceTimeout: settings.rebalanceTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(settings.sessionTimeoutMs / 3)),
-      allowAutoTopicCreation: false,
-      // Stopping waits for the fetch in flight; an idle long poll of kafkajs's default 5 s would
-      // hold every shutdown that long.
-      maxWaitTimeInMs: 250,
-      // Under load the broker answers a fetch once 16 KiB (some 60 events) are there or the wait
-      // is over, not at every single event: fewer, fuller fetches for the broker and the notifier,
-      // at most 250 ms later.
-      minBytes: 16_384,
-      retry: consumerRetry(() => this.stopping.signal.aborted),
+    this.supervised = new SupervisedConsumer({
+      kafka,
+      config: {
+        groupId: settings.groupId,
+        sessionTimeout: settings.sessionTimeoutMs,
+        rebalanceTimeout: settings.rebalanceTimeoutMs,
+        heartbeatInterval: Math.min(3_000, Math.floor(settings.sessionTimeoutMs / 3)),
+        allowAutoTopicCreation: false,
+        // Stopping waits for the fetch in flight; an idle long poll of kafkajs's default 5 s would
+        // hold every shutdown that long.
+        maxWaitTimeInMs: 250,
+        // Under load the broker answers a fetch once 16 KiB (some 60 events) are there or the wait
+        // is over, not at every single event: fewer, fuller fetches for the broker and the notifier,
+        // at most 250 ms later.
+        minBytes: 16_384,
+      },
+      name: "booking events consumer",
+      logger,
+      begin: (consumer) => this.consume(consumer),
     });
   }
 
-  /** Connects, subscribes and starts consuming; resolves once this member has joined the group. */
+  private async consume(consumer: Consumer): Promise<void> {
+    const { settings } = this;
+    await consumer.subscribe({ topic: settings.topic, fromBeginning: settings.fromBeginning });
+    await consumer.run({
+      autoCommit: true,
+      partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        // Sends and backoff waits can take seconds; keep the session alive meanwhile.
+        const ticker = setInterval(() => {
+          heartbeat().catch((err: unknown) => this.logger.debug({ err }, "heartbeat during handling failed (rebalance?)"));
+        }, HEARTBEAT_EVERY_MS);
+        try {
+          await this.handler.handle(
+            { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {} },
+            this.stopping.signal,
+          );
+        } finally {
+          clearInterval(ticker);
+        }
+      },
+    });
+  }
+
+  /**
+   * Starts consuming; resolves once this member has joined the group, rejects when that takes
+   * longer than the join timeout (Kafka away at start-up: the start fails loudly instead of a
+   * notifier that serves without consuming). After that, a consumer kafkajs gives up on is started
+   * again by the supervisor until `stop`.
+   */
   async start(): Promise<void> {
-    const { consumer, settings } = this;
+    const { consumer } = this.supervised;
+    const { settings } = this;
     let stopWaiting = (): void => undefined;
     const joined = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -59,38 +93,13 @@ export class BookingEventConsumer {
         settings.joinTimeoutMs,
       );
       const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-      const removeCrash = consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) reject(event.payload.error);
-      });
       stopWaiting = () => {
         clearTimeout(timer);
         removeJoin();
-        removeCrash();
       };
     });
-    // Rejections before we get to await it (a crash during run) must not count as unhandled.
-    joined.catch(() => undefined);
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: settings.topic, fromBeginning: settings.fromBeginning });
-      await consumer.run({
-        autoCommit: true,
-        partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          // Sends and backoff waits can take seconds; keep the session alive meanwhile.
-          const ticker = setInterval(() => {
-            heartbeat().catch((err: unknown) => this.logger.debug({ err }, "heartbeat during handling failed (rebalance?)"));
-          }, HEARTBEAT_EVERY_MS);
-          try {
-            await this.handler.handle(
-              { topic, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {} },
-              this.stopping.signal,
-            );
-          } finally {
-            clearInterval(ticker);
-          }
-        },
-      });
+      this.supervised.start();
       await joined;
     } finally {
       stopWaiting();
@@ -100,8 +109,9 @@ export class BookingEventConsumer {
 
   /** `true` once (re)joined, `false` when the consumer crashed; for the health status. */
   onMembershipChange(listener: (member: boolean) => void): void {
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => listener(true));
-    this.consumer.on(this.consumer.events.CRASH, (event) => {
+    const { consumer } = this.supervised;
+    consumer.on(consumer.events.GROUP_JOIN, () => listener(true));
+    consumer.on(consumer.events.CRASH, (event) => {
       this.logger.error({ err: event.payload.error, restart: event.payload.restart }, "consumer crashed");
       listener(false);
     });
@@ -113,7 +123,7 @@ export class BookingEventConsumer {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.consumer.disconnect();
+    await this.supervised.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-/** @clinic/platform/kafka: Kafka clients (kafkajs), the every-replica broadcast listener, and every topic's name. */
+/** @clinic/platform/kafka: Kafka clients (kafkajs), the every-replica broadcast listener, consumers that restart after kafkajs gives up, and every topic's name. */
 export { BroadcastListener, type BroadcastListenerOptions, type BroadcastMessage } from "./kafka-broadcast";
 export {
   type Admin,
@@ -11,4 +11,5 @@ export {
   Partitioners,
   type Producer,
 } from "./kafka";
+export { SupervisedConsumer, type SupervisedConsumerOptions } from "./supervised-consumer";
 export { type TopicName, TOPICS } from "./topics";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { Consumer, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Logger } from "../logging/logger";
-import { consumerRetry } from "./kafka";
+import { SupervisedConsumer } from "./supervised-consumer";
 
 /** One record as a broadcast listener's handler sees it. */
 export interface BroadcastMessage {
@@ -38,63 +38,58 @@ export interface BroadcastListenerOptions {
  * its own consumer group (`<prefix>-<host>-<pid>-<random>`), starts at the latest offset and
  * commits nothing, because a restarted process holds no state derived from earlier records.
  * Kafka being away never stops the process: the listener retries in the background with capped
- * backoff. On stop it leaves the group and deletes it, so a fleet that restarts often leaves no
+ * backoff (SupervisedConsumer). On stop it leaves the group and deletes it, so a fleet that restarts often leaves no
  * empty groups behind for the broker to expire.
  */
 export class BroadcastListener {
   readonly groupId: string;
-  private readonly consumer: Consumer;
-  private stopped = false;
+  private readonly supervised: SupervisedConsumer;
   private everJoined = false;
-  /** Connected to a broker at least once: a stop then waits for the consumer to leave cleanly. */
-  private reachedBroker = false;
   private positionsPending = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
   private readonly firstCatchUp: Promise<void>;
   private resolveFirstCatchUp!: () => void;
 
   constructor(private readonly options: BroadcastListenerOptions) {
     this.groupId = `${options.groupPrefix}-${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.firstCatchUp = new Promise((resolve) => (this.resolveFirstCatchUp = resolve));
-    this.consumer = options.kafka.consumer({
-      groupId: this.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
-      retry: consumerRetry(() => this.stopped),
+    this.supervised = new SupervisedConsumer({
+      kafka: options.kafka,
+      config: { groupId: this.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000 },
+      name: "broadcast listener",
+      logger: options.logger,
+      begin: async (consumer) => {
+        await consumer.subscribe({ topics: [...options.topics], fromBeginning: false });
+        if (this.supervised.isStopped) return;
+        await consumer.run({
+          autoCommit: false,
+          eachMessage: async ({ topic, partition, message }) =>
+            options.handle({ topic, partition, offset: message.offset, key: message.key, value: message.value }),
+        });
+      },
     });
-    const { events } = this.consumer;
-    this.consumer.on(events.GROUP_JOIN, () => {
+    const { consumer } = this.supervised;
+    const { events } = consumer;
+    consumer.on(events.GROUP_JOIN, () => {
       this.everJoined = true;
       this.positionsPending = true;
       options.logger.info({ topics: options.topics, group: this.groupId }, "listening to every record of the topics");
     });
     // FETCH (not FETCH_START) comes after kafkajs resolved the starting offsets: from then on
     // nothing is missed, so that is when derived state is refreshed.
-    this.consumer.on(events.FETCH, () => {
+    consumer.on(events.FETCH, () => {
       if (!this.positionsPending) return;
       this.positionsPending = false;
       options.connectionChanged?.(true);
       options.caughtUp?.();
       this.resolveFirstCatchUp();
     });
-    this.consumer.on(events.CONNECT, () => (this.reachedBroker = true));
-    this.consumer.on(events.DISCONNECT, () => options.connectionChanged?.(false));
-    this.consumer.on(events.CRASH, (event) => {
-      options.connectionChanged?.(false);
-      if (event.payload.restart || this.stopped) return;
-      // kafkajs gave up on this run: start over from the connect.
-      options.logger.warn({ err: event.payload.error, group: this.groupId }, "broadcast consumer crashed; restarting");
-      this.loop = (this.loop ?? Promise.resolve()).then(async () => {
-        await this.consumer.disconnect().catch(() => undefined);
-        await this.run();
-      });
-    });
+    consumer.on(events.DISCONNECT, () => options.connectionChanged?.(false));
+    consumer.on(events.CRASH, () => options.connectionChanged?.(false));
   }
 
   /** Starts in the background; start-up never waits for Kafka. */
   start(): void {
-    this.loop ??= this.run();
+    this.supervised.start();
   }
 
   /** Resolves once the listener first caught up (tests; diagnostics). */
@@ -111,10 +106,8 @@ export class BroadcastListener {
    * `unreachableMs`.
    */
   async stop(unreachableMs = 2_000, answeringMs = 8_000): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    const timeoutMs = this.reachedBroker ? Math.max(unreachableMs, answeringMs) : unreachableMs;
-    await withinMs(timeoutMs, Promise.all([this.consumer.disconnect().catch(() => undefined), this.loop]));
+    const timeoutMs = this.supervised.hasReachedBroker ? Math.max(unreachableMs, answeringMs) : unreachableMs;
+    await this.supervised.stop(timeoutMs);
     if (this.everJoined) await withinMs(timeoutMs, this.deleteGroup());
   }
 
@@ -129,40 +122,6 @@ export class BroadcastListener {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-  }
-
-  private async run(): Promise<void> {
-    const { topics, logger } = this.options;
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        await this.consumer.connect();
-        // A stop during a step found nothing to disconnect yet: checked after every step.
-        if (this.stopped) break;
-        await this.consumer.subscribe({ topics: [...topics], fromBeginning: false });
-        if (this.stopped) break;
-        await this.consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ topic, partition, message }) =>
-            this.options.handle({ topic, partition, offset: message.offset, key: message.key, value: message.value }),
-        });
-        if (this.stopped) break;
-        if (attempt > 1) logger.info({ topics }, "broadcast consumer recovered");
-        return;
-      } catch (err) {
-        if (this.stopped) break;
-        if (attempt === 1) logger.warn({ err, topics }, "broadcast consumer cannot start; retrying in the background");
-        await this.consumer.disconnect().catch(() => undefined);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    }
-    // Stopped while starting: what got connected meanwhile goes as well.
-    await this.consumer.disconnect().catch(() => undefined);
   }
 }
 
