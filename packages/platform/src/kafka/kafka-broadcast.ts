@@ -54,7 +54,18 @@ export class BroadcastListener {
     this.firstCatchUp = new Promise((resolve) => (this.resolveFirstCatchUp = resolve));
     this.supervised = new SupervisedConsumer({
       kafka: options.kafka,
-      config: { groupId: this.groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000 },
+      // After a broker restart the broker loads this group back with the member id of before,
+      // and the new member's join waits until that one's session expires: 10 s, not kafkajs's 30 s,
+      // of live pushes and cache invalidations missed. A record's handling is short; heartbeats
+      // go out every second between fetches.
+      config: {
+        groupId: this.groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1_000,
+        sessionTimeout: 10_000,
+        rebalanceTimeout: 10_000,
+        heartbeatInterval: 1_000,
+      },
       name: "broadcast listener",
       logger: options.logger,
       begin: async (consumer) => {
