@@ -1,37 +1,5 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import { promisify } from "node:util";
-import { eventually, Fixtures, Http, isolatedStackEnv, LogRecorder, metricValue, SseClient, type Stack, startStackWithFixtures } from "@clinic/test-stack";
-
-const run = promisify(execFile);
-const repo = path.join(__dirname, "..");
-
-/**
- * A Kafka broker of this test's own (the shared test broker must keep serving other test files),
- * started, stopped and restarted with the repository's stack script.
- */
-class PrivateKafka {
-  private readonly stateDir = mkdtempSync(path.join(tmpdir(), "clinic-kafka-"));
-  private readonly env = isolatedStackEnv(this.stateDir);
-  brokers = "";
-
-  async up(): Promise<void> {
-    await run("bash", [path.join(repo, "scripts/stack"), "up", "kafka"], { env: this.env, timeout: 150_000 });
-    const settings = readFileSync(path.join(this.stateDir, "stack.env"), "utf8");
-    this.brokers = /^KAFKA_BROKERS=(.+)$/m.exec(settings)![1]!;
-  }
-
-  down(): Promise<unknown> {
-    return run("bash", [path.join(repo, "scripts/stack"), "down", "kafka"], { env: this.env, timeout: 60_000 });
-  }
-
-  reset(): Promise<unknown> {
-    return run("bash", [path.join(repo, "scripts/stack"), "reset"], { env: this.env, timeout: 60_000 });
-  }
-}
+import { eventually, Fixtures, Http, LogRecorder, metricValue, PrivateKafka, SseClient, type Stack, startStackWithFixtures } from "@clinic/test-stack";
 
 const outboxBacklog = (stack: Stack): Promise<number> => metricValue(stack.booking.metricsPort, "outbox_backlog");
 

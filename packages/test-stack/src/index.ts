@@ -34,6 +34,7 @@ export * from "./booking-events";
 
 // The platform as processes, its live streams, and a browser.
 export * from "./platform-processes";
+export * from "./private-kafka";
 export * from "./sse-client";
 export * from "./browser";
 export * from "./accessibility";

@@ -1,6 +1,8 @@
 import { createLogger, type Logger } from "@clinic/platform/logging";
 
-const WARN = 40;
+// The services log levels by name ("warn"), pino's numbers otherwise.
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+const WARN = LEVELS["warn"]!;
 
 /**
  * Keeps the services' last log lines in memory, so a test of the whole platform that fails can
@@ -20,7 +22,8 @@ export class LogRecorder {
     if (process.env["TEST_LOG_LEVEL"]) process.stdout.write(line);
     let level = 0;
     try {
-      level = Number((JSON.parse(line) as { level?: unknown }).level) || 0;
+      const named = (JSON.parse(line) as { level?: unknown }).level;
+      level = typeof named === "string" ? (LEVELS[named] ?? 0) : Number(named) || 0;
     } catch {
       // Not JSON: kept with level 0.
     }

@@ -1,4 +1,4 @@
-import { createKafka, Partitioners } from "@clinic/platform/kafka";
+import { createKafka, Partitioners, RenewableProducer } from "@clinic/platform/kafka";
 import type { Logger } from "@clinic/platform/logging";
 import { openOwnDatabase, serveGrpc, startService, type RunningGrpcService } from "@clinic/platform/service";
 import { migrations } from "../migrations";
@@ -54,8 +54,11 @@ export function startNotifierService(
     lifecycle.onShutdown("senders", "clients", () => Promise.all([senders.email.close(), senders.sms.close()]));
 
     const kafka = createKafka({ clientId: "notifier", brokers: config.KAFKA_BROKERS, logger: log });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    const producer = new RenewableProducer(
+      () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner }),
+      log,
+    );
+    await producer.connected();
     lifecycle.onShutdown("dead-letter producer", "messaging", () => producer.disconnect());
 
     const handler = new BookingEventHandler({

@@ -1,4 +1,4 @@
-import type { Producer } from "@clinic/platform/kafka";
+import type { RenewableProducer } from "@clinic/platform/kafka";
 import type { DeadLetterRow } from "./notification-repository";
 
 export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
@@ -20,7 +20,7 @@ export interface IncomingMessage {
  */
 export class DeadLetterPublisher {
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: RenewableProducer,
     readonly topic: string,
   ) {}
 
@@ -40,10 +40,13 @@ export class DeadLetterPublisher {
       ...(letter.channel ? { "dlq-channel": letter.channel } : {}),
       ...(letter.error ? { "dlq-error": letter.error } : {}),
     });
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: [{ key: original.key, value: original.value, headers }],
-    });
+    // A producer the broker no longer accepts is renewed; the handler retries the publish.
+    await this.producer.use((producer) =>
+      producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: [{ key: original.key, value: original.value, headers }],
+      }),
+    );
   }
 }

@@ -11,5 +11,6 @@ export {
   Partitioners,
   type Producer,
 } from "./kafka";
+export { isProducerStateError, RenewableProducer } from "./renewable-producer";
 export { SupervisedConsumer, type SupervisedConsumerOptions } from "./supervised-consumer";
 export { type TopicName, TOPICS } from "./topics";

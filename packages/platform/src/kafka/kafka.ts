@@ -17,12 +17,12 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
-export function createKafka(settings: { clientId: string; brokers: readonly string[]; logger: Logger }): Kafka {
+export function createKafka(settings: { clientId: string; brokers: readonly string[]; logger: Logger; requestTimeoutMs?: number }): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: [...settings.brokers],
     connectionTimeout: 3_000,
-    requestTimeout: 10_000,
+    requestTimeout: settings.requestTimeoutMs ?? 10_000,
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(settings.logger),
     retry: { initialRetryTime: 200, retries: 8 },

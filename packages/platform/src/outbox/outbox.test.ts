@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import { createScratchDatabase, eventually, stackEnv, testLogger, type ScratchDatabase } from "@clinic/test-stack";
 import { Registry } from "prom-client";
 import { createKafka, type Consumer, type KafkaMessage } from "../kafka/kafka";
+import { RenewableProducer } from "../kafka/renewable-producer";
 import { OutboxRelay, createOutboxMetrics, createOutboxTable, writeOutbox } from "./outbox";
 
 describe("transactional outbox relay (real PostgreSQL and Kafka)", () => {
   const kafka = createKafka({ clientId: "outbox-test", brokers: stackEnv("KAFKA_BROKERS").split(","), logger: testLogger() });
   const topic = `test.outbox.${randomBytes(4).toString("hex")}`;
   const admin = kafka.admin();
-  const producers = [kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), kafka.producer({ idempotent: true, maxInFlightRequests: 1 })];
+  const idempotent = (): RenewableProducer => new RenewableProducer(() => kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), testLogger());
+  const producers = [idempotent(), idempotent()];
   let db: ScratchDatabase;
   let consumer: Consumer | undefined;
 
@@ -111,7 +113,8 @@ describe("transactional outbox relay (real PostgreSQL and Kafka)", () => {
   it("keeps writes working and the backlog visible while Kafka is unreachable", async () => {
     const registry = new Registry();
     const metrics = createOutboxMetrics(registry);
-    const unreachable = createKafka({ clientId: "outbox-down", brokers: ["127.0.0.1:1"], logger: testLogger() }).producer({ retry: { retries: 0 } });
+    const unreachableKafka = createKafka({ clientId: "outbox-down", brokers: ["127.0.0.1:1"], logger: testLogger() });
+    const unreachable = new RenewableProducer(() => unreachableKafka.producer({ retry: { retries: 0 } }), testLogger());
     const relay = new OutboxRelay({ name: "down", db: db.knex, producer: unreachable, logger: testLogger(), metrics, idleMs: 20 });
     await db.knex.raw("DELETE FROM outbox");
     relay.start();

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Span } from "@opentelemetry/api";
-import { Partitioners, type Producer } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Knex } from "../db/database";
 import { createKafka } from "../kafka/kafka";
+import { RenewableProducer } from "../kafka/renewable-producer";
 import type { Lifecycle } from "../service/lifecycle";
 import type { Logger } from "../logging/logger";
 
@@ -159,7 +160,8 @@ export interface OutboxRelayOptions {
    * whichever client holds it next. Default: `db`.
    */
   listenDb?: Knex;
-  producer: Producer;
+  /** Shared by the relays of one process; renewed when the broker refuses its state. */
+  producer: RenewableProducer;
   logger: Logger;
   metrics: OutboxMetrics;
   batchSize?: number;
@@ -253,7 +255,9 @@ export class OutboxRelay {
 
   /** Publishes up to one batch; resolves to how many events were published. */
   async relayOnce(): Promise<number> {
-    const { db, producer, name, metrics } = this.options;
+    const { db, name, metrics, producer } = this.options;
+    // Connected before the transaction: no database connection is held while Kafka is away.
+    await producer.connected();
     const published = await db.transaction(async (trx) => {
       const { rows: lock } = await trx.raw<{ rows: { locked: boolean }[] }>(
         "SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay')) AS locked",
@@ -293,10 +297,14 @@ export class OutboxRelay {
       const byTopic = new Map<string, OutboxRow[]>();
       for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
       try {
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, topicRows]) => ({ topic, messages: topicRows.map(messageOf) })),
-        });
+        // A batch the broker refuses for the producer's state goes again next round with a new
+        // producer (possibly a second copy of events the broker did append: consumers deduplicate).
+        await producer.use((kafkaProducer) =>
+          kafkaProducer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, topicRows]) => ({ topic, messages: topicRows.map(messageOf) })),
+          }),
+        );
       } catch (err) {
         for (const span of spans.values()) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
@@ -313,15 +321,10 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    const { logger, name, metrics, producer } = this.options;
-    let connected = false;
+    const { logger, name, metrics } = this.options;
     while (!this.stopped) {
       let delay = this.idleMs;
       try {
-        if (!connected) {
-          await producer.connect();
-          connected = true;
-        }
         await this.listen().catch((err: unknown) => logger.debug({ err, outbox: name }, "outbox listener unavailable; polling"));
         const gap = (this.options.minRoundGapMs ?? 200) - (Date.now() - this.lastRoundAt);
         if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
@@ -370,8 +373,9 @@ export interface OutboxPublisher {
 }
 
 /**
- * One idempotent producer and one relay per database, registered with the lifecycle: relays stop
- * with the background workers, the producer disconnects with messaging.
+ * One idempotent producer (renewed when the broker refuses its state) and one relay per database,
+ * registered with the lifecycle: relays stop with the background workers, the producer
+ * disconnects with messaging.
  */
 export function createOutboxPublisher(options: {
   clientId: string;
@@ -389,7 +393,10 @@ export function createOutboxPublisher(options: {
   // One in flight keeps each partition's order through broker-side retries.
   // The default partitioner named explicitly: the same key always lands on the same partition
   // (and it silences kafkajs's start-up notice about its v2 default change).
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = new RenewableProducer(
+    () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner }),
+    options.logger,
+  );
   const metrics = createOutboxMetrics(options.registry);
   const relays = options.databases.map(
     ({ name, db, listenDb }) =>
