@@ -51,17 +51,23 @@ describe("a Kafka outage during bookings", () => {
       expect(created.status).toBe(201);
       expect((await http.post(`/api/v1/bookings/${created.body.id}/confirm`)).status).toBe(200);
     };
-    // Throws what is still missing, and where the events stand, so a timeout says which part stalled.
+    // Throws what is still missing; a timeout adds where the events stand, so it says which part stalled.
     const allNotified = async (): Promise<true> => {
       const { smtp, sms } = stack.notifier!;
       const noMail = patients.filter((p) => smtp.mailsTo(p.email).length === 0).length;
       const noText = patients.filter((p) => sms.requestsTo(p.phone).length === 0).length;
       if (noMail === 0 && noText === 0) return true;
-      throw new Error(`of ${patients.length} patients ${noMail} have no e-mail and ${noText} no SMS yet; ${await eventPipeline(stack)}`);
+      throw new Error(`of ${patients.length} patients ${noMail} have no e-mail and ${noText} no SMS yet`);
     };
+    const everyoneNotified = (timeoutMs: number, everyMs: number): Promise<true> =>
+      logs.explain(
+        eventually(allNotified, timeoutMs, everyMs).catch(async (err: unknown) => {
+          throw new Error(`${String(err)}; ${await eventPipeline(stack)}`);
+        }),
+      );
 
     for (let i = 0; i < 5; i += 1) await bookAndConfirm();
-    await logs.explain(eventually(allNotified, 60_000, 200));
+    await everyoneNotified(60_000, 200);
     // A patient's page watching the slot live, through the outage.
     const watcher = await SseClient.open(stack.baseUrl, `/api/v1/availability/stream?slotIds=${slot.id}`);
     const remaining = () => watcher.availability().at(-1)?.remaining;
@@ -73,7 +79,7 @@ describe("a Kafka outage during bookings", () => {
     await eventually(async () => ((await outboxBacklog(stack)) >= 20 ? true : undefined), 10_000);
 
     await kafka.up();
-    await logs.explain(eventually(allNotified, 150_000, 500));
+    await everyoneNotified(150_000, 500);
     await eventually(async () => ((await outboxBacklog(stack)) === 0 ? true : undefined), 30_000);
     // The edge's event feed came back by itself, and the stream shows the seats booked meanwhile.
     await watcher.waitFor(() => (remaining() === 35 ? true : undefined), 60_000, "35 seats left");

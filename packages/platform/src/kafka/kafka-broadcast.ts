@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Kafka } from "kafkajs";
 import type { Logger } from "../logging/logger";
+import { waitAtMost } from "../service/wait-at-most";
 import { SupervisedConsumer } from "./supervised-consumer";
 
 /** One record as a broadcast listener's handler sees it. */
@@ -119,7 +120,7 @@ export class BroadcastListener {
   async stop(unreachableMs = 2_000, answeringMs = 8_000): Promise<void> {
     const timeoutMs = this.supervised.hasReachedBroker ? Math.max(unreachableMs, answeringMs) : unreachableMs;
     await this.supervised.stop(timeoutMs);
-    if (this.everJoined) await withinMs(timeoutMs, this.deleteGroup());
+    if (this.everJoined) await waitAtMost(timeoutMs, this.deleteGroup());
   }
 
   private async deleteGroup(): Promise<void> {
@@ -134,10 +135,4 @@ export class BroadcastListener {
       await admin.disconnect().catch(() => undefined);
     }
   }
-}
-
-async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.then(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerConfig, Kafka } from "kafkajs";
 import type { Logger } from "../logging/logger";
+import { waitAtMost } from "../service/wait-at-most";
 import { consumerRetry } from "./kafka";
 
 export interface SupervisedConsumerOptions {
@@ -69,13 +70,8 @@ export class SupervisedConsumer {
     this.stopped = true;
     this.wake?.();
     const done = Promise.all([this.consumer.disconnect().catch(() => undefined), this.loop]);
-    if (timeoutMs === undefined) {
-      await done;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    if (timeoutMs === undefined) await done;
+    else await waitAtMost(timeoutMs, done);
   }
 
   private async run(restarting: boolean): Promise<void> {

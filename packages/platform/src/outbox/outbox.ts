@@ -6,6 +6,7 @@ import type { Knex } from "../db/database";
 import { createKafka } from "../kafka/kafka";
 import { RenewableProducer } from "../kafka/renewable-producer";
 import type { Lifecycle } from "../service/lifecycle";
+import { waitAtMost } from "../service/wait-at-most";
 import type { Logger } from "../logging/logger";
 
 /**
@@ -246,9 +247,7 @@ export class OutboxRelay {
   async stop(timeoutMs = 5_000): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(timeoutMs, this.loop ?? Promise.resolve());
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
   }
