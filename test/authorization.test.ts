@@ -5,7 +5,7 @@ import { createGrpcClient, unary } from "@clinic/platform/grpc";
 import { bookingV1 } from "@clinic/proto";
 import { Metadata, status } from "@grpc/grpc-js";
 import { SignJWT, generateKeyPair } from "jose";
-import { addMinutes, type Answer, hoursAhead, Http, type Stack, startStack } from "@clinic/test-stack";
+import { addMinutes, type Answer, hoursAhead, Http, metricValue, type Stack, startStack } from "@clinic/test-stack";
 
 /**
  * Who may do what, route by route, against the whole platform: every API route is called as
@@ -444,5 +444,19 @@ describe("authorization matrix", () => {
     );
     // Reads are not audited.
     expect(events.some((e) => e.action.startsWith("list") || e.action.startsWith("get"))).toBe(false);
+  });
+
+  it("answers an admin whose audit record cannot be written as if it could, and counts the failure", async () => {
+    const fresh = (await admin.post("/api/v1/doctors", { name: "Dr. Unaudited", specialization: "neurology" })).body.id;
+    const failures = () => metricValue(stack.metricsPorts.edge!, "audit_write_failures_total");
+    const before = await failures();
+    // Every insert into the audit log fails from here on, until the constraint is dropped.
+    await stack.edgeDb.knex.raw("ALTER TABLE audit_events ADD CONSTRAINT audit_refused CHECK (false) NOT VALID");
+    try {
+      expect((await as("admin").delete(`/api/v1/doctors/${fresh}`)).status).toBe(204);
+    } finally {
+      await stack.edgeDb.knex.raw("ALTER TABLE audit_events DROP CONSTRAINT audit_refused");
+    }
+    expect(await failures()).toBe(before + 1);
   });
 });

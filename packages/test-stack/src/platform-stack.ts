@@ -33,6 +33,8 @@ export interface Stack {
   rescheduleTopic: string;
   /** The booking shard databases, in shard order. */
   shardDbs: ScratchDatabase[];
+  /** The edge's own database (accounts, audit log). */
+  edgeDb: ScratchDatabase;
   /** Present when started with the `notifier` option. */
   notifier?: RunningNotifier;
   /** Each running service's /metrics port. */
@@ -241,6 +243,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       startBookingReplica,
       rescheduleTopic: reschedules,
       shardDbs,
+      edgeDb,
       ...(notifier ? { notifier } : {}),
       metricsPorts,
       signer,

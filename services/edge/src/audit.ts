@@ -92,8 +92,11 @@ const toEvent = (row: AuditRow): AuditEvent => ({
 
 /**
  * Records every state-changing API request an admin makes that passed validation, whatever its
- * outcome, once it has been answered (a malformed request never became an action). A failed write is logged and counted but never fails the request the admin
- * already got an answer to; the log line carries the same fields, so nothing is lost silently.
+ * outcome (a malformed request never became an action). The record is written once the answer is
+ * decided and before it is sent (`onSend`): an admin or auditor reading the log right after an
+ * answer finds the action in it, and a process that dies after answering has already recorded it.
+ * A failed write is logged and counted but never changes the answer; the log line carries the same
+ * fields, so nothing is lost silently.
  */
 export function registerAuditLog(app: EdgeFastify, audit: AuditLog, logger: Logger, registry: Registry): void {
   const failures = new Counter({
@@ -106,14 +109,14 @@ export function registerAuditLog(app: EdgeFastify, audit: AuditLog, logger: Logg
   app.addHook("preHandler", async (request) => {
     reachedHandler.add(request);
   });
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onSend", async (request, reply, payload) => {
     // A 400 from the handler or a backend is a validation failure too: nothing was done.
-    if (!reachedHandler.has(request) || reply.statusCode === 400) return;
+    if (!reachedHandler.has(request) || reply.statusCode === 400) return payload;
     // Null when the request failed before the access hook ran (a malformed URL, say).
     const caller = request.caller as Caller | null;
-    if (caller?.kind !== "account" || caller.role !== "admin" || READ_METHODS.has(request.method)) return;
+    if (caller?.kind !== "account" || caller.role !== "admin" || READ_METHODS.has(request.method)) return payload;
     const schema = request.routeOptions.schema as { operationId?: string } | undefined;
-    if (!request.routeOptions.config.access || !schema?.operationId) return;
+    if (!request.routeOptions.config.access || !schema?.operationId) return payload;
     const event = {
       actorAccountId: caller.accountId,
       actorRole: caller.role,
@@ -132,5 +135,6 @@ export function registerAuditLog(app: EdgeFastify, audit: AuditLog, logger: Logg
       failures.inc();
       logger.error({ err, audit: event }, "audit record not written");
     }
+    return payload;
   });
 }
